@@ -1,0 +1,99 @@
+/**
+ * A seeded generator of news-like documents with a long-tailed length distribution (log-normal
+ * word counts: median ~100 words, a tail into the thousands). Produced on the fly, never stored:
+ * `node bench/generate-docs.js --count 100000 --seed 1 > docs.jsonl`.
+ */
+import { parseArgs } from 'node:util';
+import { Readable } from 'node:stream';
+import { isMain } from '../lib/cli.js';
+
+const PEOPLE = ['Angela Merkel', 'Emmanuel Macron', 'Satya Nadella', 'Ngozi Okonjo-Iweala', 'Lionel Messi', 'Serena Williams', 'Jacinda Ardern', 'Narendra Modi', 'Tim Cook', 'Christine Lagarde', 'Elon Musk', 'Kamala Harris', 'Xi Jinping', 'Lula da Silva', 'Sanna Marin', 'Sundar Pichai', 'Mary Barra', 'Olaf Scholz', 'Fumio Kishida', 'Cyril Ramaphosa'];
+const ORGS = ['Microsoft', 'the European Central Bank', 'Toyota', 'the World Health Organization', 'Goldman Sachs', 'Siemens', 'the United Nations', 'Airbus', 'Samsung Electronics', 'the International Monetary Fund', 'Nestlé', 'Reuters', 'Apple Inc.', 'Volkswagen', 'the Red Cross', 'Harvard University'];
+const PLACES = ['Berlin', 'Paris', 'Lagos', 'Tokyo', 'New York', 'Brazil', 'Nairobi', 'Mumbai', 'Sydney', 'Geneva', 'Canada', 'Seoul', 'Mexico City', 'Cairo', 'Stockholm', 'Texas'];
+const TEMPLATES = [
+  '{P} met {Q} in {L} on Tuesday to discuss trade.',
+  '{O} said its profits rose sharply in the third quarter.',
+  'Officials in {L} confirmed that {O} would open a new office there.',
+  '{P}, who leads {O}, told reporters the plan was on track.',
+  'Analysts expect {O} to announce further cuts next year.',
+  'The talks between {P} and {Q} ended without agreement.',
+  'Thousands gathered in {L} as the festival began.',
+  'According to {O}, prices in {L} rose by four percent.',
+  'The weather stayed mild for most of the week.',
+  'Critics argued that the decision came too late for many families.',
+];
+
+/** mulberry32: small, fast, good enough for test data. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export interface GeneratedDoc {
+  id: string;
+  text: string;
+  source: string;
+  date: string;
+}
+
+/** Word count: log-normal around a median, capped. */
+function wordCount(rand: () => number, median: number, max: number): number {
+  const u = Math.max(1e-9, rand());
+  const v = rand();
+  const normal = Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+  return Math.max(5, Math.min(max, Math.round(median * Math.exp(0.8 * normal))));
+}
+
+export function* generateDocs(count: number, seed = 1, options: { medianWords?: number; maxWords?: number } = {}): Generator<GeneratedDoc> {
+  const rand = seededRandom(seed);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
+  const median = options.medianWords ?? 100;
+  const max = options.maxWords ?? 20000;
+  for (let i = 0; i < count; i++) {
+    const target = wordCount(rand, median, max);
+    const parts: string[] = [];
+    let words = 0;
+    while (words < target) {
+      const s = pick(TEMPLATES).replace('{P}', pick(PEOPLE)).replace('{Q}', pick(PEOPLE)).replace('{O}', pick(ORGS)).replace('{L}', pick(PLACES));
+      const capital = s.charAt(0).toUpperCase() + s.slice(1);
+      parts.push(capital);
+      words += capital.split(' ').length;
+    }
+    yield { id: `doc-${i + 1}`, text: parts.join(' '), source: pick(['wire', 'blog', 'paper']), date: `2026-0${1 + Math.floor(rand() * 9)}-1${Math.floor(rand() * 9)}` };
+  }
+}
+
+/** JSONL bytes of generated documents, as a pull-based stream (nothing is held). */
+export function generatedJsonl(count: number, seed = 1, options?: { medianWords?: number; maxWords?: number }): Readable {
+  const docs = generateDocs(count, seed, options);
+  return Readable.from(
+    (function* () {
+      let batch = '';
+      for (const d of docs) {
+        batch += `${JSON.stringify(d)}\n`;
+        if (batch.length > 64 * 1024) {
+          yield batch;
+          batch = '';
+        }
+      }
+      if (batch) yield batch;
+    })(),
+    { objectMode: false },
+  );
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { count: { type: 'string', default: '10000' }, seed: { type: 'string', default: '1' }, 'median-words': { type: 'string', default: '100' } } });
+  const stream = generatedJsonl(Number(values.count), Number(values.seed), { medianWords: Number(values['median-words']) });
+  for await (const chunk of stream) {
+    if (!process.stdout.write(chunk)) await new Promise((r) => process.stdout.once('drain', r));
+  }
+}
+
+if (isMain(import.meta.url)) await main();

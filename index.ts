@@ -1,0 +1,22 @@
+/** The sluice library: stages, pipelines and the ways to run them. */
+export * from './lib/records.js';
+export { SluiceError, ErrorCode, RecordCode, ExitCode } from './lib/errors.js';
+export type { Extractor } from './lib/extractor.js';
+export { definePipeline, run, results, onBatch, items, type PipelineDefinition, type PipelineParts, type Sink, type SinkTarget, type RunControl, type BatchControl } from './lib/pipeline.js';
+export { createRunContext, RunStats, type RunContext } from './lib/run-context.js';
+export { summarise, formatSummary, type RunSummary } from './lib/summary.js';
+export { runCli } from './lib/cli.js';
+export { tokenCounterForModel, encodingForModel, type TokenCounter } from './lib/tokens.js';
+export type { OptionSpec } from './lib/options.js';
+export type { StageTransform, Stream } from './lib/stage.js';
+export { read, type InputSpec } from './stages/read.js';
+export { parse, recordParser } from './stages/parse.js';
+export { chunk, chunkDocument } from './stages/chunk.js';
+export { tokenPack, Packer } from './stages/token-pack.js';
+export { extract } from './stages/extract.js';
+export { withRetrySplit, decide, backoffMs } from './stages/retry-split.js';
+export { offlineExtractor } from './stages/offline-extractor.js';
+export { mergeChunks, mergeExtractions } from './stages/merge-chunks.js';
+export { jsonlSink, serialiseResult, serialiseFailure } from './stages/sink.js';
+export { kg } from './pipelines/kg.js';
+export { extractFromTexts } from './pipelines/texts.js';

@@ -1,0 +1,234 @@
+/**
+ * CLI plumbing shared by the runnable pipelines: flags from the option specs, --help, progress,
+ * signals (first stops reading and lets in-flight work settle; second exits at once), the summary
+ * and exit codes.
+ */
+import { realpathSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Writable } from 'node:stream';
+import { parseArgs } from 'node:util';
+import { ErrorCode, ExitCode, codeOf, messageOf, usageError } from './errors.js';
+import { coerceOption, formatDefault, keyOf, resolveOptions, type OptionSpec } from './options.js';
+import { items, run, type PipelineDefinition } from './pipeline.js';
+import { costUsd, priceOf, type Price } from './prices.js';
+import { Progress } from './progress.js';
+import type { Failure, Pack } from './records.js';
+import { createRunContext, type RunContext } from './run-context.js';
+import { formatSummary, summarise, type RunSummary } from './summary.js';
+
+export const cliOptionSpecs: readonly OptionSpec[] = [
+  { name: 'output', short: 'o', type: 'string', description: 'Write results to this file instead of stdout' },
+  { name: 'dead-letter', type: 'string', description: 'Write dead letters (bad records, failed documents) as JSONL to this file; without it stderr shows their count and first reasons' },
+  { name: 'dry-run', type: 'boolean', default: false, description: 'Read, parse, chunk and pack without extracting; print token totals, requests and estimated cost for --model' },
+  { name: 'progress', type: 'boolean', default: false, description: 'Show progress on stderr even when it is not a terminal' },
+  { name: 'quiet', short: 'q', type: 'boolean', default: false, description: 'No progress and no summary (errors and a dead-letter count still show)' },
+  { name: 'summary', type: 'string', description: 'Also write the run summary as JSON to this file' },
+  { name: 'price-input', type: 'number', min: 0, description: 'Override the input price, USD per million tokens (default: the table in lib/prices.ts)' },
+  { name: 'price-output', type: 'number', min: 0, description: 'Override the output price, USD per million tokens' },
+  { name: 'help', short: 'h', type: 'boolean', default: false, description: 'Show this help' },
+];
+
+/** Completion tokens assumed per document token when estimating a dry run's cost (an assumption, not a measurement). */
+export const ESTIMATED_COMPLETION_RATIO = 0.25;
+
+export const EXIT_CODES_HELP = [
+  ['0', 'the run completed; bad records were dead-lettered, which is not a failure'],
+  ['1', 'fatal: unreadable input, unwritable output, or another error that stops the run'],
+  ['2', 'usage: unknown flag or invalid option value'],
+  ['130', 'interrupted by SIGINT/SIGTERM: whole lines written so far are kept'],
+] as const;
+
+export interface ParsedCommandLine {
+  cli: { output?: string; deadLetter?: string; dryRun: boolean; progress: boolean; quiet: boolean; summary?: string; priceInput?: number; priceOutput?: number; help: boolean };
+  options: Record<string, unknown>;
+  inputs: string[];
+}
+
+export function parseCommandLine(pipelineSpecs: readonly OptionSpec[], argv: readonly string[]): ParsedCommandLine {
+  const all = [...cliOptionSpecs, ...pipelineSpecs];
+  const config: Record<string, { type: 'string' | 'boolean'; short?: string }> = {};
+  for (const s of all) config[s.name] = { type: s.type === 'boolean' ? 'boolean' : 'string', ...(s.short ? { short: s.short } : {}) };
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({ args: [...argv], options: config, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw usageError(`${messageOf(err)} (see --help)`);
+  }
+  const values = parsed.values as Record<string, string | boolean | undefined>;
+  const pick = (specs: readonly OptionSpec[]) => {
+    const out: Record<string, unknown> = {};
+    for (const s of specs) {
+      const v = values[s.name];
+      if (v !== undefined) out[keyOf(s.name)] = coerceOption(s, v);
+      else if (s.default !== undefined && specs === cliOptionSpecs) out[keyOf(s.name)] = s.default;
+    }
+    return out;
+  };
+  return { cli: pick(cliOptionSpecs) as ParsedCommandLine['cli'], options: pick(pipelineSpecs), inputs: parsed.positionals };
+}
+
+export function helpText(pipeline: PipelineDefinition<any>, command: string): string {
+  const specs = [...pipeline.options, ...cliOptionSpecs];
+  const flag = (s: OptionSpec) => `${s.short ? `-${s.short}, ` : '    '}--${s.name}${s.type === 'boolean' ? '' : s.type === 'string' ? ' <value>' : ' <n>'}`;
+  const width = Math.max(...specs.map((s) => flag(s).length)) + 2;
+  const lines = [
+    `Usage: ${command} [options] [FILE...]`,
+    '',
+    pipeline.description,
+    'Reads JSONL, a JSON array, or either gzipped, from the FILEs in order, or from stdin when none is given.',
+    '',
+    'Options:',
+    ...specs.map((s) => {
+      const d = formatDefault(s);
+      const choices = s.choices ? ` (${s.choices.join('|')})` : '';
+      return `  ${flag(s).padEnd(width)}${s.description}${choices}${d !== '' && s.type !== 'boolean' ? ` [default: ${d}]` : ''}`;
+    }),
+    '',
+    'Exit codes:',
+    ...EXIT_CODES_HELP.map(([c, d]) => `  ${c.padEnd(5)}${d}`),
+  ];
+  return lines.join('\n');
+}
+
+/** True when the module at `url` is the script node was started with. */
+export function isMain(url: string): boolean {
+  const script = process.argv[1];
+  if (!script) return false;
+  try {
+    return realpathSync(script) === realpathSync(fileURLToPath(url));
+  } catch {
+    return false;
+  }
+}
+
+export interface CliIo {
+  stdout?: NodeJS.WritableStream;
+  stderr?: NodeJS.WritableStream & { isTTY?: boolean };
+}
+
+/** Runs a pipeline as a command; resolves with the exit code. */
+export async function runCli(pipeline: PipelineDefinition<any>, argv: readonly string[] = process.argv.slice(2), io: CliIo = {}): Promise<number> {
+  const stderr = io.stderr ?? process.stderr;
+  const command = `node pipelines/${pipeline.name}.js`;
+  let parsed: ParsedCommandLine;
+  try {
+    parsed = parseCommandLine(pipeline.options, argv);
+  } catch (err) {
+    stderr.write(`${pipeline.name}: ${messageOf(err)}\n`);
+    return ExitCode.USAGE;
+  }
+  const { cli, inputs } = parsed;
+  if (cli.help) {
+    (io.stdout ?? process.stdout).write(`${helpText(pipeline, command)}\n`);
+    return ExitCode.OK;
+  }
+  let options: Record<string, unknown>;
+  try {
+    options = resolveOptions(pipeline.options, parsed.options);
+  } catch (err) {
+    stderr.write(`${pipeline.name}: ${messageOf(err)}\n`);
+    return ExitCode.USAGE;
+  }
+
+  const controller = new AbortController();
+  let signals = 0;
+  const onSignal = (sig: string) => {
+    signals++;
+    if (signals > 1) process.exit(ExitCode.INTERRUPTED);
+    stderr.write(`\n${pipeline.name}: ${sig}: stopping (finishing in-flight work; press Ctrl-C again to exit at once)\n`);
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const ctx = createRunContext(controller.signal);
+  const showProgress = !cli.quiet && (cli.progress || stderr.isTTY === true);
+  const progress = showProgress ? new Progress(ctx.stats, stderr, { label: pipeline.name, tty: stderr.isTTY === true }) : undefined;
+  progress?.start();
+
+  const model = typeof options.model === 'string' ? options.model : undefined;
+  const price = model ? priceOf(model, { input: cli.priceInput, output: cli.priceOutput }) : undefined;
+  let exit: number = ExitCode.OK;
+  let dryRunReport: string | undefined;
+  try {
+    if (cli.dryRun) dryRunReport = await dryRun(pipeline, inputs, options, ctx, cli.deadLetter, model, price);
+    else await run(pipeline, inputs, options, { context: ctx, output: cli.output, deadLetter: cli.deadLetter });
+  } catch (err) {
+    const code = codeOf(err);
+    exit = code === ErrorCode.USAGE ? ExitCode.USAGE : controller.signal.aborted ? ExitCode.INTERRUPTED : ExitCode.FATAL;
+    progress?.stop();
+    stderr.write(`${pipeline.name}: ${code === ErrorCode.USAGE ? '' : 'error: '}${messageOf(err)}\n`);
+    if (exit === ExitCode.USAGE) return exit;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  progress?.stop();
+  if (controller.signal.aborted && exit === ExitCode.OK) exit = ExitCode.INTERRUPTED;
+  if (controller.signal.aborted) process.stdin.destroy();
+
+  const cost = price ? costUsd(price, ctx.stats.promptTokens, ctx.stats.completionTokens) : null;
+  const summary = summarise(pipeline.name, ctx.stats, { interrupted: exit === ExitCode.INTERRUPTED, costUsd: cost });
+  if (dryRunReport) (io.stdout ?? process.stdout).write(`${dryRunReport}\n`);
+  if (!cli.quiet && !dryRunReport) stderr.write(`${formatSummary(summary)}\n`);
+  if (summary.deadLettered > 0 && cli.deadLetter === undefined) stderr.write(deadLetterNotice(summary, ctx.stats.firstFailures));
+  if (cli.summary) {
+    try {
+      writeFileSync(cli.summary, `${JSON.stringify(summary, null, 2)}\n`);
+    } catch (err) {
+      stderr.write(`${pipeline.name}: error: cannot write --summary ${cli.summary}: ${messageOf(err)}\n`);
+      if (exit === ExitCode.OK) exit = ExitCode.FATAL;
+    }
+  }
+  return exit;
+}
+
+function deadLetterNotice(summary: RunSummary, first: readonly Failure[]): string {
+  const lines = [`${summary.deadLettered.toLocaleString('en-US')} record(s) dead-lettered (write them all with --dead-letter FILE); first:`];
+  for (const f of first) lines.push(`  ${f.source}:${f.line}${f.id !== undefined ? ` id=${f.id}` : ''} [${f.stage} ${f.code}] ${f.reason}`);
+  return `${lines.join('\n')}\n`;
+}
+
+async function dryRun(pipeline: PipelineDefinition<any>, inputs: string[], options: Record<string, unknown>, ctx: RunContext, deadLetter: string | undefined, model: string | undefined, price: Price | undefined): Promise<string> {
+  const sink = deadLetter ? pipeline.sink({ deadLetter, output: devNull() }) : undefined;
+  let promptTokens = 0;
+  let requests = 0;
+  let docs = 0;
+  try {
+    for await (const item of items(pipeline, inputs, options, { context: ctx, dryRun: true })) {
+      if (item.kind === 'pack') {
+        const pack = item as Pack;
+        requests++;
+        promptTokens += pack.promptTokens;
+      } else if (item.kind === 'failure') {
+        await sink?.write(item as Failure);
+      }
+    }
+  } finally {
+    await sink?.close();
+  }
+  docs = ctx.stats.docsParsed;
+  const text = ctx.stats.textTokens;
+  const completion = Math.round(text * ESTIMATED_COMPLETION_RATIO);
+  const n = (x: number) => x.toLocaleString('en-US');
+  const lines = [
+    'dry run: nothing was sent',
+    `  documents        ${n(docs)} (dead-lettered ${n(ctx.stats.deadLettered)})`,
+    `  requests         ${n(requests)} (${n(ctx.stats.chunks)} chunks, ${requests ? (ctx.stats.packedDocs / requests).toFixed(2) : '0'} documents per request)`,
+    `  prompt tokens    ${n(promptTokens)} (document text ${n(text)}, prompt template and delimiters ${n(promptTokens - text)})`,
+    `  completion       ~${n(completion)} tokens (assumed ${ESTIMATED_COMPLETION_RATIO} x document tokens)`,
+  ];
+  if (model && price) {
+    const input = costUsd(price, promptTokens, 0);
+    const output = costUsd(price, 0, completion);
+    lines.push(`  estimated cost   $${(input + output).toFixed(4)} for ${model} (input $${input.toFixed(4)} + output ~$${output.toFixed(4)}; $${price.input}/$${price.output} per 1M tokens)`);
+  } else if (model) {
+    lines.push(`  estimated cost   unknown: no price for ${model} (give --price-input and --price-output)`);
+  }
+  return lines.join('\n');
+}
+
+/** A dry run writes no results; only its dead letters go to a file. */
+function devNull(): Writable {
+  return new Writable({ write: (_chunk, _enc, cb) => cb() });
+}

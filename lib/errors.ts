@@ -1,0 +1,78 @@
+/**
+ * One errors module with stable string codes. Match on `error.code`, not `instanceof`
+ * (instanceof breaks across worker threads and duplicated installs).
+ */
+
+/** Codes of dead-letter entries: a bad record, the run goes on. */
+export const RecordCode = {
+  LINE_TOO_LONG: 'LINE_TOO_LONG',
+  INVALID_UTF8: 'INVALID_UTF8',
+  INVALID_JSON: 'INVALID_JSON',
+  INVALID_JSON_ARRAY: 'INVALID_JSON_ARRAY',
+  NOT_AN_OBJECT: 'NOT_AN_OBJECT',
+  MISSING_TEXT: 'MISSING_TEXT',
+  EMPTY_TEXT: 'EMPTY_TEXT',
+  TEXT_NOT_STRING: 'TEXT_NOT_STRING',
+  INVALID_ID: 'INVALID_ID',
+  EXTRACT_FAILED: 'EXTRACT_FAILED',
+  UNSERIALISABLE: 'UNSERIALISABLE',
+} as const;
+
+/** Codes of thrown errors; retry/split decides by these. */
+export const ErrorCode = {
+  /** Worth retrying as is: rate limit, 5xx, timeout, reset, malformed answer. */
+  TRANSIENT: 'E_TRANSIENT',
+  /** Retrying the same request cannot help; a smaller request might (context length, truncation). */
+  SPLIT_REQUIRED: 'E_SPLIT_REQUIRED',
+  /** The extractor failed on this input deterministically. */
+  EXTRACT: 'E_EXTRACT',
+  /** Stops the run: revoked key, unwritable output, bad configuration. */
+  FATAL: 'E_FATAL',
+  /** A bad option or argument (exit code 2). */
+  USAGE: 'E_USAGE',
+  /** Output could not be written. */
+  OUTPUT: 'E_OUTPUT',
+  /** The run was stopped (SIGINT/SIGTERM) while this work waited. */
+  ABORTED: 'E_ABORTED',
+  /** A bug: an invariant did not hold. */
+  INTERNAL: 'E_INTERNAL',
+} as const;
+
+export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export class SluiceError extends Error {
+  readonly code: string;
+  /** Server hint for the next attempt, already clamped by whoever sets it. */
+  retryAfterMs?: number;
+
+  constructor(code: string, message: string, options?: { cause?: unknown; retryAfterMs?: number }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'SluiceError';
+    this.code = code;
+    if (options?.retryAfterMs !== undefined) this.retryAfterMs = options.retryAfterMs;
+  }
+}
+
+export function usageError(message: string): SluiceError {
+  return new SluiceError(ErrorCode.USAGE, message);
+}
+
+export function codeOf(err: unknown): string | undefined {
+  if (err && typeof err === 'object' && 'code' in err && typeof (err as { code: unknown }).code === 'string') {
+    return (err as { code: string }).code;
+  }
+  return undefined;
+}
+
+export function messageOf(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return String(err);
+}
+
+/** Process exit codes, documented in --help and the README. */
+export const ExitCode = {
+  OK: 0,
+  FATAL: 1,
+  USAGE: 2,
+  INTERRUPTED: 130,
+} as const;

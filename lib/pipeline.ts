@@ -1,0 +1,166 @@
+/**
+ * Declarative pipelines and the ways to run one: `run` (to JSONL sinks), `results` (an async
+ * iterator), `onBatch` (a callback per batch of results). Every way pulls from the same highland
+ * chain, so backpressure from the consumer reaches the reader.
+ */
+import type { Writable } from 'node:stream';
+import _ from 'highland';
+import { resolveOptions, type OptionSpec } from './options.js';
+import type { Failure, Result } from './records.js';
+import { createRunContext, type RunContext, type RunStats } from './run-context.js';
+import type { StageTransform, Stream } from './stage.js';
+
+/** What a pipeline definition builds for one run. */
+export interface PipelineParts {
+  /** Produces the first stream (typically `read(inputs, options)`). */
+  source: (ctx: RunContext) => Stream<any>;
+  /** Applied in order with `.through`; the last emits `Result | Failure` (or packs in a dry run). */
+  stages: StageTransform<any, any>[];
+  /** Releases what the stages hold (worker threads, connections). */
+  close?: () => Promise<void>;
+}
+
+export interface BuildMode {
+  /** Stop after token-pack: nothing is extracted. */
+  dryRun: boolean;
+}
+
+/** Where `run` writes: a file path or a stream, for results and for dead letters. */
+export interface SinkTarget {
+  output?: string | Writable;
+  deadLetter?: string | Writable;
+}
+
+export interface Sink {
+  /** Returns a failure when the item had to be dead-lettered at the sink (e.g. unserialisable). */
+  write(item: Result | Failure): Promise<Failure | undefined>;
+  close(): Promise<void>;
+}
+
+export interface PipelineDefinition<O = Record<string, unknown>> {
+  name: string;
+  description: string;
+  /** Every option the pipeline takes, described once (CLI, --help, README, validation). */
+  options: readonly OptionSpec[];
+  build(options: O, inputs: readonly unknown[], mode: BuildMode): PipelineParts | Promise<PipelineParts>;
+  sink(target: SinkTarget): Sink;
+}
+
+export function definePipeline<O>(definition: PipelineDefinition<O>): PipelineDefinition<O> {
+  const names = new Set<string>();
+  for (const spec of definition.options) {
+    if (names.has(spec.name)) throw new Error(`pipeline ${definition.name}: option --${spec.name} is declared twice`);
+    names.add(spec.name);
+  }
+  return Object.freeze(definition);
+}
+
+export interface RunControl {
+  /** Stop reading when aborted; in-flight work settles, then the run ends. */
+  signal?: AbortSignal;
+  /** Share counters with a caller (progress display, tests). */
+  context?: RunContext;
+  /** Receives every dead letter (results() and onBatch() do not yield them). */
+  onDeadLetter?: (failure: Failure) => void | Promise<void>;
+  dryRun?: boolean;
+}
+
+/** Pulls every item the pipeline emits, in order, keeping the run's counters. */
+export async function* items<O>(pipeline: PipelineDefinition<O>, inputs: readonly unknown[], options: Record<string, unknown>, control: RunControl = {}): AsyncGenerator<Result | Failure | { kind: string }> {
+  const ctx = control.context ?? createRunContext(control.signal);
+  const resolved = resolveOptions<O>(pipeline.options, options);
+  const parts = await pipeline.build(resolved, inputs, { dryRun: control.dryRun ?? false });
+  let stream = parts.source(ctx);
+  for (const s of parts.stages) stream = stream.through((input: Stream<any>) => s(input, ctx));
+  try {
+    for (;;) {
+      const item = await pullOne(stream);
+      if (item === undefined) return;
+      account(item as { kind: string }, ctx.stats);
+      yield item as Result | Failure;
+    }
+  } finally {
+    stream.destroy();
+    await parts.close?.();
+  }
+}
+
+function pullOne(stream: Stream<unknown>): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    stream.pull((err, x) => {
+      if (err) reject(err);
+      else resolve(_.isNil(x) ? undefined : x);
+    });
+  });
+}
+
+function account(item: { kind: string }, stats: RunStats): void {
+  if (item.kind === 'result') {
+    const r = item as Result;
+    stats.resultsOut++;
+    stats.entitiesOut += r.entities.length;
+    if (r.entities.length === 0) stats.docsWithoutEntities++;
+  } else if (item.kind === 'failure') {
+    stats.noteFailure(item as Failure);
+  }
+}
+
+/** `for await (const r of results(pipeline, inputs, options))`: results in input order. */
+export async function* results<O>(pipeline: PipelineDefinition<O>, inputs: readonly unknown[], options: Record<string, unknown> = {}, control: RunControl = {}): AsyncGenerator<Result> {
+  for await (const item of items(pipeline, inputs, options, control)) {
+    if (item.kind === 'result') yield item as Result;
+    else if (item.kind === 'failure') await control.onDeadLetter?.(item as Failure);
+  }
+}
+
+export interface BatchControl extends RunControl {
+  /** Results per callback. @default 100 */
+  batchSize?: number;
+  onBatch: (results: Result[]) => void | Promise<void>;
+}
+
+/** Calls `onBatch` with up to `batchSize` results at a time; the next batch waits for it. */
+export async function onBatch<O>(pipeline: PipelineDefinition<O>, inputs: readonly unknown[], options: Record<string, unknown>, control: BatchControl): Promise<RunStats> {
+  const ctx = control.context ?? createRunContext(control.signal);
+  const size = control.batchSize ?? 100;
+  if (!Number.isInteger(size) || size < 1) throw new TypeError(`batchSize must be a positive integer, got ${size}`);
+  let batch: Result[] = [];
+  for await (const r of results(pipeline, inputs, options, { ...control, context: ctx })) {
+    batch.push(r);
+    if (batch.length >= size) {
+      await control.onBatch(batch);
+      batch = [];
+    }
+  }
+  if (batch.length > 0) await control.onBatch(batch);
+  return ctx.stats;
+}
+
+export interface RunTarget extends RunControl, SinkTarget {}
+
+/** Runs to the pipeline's sink (stdout unless `output` is given); resolves with the run's counters. */
+export async function run<O>(pipeline: PipelineDefinition<O>, inputs: readonly unknown[], options: Record<string, unknown> = {}, target: RunTarget = {}): Promise<RunStats> {
+  const ctx = target.context ?? createRunContext(target.signal);
+  const sink = pipeline.sink({ output: target.output, deadLetter: target.deadLetter });
+  let closed = false;
+  try {
+    for await (const item of items(pipeline, inputs, options, { ...target, context: ctx })) {
+      if (item.kind !== 'result' && item.kind !== 'failure') continue;
+      const instead = await sink.write(item as Result | Failure);
+      if (instead) {
+        // Counted as a result by items(); it became a dead letter at the sink.
+        const r = item as Result;
+        ctx.stats.resultsOut--;
+        ctx.stats.entitiesOut -= r.entities.length;
+        if (r.entities.length === 0) ctx.stats.docsWithoutEntities--;
+        ctx.stats.noteFailure(instead);
+      }
+      if (item.kind === 'failure') await target.onDeadLetter?.(item as Failure);
+    }
+    closed = true;
+    await sink.close();
+  } finally {
+    if (!closed) await sink.close().catch(() => undefined);
+  }
+  return ctx.stats;
+}

@@ -1,0 +1,85 @@
+/** The run summary: one object (for --summary files and tests) and its human-readable form. */
+import type { RunStats } from './run-context.js';
+
+export interface RunSummary {
+  pipeline: string;
+  interrupted: boolean;
+  docsIn: number;
+  docsOut: number;
+  deadLettered: number;
+  deadLettersByCode: Record<string, number>;
+  blankLines: number;
+  entities: number;
+  entitiesPerDoc: number;
+  docsWithoutEntities: number;
+  chunks: number;
+  packs: number;
+  docsPerPack: number;
+  requests: number;
+  retries: number;
+  splits: number;
+  inventedIds: number;
+  textTokens: number;
+  promptTokens: number;
+  completionTokens: number;
+  costUsd: number | null;
+  wallSeconds: number;
+  docsPerSecond: number;
+  peakRssMb: number;
+}
+
+export function summarise(pipeline: string, stats: RunStats, extra: { interrupted?: boolean; costUsd?: number | null } = {}): RunSummary {
+  const wallSeconds = (Date.now() - stats.startedAt) / 1000;
+  const done = stats.resultsOut + stats.deadLettered;
+  return {
+    pipeline,
+    interrupted: extra.interrupted ?? false,
+    docsIn: stats.recordsIn,
+    docsOut: stats.resultsOut,
+    deadLettered: stats.deadLettered,
+    deadLettersByCode: Object.fromEntries(stats.deadLetterByCode),
+    blankLines: stats.blankLines,
+    entities: stats.entitiesOut,
+    entitiesPerDoc: round(stats.resultsOut ? stats.entitiesOut / stats.resultsOut : 0, 2),
+    docsWithoutEntities: stats.docsWithoutEntities,
+    chunks: stats.chunks,
+    packs: stats.packs,
+    docsPerPack: round(stats.packs ? stats.packedDocs / stats.packs : 0, 2),
+    requests: stats.requests,
+    retries: stats.retries,
+    splits: stats.splits,
+    inventedIds: stats.inventedIds,
+    textTokens: stats.textTokens,
+    promptTokens: stats.promptTokens,
+    completionTokens: stats.completionTokens,
+    costUsd: extra.costUsd ?? null,
+    wallSeconds: round(wallSeconds, 2),
+    docsPerSecond: round(wallSeconds > 0 ? done / wallSeconds : 0, 1),
+    peakRssMb: round(process.resourceUsage().maxRSS / 1024, 1),
+  };
+}
+
+function round(x: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}
+
+const n = (x: number) => x.toLocaleString('en-US');
+
+export function formatSummary(s: RunSummary): string {
+  const lines = [
+    `${s.pipeline}: ${s.interrupted ? 'interrupted' : 'done'} in ${s.wallSeconds}s, ${n(s.docsPerSecond)} docs/s, peak RSS ${s.peakRssMb} MB`,
+    `  documents  in ${n(s.docsIn)}, out ${n(s.docsOut)}, dead-lettered ${n(s.deadLettered)}${s.blankLines ? ` (blank lines skipped: ${n(s.blankLines)})` : ''}`,
+    `  entities   ${n(s.entities)} (${s.entitiesPerDoc} per document), documents with none: ${n(s.docsWithoutEntities)}`,
+    `  work       ${n(s.chunks)} chunks in ${n(s.packs)} packs (${s.docsPerPack} docs/pack), ${n(s.requests)} requests, ${n(s.retries)} retries, ${n(s.splits)} splits`,
+    `  tokens     text ${n(s.textTokens)}, prompt ${n(s.promptTokens)}, completion ${n(s.completionTokens)}${s.costUsd !== null ? `, cost $${s.costUsd.toFixed(4)}` : ''}`,
+  ];
+  if (s.inventedIds) lines.push(`  answers named ${n(s.inventedIds)} ids that were not sent (discarded)`);
+  if (s.deadLettered) {
+    lines.push(`  dead letters by reason: ${Object.entries(s.deadLettersByCode).map(([k, v]) => `${k} ${n(v)}`).join(', ')}`);
+  }
+  if (!s.interrupted && s.docsIn !== s.docsOut + s.deadLettered) {
+    lines.push(`  WARNING: documents in (${s.docsIn}) != out (${s.docsOut}) + dead-lettered (${s.deadLettered})`);
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,77 @@
+/**
+ * kg: entities and relations per document, one JSONL line each.
+ *
+ *   node pipelines/kg.js < corpus.jsonl > graph.jsonl
+ *   node pipelines/kg.js corpus-a.jsonl corpus-b.json.gz -o graph.jsonl --dead-letter bad.jsonl
+ *
+ * Importing this file has no side effects; running it runs the CLI.
+ */
+import { isMain, runCli } from '../lib/cli.js';
+import { usageError } from '../lib/errors.js';
+import type { Extractor } from '../lib/extractor.js';
+import { promptOverhead } from '../lib/kg-prompt.js';
+import { mergeSpecs, type OptionSpec } from '../lib/options.js';
+import { definePipeline } from '../lib/pipeline.js';
+import { tokenCounterForModel } from '../lib/tokens.js';
+import { chunk, chunkOptionSpecs, type ChunkOptions } from '../stages/chunk.js';
+import { extract, extractOptionSpecs } from '../stages/extract.js';
+import { mergeChunks } from '../stages/merge-chunks.js';
+import { offlineExtractor, offlineExtractorOptionSpecs } from '../stages/offline-extractor.js';
+import { parse, parseOptionSpecs, type ParseOptions } from '../stages/parse.js';
+import { read, readOptionSpecs, type InputSpec, type ReadOptions } from '../stages/read.js';
+import { retryOptionSpecs, type RetryOptions } from '../stages/retry-split.js';
+import { jsonlSink } from '../stages/sink.js';
+import { tokenPack, tokenPackOptionSpecs, type TokenPackOptions } from '../stages/token-pack.js';
+
+const extractorChoiceSpec: OptionSpec = {
+  name: 'extractor',
+  type: 'string',
+  default: 'auto',
+  choices: ['auto', 'offline'],
+  description: 'Which extractor runs: offline (local NER, no API); auto picks offline when no API key or base URL is set',
+};
+
+export type KgOptions = ReadOptions &
+  ParseOptions &
+  ChunkOptions &
+  Omit<TokenPackOptions, 'templateTokens' | 'perChunkTokens'> &
+  RetryOptions & { extractor: 'auto' | 'offline'; workers?: number; concurrency?: number; unordered: boolean };
+
+export const kgOptionSpecs = mergeSpecs(readOptionSpecs, parseOptionSpecs, chunkOptionSpecs, tokenPackOptionSpecs, [extractorChoiceSpec], offlineExtractorOptionSpecs, extractOptionSpecs, retryOptionSpecs);
+
+function chooseExtractor(o: KgOptions): Extractor {
+  // The LLM extractor joins here when an API key or --base-url is set.
+  return offlineExtractor({ workers: o.workers });
+}
+
+export const kg = definePipeline<KgOptions>({
+  name: 'kg',
+  description: 'Extract entities (people, organisations, places, ...) and their relations from every document; one JSONL line per document.',
+  options: kgOptionSpecs,
+  async build(o, inputs, mode) {
+    const extractor = mode.dryRun ? undefined : chooseExtractor(o);
+    // A dry run prices the LLM requests, so it packs as the LLM prompt would.
+    const overhead = extractor ?? promptOverhead(await tokenCounterForModel(o.model));
+    if (o.chunkTokens + overhead.perChunkTokens > o.tokenBudget - overhead.templateTokens) {
+      await extractor?.close();
+      throw usageError(`--chunk-tokens (${o.chunkTokens}) does not fit --token-budget (${o.tokenBudget}) with the prompt template (${overhead.templateTokens} tokens)`);
+    }
+    return {
+      source: read(inputs as InputSpec[], o),
+      stages: [
+        parse(o),
+        chunk(o),
+        tokenPack({ tokenBudget: o.tokenBudget, maxDocs: o.maxDocs, templateTokens: overhead.templateTokens, perChunkTokens: overhead.perChunkTokens }),
+        ...(extractor
+          ? [extract({ extractor, retry: o, concurrency: o.concurrency, unordered: o.unordered }), mergeChunks({ unordered: o.unordered })]
+          : []),
+      ],
+      close: async () => extractor?.close(),
+    };
+  },
+  sink: jsonlSink,
+});
+
+export default kg;
+
+if (isMain(import.meta.url)) process.exitCode = await runCli(kg);

@@ -1,0 +1,106 @@
+/**
+ * parse: raw records to documents `{id, text, meta}`. A bad record becomes a dead-letter entry
+ * naming its line and the reason; the run goes on.
+ */
+import { RecordCode, messageOf } from '../lib/errors.js';
+import { failure, type Doc, type Failure, type RawRecord } from '../lib/records.js';
+import type { OptionSpec } from '../lib/options.js';
+import type { StageTransform } from '../lib/stage.js';
+
+export const parseOptionSpecs: readonly OptionSpec[] = [
+  { name: 'id-field', type: 'string', default: 'id', description: 'Field holding the document id (dots reach into nested objects); numbers become strings; a missing id becomes "<source>:<line>"' },
+  { name: 'text-field', type: 'string', default: 'text', description: 'Field holding the document text (dots reach into nested objects)' },
+];
+
+export interface ParseOptions {
+  idField: string;
+  textField: string;
+}
+
+export type ParsedBatch = (Doc | Failure)[];
+
+export function parse(options: ParseOptions): StageTransform<(RawRecord | Failure)[], ParsedBatch> {
+  const parseOne = recordParser(options);
+  return (input, ctx) =>
+    input.map((batch) => {
+      const out: ParsedBatch = new Array(batch.length);
+      for (let i = 0; i < batch.length; i++) {
+        const rec = batch[i]!;
+        const item = rec.kind === 'raw' ? parseOne(rec) : rec;
+        if (item.kind === 'doc') ctx.stats.docsParsed++;
+        out[i] = item;
+      }
+      return out;
+    });
+}
+
+/** The pure core: one raw record to a document or a failure. */
+export function recordParser(options: ParseOptions): (rec: RawRecord) => Doc | Failure {
+  const idPath = options.idField.split('.');
+  const textPath = options.textField.split('.');
+  const metaSkip = new Set([idPath[0], textPath[0]]);
+  return (rec) => {
+    let value = rec.value;
+    const raw = rec.text ?? '';
+    if (rec.text !== undefined) {
+      try {
+        value = JSON.parse(rec.text);
+      } catch (err) {
+        return failure(rec, 'parse', RecordCode.INVALID_JSON, `invalid JSON: ${messageOf(err)}`, raw);
+      }
+    }
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+      return failure(rec, 'parse', RecordCode.NOT_AN_OBJECT, `record is ${typeLabel(value)}, not a JSON object`, excerptSource(rec, value));
+    }
+    const obj = value as Record<string, unknown>;
+    const idValue = dig(obj, idPath);
+    let id: string;
+    if (idValue === undefined || idValue === null) {
+      id = `${rec.source}:${rec.line}`;
+    } else if (typeof idValue === 'string' && idValue !== '') {
+      id = idValue;
+    } else if (typeof idValue === 'number' && Number.isFinite(idValue)) {
+      id = String(idValue);
+    } else {
+      const why = idValue === '' ? 'is empty' : `is ${typeLabel(idValue)}, not a string or number`;
+      return failure(rec, 'parse', RecordCode.INVALID_ID, `field "${options.idField}" ${why}`, excerptSource(rec, value));
+    }
+    const text = dig(obj, textPath);
+    if (text === undefined || text === null) {
+      return failure(rec, 'parse', RecordCode.MISSING_TEXT, `field "${options.textField}" is missing`, excerptSource(rec, value), id);
+    }
+    if (typeof text !== 'string') {
+      return failure(rec, 'parse', RecordCode.TEXT_NOT_STRING, `field "${options.textField}" is ${typeLabel(text)}, not a string`, excerptSource(rec, value), id);
+    }
+    if (text.trim() === '') {
+      return failure(rec, 'parse', RecordCode.EMPTY_TEXT, `field "${options.textField}" is empty`, excerptSource(rec, value), id);
+    }
+    const meta: Record<string, unknown> = {};
+    for (const k of Object.keys(obj)) if (!metaSkip.has(k)) meta[k] = obj[k];
+    return { kind: 'doc', seq: rec.seq, line: rec.line, source: rec.source, id, text, meta };
+  };
+}
+
+function typeLabel(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  return typeof v === 'object' ? 'an object' : `a ${typeof v}`;
+}
+
+function dig(obj: Record<string, unknown>, path: string[]): unknown {
+  let cur: unknown = obj;
+  for (const key of path) {
+    if (cur === null || typeof cur !== 'object' || Array.isArray(cur)) return undefined;
+    cur = (cur as Record<string, unknown>)[key];
+  }
+  return cur;
+}
+
+function excerptSource(rec: RawRecord, value: unknown): string {
+  if (rec.text !== undefined) return rec.text.slice(0, 400);
+  try {
+    return (JSON.stringify(value) ?? '').slice(0, 400);
+  } catch {
+    return '';
+  }
+}

@@ -1,0 +1,123 @@
+/**
+ * retry/split: wraps an extractor. Transient failures retry with exponential backoff and full
+ * jitter, honouring (clamped) server hints; a pack that still fails, or cannot succeed at its
+ * size, splits in halves down to a single chunk; what fails alone is handed back as failed with
+ * its last error. Chunks an answer omitted go again on their own. Fatal errors stop the run.
+ */
+import { ErrorCode, SluiceError, codeOf, messageOf } from '../lib/errors.js';
+import type { Extractor } from '../lib/extractor.js';
+import type { OptionSpec } from '../lib/options.js';
+import { chunkKey, type Chunk, type Pack, type PackOutcome } from '../lib/records.js';
+import type { RunContext } from '../lib/run-context.js';
+
+export const retryOptionSpecs: readonly OptionSpec[] = [
+  { name: 'max-retries', type: 'integer', default: 3, min: 0, description: 'Retries of a failing request before its pack is split' },
+  { name: 'retry-base-ms', type: 'integer', default: 2000, min: 0, description: 'Backoff base: retry n waits a random time up to base x 2^n (full jitter)' },
+  { name: 'max-retry-after-ms', type: 'integer', default: 60000, min: 0, description: 'Cap on a server Retry-After hint and on any single backoff' },
+];
+
+export interface RetryOptions {
+  maxRetries: number;
+  retryBaseMs: number;
+  maxRetryAfterMs: number;
+}
+
+export type Decision = 'retry' | 'split' | 'fatal';
+
+/** Replaceable: decides by error code, never by message text. */
+export function decide(err: unknown): Decision {
+  const code = codeOf(err);
+  if (code === ErrorCode.FATAL || code === ErrorCode.OUTPUT || code === ErrorCode.INTERNAL || code === ErrorCode.USAGE || code === ErrorCode.ABORTED) return 'fatal';
+  if (code === ErrorCode.TRANSIENT) return 'retry';
+  // Split-required, extractor errors and anything unknown: the same request would fail the same way.
+  return 'split';
+}
+
+export function backoffMs(retry: number, options: RetryOptions, hintMs?: number, random = Math.random): number {
+  const ceiling = Math.min(options.maxRetryAfterMs, options.retryBaseMs * 2 ** retry);
+  const jittered = random() * ceiling;
+  return hintMs === undefined ? jittered : Math.max(jittered, Math.min(hintMs, options.maxRetryAfterMs));
+}
+
+export type PackRunner = (pack: Pack) => Promise<PackOutcome>;
+
+export function withRetrySplit(extractor: Extractor, options: RetryOptions, ctx: RunContext, decideFn: (err: unknown) => Decision = decide): PackRunner {
+  return async (pack) => {
+    const outcome: PackOutcome = { kind: 'outcome', pack, extractions: new Map(), failed: new Map(), usage: { promptTokens: 0, completionTokens: 0 } };
+
+    const attempt = async (chunks: Chunk[]): Promise<void> => {
+      const sub = chunks === pack.chunks ? pack : subPack(pack, chunks);
+      for (let retry = 0; ; retry++) {
+        let err: unknown;
+        try {
+          ctx.stats.requests++;
+          const answer = await extractor.extract(sub, ctx.signal);
+          outcome.usage.promptTokens += answer.usage.promptTokens;
+          outcome.usage.completionTokens += answer.usage.completionTokens;
+          ctx.stats.promptTokens += answer.usage.promptTokens;
+          ctx.stats.completionTokens += answer.usage.completionTokens;
+          ctx.stats.inventedIds += answer.inventedIds ?? 0;
+          const missing = chunks.filter((c) => !answer.chunks.has(chunkKey(c)));
+          for (const c of chunks) {
+            const ex = answer.chunks.get(chunkKey(c));
+            if (ex) outcome.extractions.set(chunkKey(c), ex);
+          }
+          if (missing.length === 0) return;
+          if (missing.length < chunks.length) return await attempt(missing);
+          err = new SluiceError(ErrorCode.TRANSIENT, 'the answer covered none of the documents sent');
+        } catch (e) {
+          err = e;
+        }
+        const decision = decideFn(err);
+        if (decision === 'fatal' || ctx.signal.aborted) throw err;
+        if (decision === 'retry' && retry < options.maxRetries) {
+          ctx.stats.retries++;
+          await sleep(backoffMs(retry, options, (err as SluiceError).retryAfterMs), ctx.signal);
+          continue;
+        }
+        if (chunks.length > 1) {
+          ctx.stats.splits++;
+          const half = Math.ceil(chunks.length / 2);
+          // One half after the other: the pack keeps its single slot of the concurrency window.
+          await attempt(chunks.slice(0, half));
+          await attempt(chunks.slice(half));
+          return;
+        }
+        const only = chunks[0]!;
+        outcome.failed.set(chunkKey(only), { code: codeOf(err) ?? ErrorCode.EXTRACT, reason: messageOf(err) });
+        return;
+      }
+    };
+
+    await attempt(pack.chunks);
+    return outcome;
+  };
+}
+
+/** Part of a pack after a split: same template cost, fewer chunks. */
+function subPack(pack: Pack, chunks: Chunk[]): Pack {
+  const tokens = chunks.reduce((s, c) => s + c.tokens, 0);
+  const overhead = pack.promptTokens - pack.tokens;
+  const perChunk = pack.chunks.length ? overhead / pack.chunks.length : 0;
+  return { kind: 'pack', id: `${pack.id}/${chunkKey(chunks[0]!)}`, chunks, tokens, promptTokens: Math.round(tokens + overhead - perChunk * (pack.chunks.length - chunks.length)) };
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(abortError());
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }
+    function onAbort(): void {
+      clearTimeout(timer);
+      reject(abortError());
+    }
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+function abortError(): SluiceError {
+  return new SluiceError(ErrorCode.ABORTED, 'stopped while waiting to retry');
+}

@@ -1,0 +1,57 @@
+/**
+ * sink: results as JSONL (stdout or --output), dead letters as JSONL (--dead-letter). Every line
+ * is serialised here; a result that cannot be serialised (e.g. meta nested past the engine's
+ * limit) is dead-lettered instead of breaking the output.
+ */
+import { RecordCode, messageOf } from '../lib/errors.js';
+import { LineWriter } from '../lib/line-writer.js';
+import type { OptionSpec } from '../lib/options.js';
+import type { Sink, SinkTarget } from '../lib/pipeline.js';
+import { failure, type Failure, type Result } from '../lib/records.js';
+
+export const sinkOptionSpecs: readonly OptionSpec[] = [
+  { name: 'output', short: 'o', type: 'string', description: 'Write results to this file instead of stdout' },
+  { name: 'dead-letter', type: 'string', description: 'Write dead letters (bad records, failed documents) to this JSONL file; without it stderr shows their count and first reasons' },
+];
+
+
+/** The output line of one document. Field order is fixed: it is the documented schema. */
+export function serialiseResult(r: Result): string {
+  return JSON.stringify({ id: r.id, entities: r.entities, relations: r.relations, meta: r.meta, usage: r.usage });
+}
+
+export function serialiseFailure(f: Failure): string {
+  const entry: Record<string, unknown> = { line: f.line, source: f.source };
+  if (f.id !== undefined) entry.id = f.id;
+  entry.stage = f.stage;
+  entry.code = f.code;
+  entry.reason = f.reason;
+  entry.excerpt = f.excerpt;
+  return JSON.stringify(entry);
+}
+
+export function jsonlSink(options: SinkTarget): Sink {
+  const out = new LineWriter(options.output ?? process.stdout, typeof options.output === 'string' ? options.output : 'stdout');
+  const dead = options.deadLetter === undefined ? undefined : new LineWriter(options.deadLetter, typeof options.deadLetter === 'string' ? options.deadLetter : 'dead letters');
+  return {
+    async write(item) {
+      if (item.kind === 'failure') {
+        await dead?.writeLine(serialiseFailure(item));
+        return undefined;
+      }
+      let line: string;
+      try {
+        line = serialiseResult(item);
+      } catch (err) {
+        const f = failure(item, 'sink', RecordCode.UNSERIALISABLE, `result cannot be serialised: ${messageOf(err)}`, '', item.id);
+        await dead?.writeLine(serialiseFailure(f));
+        return f;
+      }
+      await out.writeLine(line);
+      return undefined;
+    },
+    async close() {
+      await Promise.all([out.close(), dead?.close()]);
+    },
+  };
+}

@@ -1,0 +1,106 @@
+/**
+ * token-pack: chunks into packs (one request each) under a prompt-token budget that includes the
+ * prompt template, and a cap on documents per pack. Greedy in input order, so the same input and
+ * options always give the same packs. Failures pass straight through.
+ */
+import _ from 'highland';
+import { usageError } from '../lib/errors.js';
+import type { OptionSpec } from '../lib/options.js';
+import type { Chunk, Failure, Pack } from '../lib/records.js';
+import type { StageTransform } from '../lib/stage.js';
+
+export const tokenPackOptionSpecs: readonly OptionSpec[] = [
+  { name: 'token-budget', type: 'integer', default: 8192, min: 64, description: 'Prompt tokens per request, prompt template included' },
+  { name: 'max-docs', type: 'integer', default: 10, min: 1, description: 'Most documents (or chunks of documents) in one request' },
+];
+
+export interface TokenPackOptions {
+  tokenBudget: number;
+  maxDocs: number;
+  /** Tokens of the prompt template around the documents (system prompt, instructions). */
+  templateTokens?: number;
+  /** Tokens each chunk adds beyond its text (its delimiter and id). */
+  perChunkTokens?: number;
+}
+
+export function tokenPack(options: TokenPackOptions): StageTransform<(Chunk | Failure)[], Pack | Failure> {
+  return (input, ctx) => {
+    const packer = new Packer(options);
+    return input.consume<Pack | Failure>((err, batch, push, next) => {
+      if (err) {
+        push(err);
+        next();
+      } else if (_.isNil(batch)) {
+        for (const p of packer.flush()) emit(p);
+        push(null, _.nil);
+      } else {
+        for (const item of batch) {
+          if (item.kind === 'failure') push(null, item);
+          else for (const p of packer.add(item)) emit(p);
+        }
+        next();
+      }
+      function emit(p: Pack): void {
+        ctx.stats.packs++;
+        ctx.stats.packedDocs += new Set(p.chunks.map((c) => c.doc.seq)).size;
+        push(null, p);
+      }
+    });
+  };
+}
+
+/** The pure core. */
+export class Packer {
+  private chunks: Chunk[] = [];
+  private tokens = 0;
+  private docs = new Set<number>();
+  private readonly room: number;
+  private readonly perChunk: number;
+
+  constructor(private readonly options: TokenPackOptions) {
+    this.perChunk = options.perChunkTokens ?? 0;
+    this.room = options.tokenBudget - (options.templateTokens ?? 0);
+    if (this.room <= this.perChunk) {
+      throw usageError(`--token-budget (${options.tokenBudget}) leaves no room for documents after the prompt template (${options.templateTokens ?? 0} tokens)`);
+    }
+  }
+
+  /** Largest chunk that fits a pack on its own. */
+  get maxChunkTokens(): number {
+    return this.room - this.perChunk;
+  }
+
+  add(chunk: Chunk): Pack[] {
+    const cost = chunk.tokens + this.perChunk;
+    const newDoc = !this.docs.has(chunk.doc.seq);
+    const out: Pack[] = [];
+    if (this.chunks.length > 0 && (this.tokens + cost > this.room || (newDoc && this.docs.size >= this.options.maxDocs))) {
+      out.push(this.take());
+    }
+    // A chunk over the room alone still goes, alone: retry/split will refuse it with a reason.
+    this.chunks.push(chunk);
+    this.tokens += cost;
+    this.docs.add(chunk.doc.seq);
+    return out;
+  }
+
+  flush(): Pack[] {
+    return this.chunks.length > 0 ? [this.take()] : [];
+  }
+
+  private take(): Pack {
+    const chunks = this.chunks;
+    const first = chunks[0]!;
+    const tokens = chunks.reduce((s, c) => s + c.tokens, 0);
+    const promptTokens = tokens + chunks.length * this.perChunk + (this.options.templateTokens ?? 0);
+    const pack: Pack = { kind: 'pack', id: packId(first), chunks, tokens, promptTokens };
+    this.chunks = [];
+    this.tokens = 0;
+    this.docs = new Set();
+    return pack;
+  }
+}
+
+export function packId(first: Pick<Chunk, 'doc' | 'index'>): string {
+  return `p${first.doc.seq}.${first.index}`;
+}

@@ -1,0 +1,77 @@
+import t from 'tap';
+import { recordParser } from '../../stages/parse.js';
+import type { RawRecord } from '../../lib/records.js';
+
+const parseOne = recordParser({ idField: 'id', textField: 'text' });
+let seq = 0;
+const raw = (text: string, line = 7): RawRecord => ({ kind: 'raw', seq: seq++, line, source: 'in.jsonl', text });
+
+t.test('a good record becomes a document; other fields become meta', async (t) => {
+  const d = parseOne(raw('{"id":"a1","text":"Hello","title":"T","tags":["x"]}'));
+  t.match(d, { kind: 'doc', id: 'a1', text: 'Hello', meta: { title: 'T', tags: ['x'] }, line: 7, source: 'in.jsonl' });
+  t.notOk('id' in (d as { meta: object }).meta);
+});
+
+t.test('numeric ids become strings; a missing id gets "<source>:<line>"', async (t) => {
+  t.match(parseOne(raw('{"id":42,"text":"x"}')), { id: '42' });
+  t.match(parseOne(raw('{"id":4.5,"text":"x"}')), { id: '4.5' });
+  t.match(parseOne(raw('{"text":"x"}', 12)), { kind: 'doc', id: 'in.jsonl:12' });
+  t.match(parseOne(raw('{"id":null,"text":"x"}', 13)), { kind: 'doc', id: 'in.jsonl:13' });
+});
+
+const bad: [string, string, string, RegExp][] = [
+  ['invalid JSON', '{"id":1,"text":', 'INVALID_JSON', /invalid JSON/],
+  ['trailing garbage', '{"id":1,"text":"a"} trailing', 'INVALID_JSON', /invalid JSON/],
+  ['two objects on a line', '{"id":1,"text":"a"}{"id":2,"text":"b"}', 'INVALID_JSON', /invalid JSON/],
+  ['an array', '[{"id":1,"text":"a"}]', 'NOT_AN_OBJECT', /an array/],
+  ['a number', '42', 'NOT_AN_OBJECT', /a number/],
+  ['a string', '"text"', 'NOT_AN_OBJECT', /a string/],
+  ['null', 'null', 'NOT_AN_OBJECT', /null/],
+  ['missing text', '{"id":"m"}', 'MISSING_TEXT', /"text" is missing/],
+  ['empty text', '{"id":"e","text":""}', 'EMPTY_TEXT', /empty/],
+  ['whitespace text', '{"id":"w","text":"  \\n\\t "}', 'EMPTY_TEXT', /empty/],
+  ['numeric text', '{"id":"n","text":12}', 'TEXT_NOT_STRING', /a number, not a string/],
+  ['object text', '{"id":"o","text":{"a":1}}', 'TEXT_NOT_STRING', /an object/],
+  ['array text', '{"id":"o","text":["a"]}', 'TEXT_NOT_STRING', /an array/],
+  ['empty id', '{"id":"","text":"x"}', 'INVALID_ID', /is empty/],
+  ['boolean id', '{"id":true,"text":"x"}', 'INVALID_ID', /a boolean/],
+  ['object id', '{"id":{"a":1},"text":"x"}', 'INVALID_ID', /an object/],
+];
+
+for (const [name, line, code, reason] of bad) {
+  t.test(`dead-letters ${name} with its line and a reason`, async (t) => {
+    const f = parseOne(raw(line, 3));
+    t.match(f, { kind: 'failure', stage: 'parse', code, line: 3, source: 'in.jsonl', reason });
+    t.ok((f as { excerpt: string }).excerpt.length > 0 && (f as { excerpt: string }).excerpt.length <= 201, 'has a bounded excerpt');
+  });
+}
+
+t.test('a failure after the id is known carries the id', async (t) => {
+  t.match(parseOne(raw('{"id":"has-id"}')), { code: 'MISSING_TEXT', id: 'has-id' });
+});
+
+t.test('--id-field and --text-field, with dotted paths', async (t) => {
+  const p = recordParser({ idField: 'doc.key', textField: 'body' });
+  t.match(p(raw('{"doc":{"key":"k9"},"body":"hi","lang":"en"}')), { kind: 'doc', id: 'k9', text: 'hi', meta: { lang: 'en' } });
+  t.match(p(raw('{"doc":"flat","body":"hi"}', 4)), { kind: 'doc', id: 'in.jsonl:4' });
+});
+
+t.test('deeply nested meta is passed through', async (t) => {
+  let nested = '"leaf"';
+  for (let i = 0; i < 200; i++) nested = `{"n":${nested}}`;
+  const d = parseOne(raw(`{"id":"deep","text":"x","meta":${nested}}`));
+  let depth = 0;
+  let cur: unknown = (d as unknown as { meta: { meta: unknown } }).meta.meta;
+  while (cur && typeof cur === 'object') {
+    cur = (cur as { n: unknown }).n;
+    depth++;
+  }
+  t.equal(depth, 200);
+  t.equal(cur, 'leaf');
+});
+
+t.test('an already parsed value (JSON array element) is not parsed again', async (t) => {
+  const d = parseOne({ kind: 'raw', seq: 0, line: 2, source: 'a.json', value: { id: 'v', text: 'from array' } });
+  t.match(d, { kind: 'doc', id: 'v', text: 'from array', line: 2 });
+  t.match(parseOne({ kind: 'raw', seq: 1, line: 3, source: 'a.json', value: 5 }), { code: 'NOT_AN_OBJECT', excerpt: '5' });
+});
