@@ -24,6 +24,8 @@ export const ErrorCode = {
   TRANSIENT: 'E_TRANSIENT',
   /** Retrying the same request cannot help; a smaller request might (context length, truncation). */
   SPLIT_REQUIRED: 'E_SPLIT_REQUIRED',
+  /** The answer was cut off (finish_reason "length"): split; a single chunk is retried. */
+  TRUNCATED: 'E_TRUNCATED',
   /** The extractor failed on this input deterministically. */
   EXTRACT: 'E_EXTRACT',
   /** Stops the run: revoked key, unwritable output, bad configuration. */
@@ -44,12 +46,15 @@ export class SluiceError extends Error {
   readonly code: string;
   /** Server hint for the next attempt, already clamped by whoever sets it. */
   retryAfterMs?: number;
+  /** Tokens the failed attempt was billed for (a malformed answer still costs). */
+  usage?: { promptTokens: number; completionTokens: number };
 
-  constructor(code: string, message: string, options?: { cause?: unknown; retryAfterMs?: number }) {
+  constructor(code: string, message: string, options?: { cause?: unknown; retryAfterMs?: number; usage?: { promptTokens: number; completionTokens: number } }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'SluiceError';
     this.code = code;
     if (options?.retryAfterMs !== undefined) this.retryAfterMs = options.retryAfterMs;
+    if (options?.usage !== undefined) this.usage = options.usage;
   }
 }
 

@@ -5,7 +5,8 @@
 import type { TokenCounter } from './tokens.js';
 
 export const DEFAULT_ENTITY_TYPES = ['person', 'organization', 'place', 'event', 'product'] as const;
-export const DEFAULT_RELATION_TYPES = ['works_for', 'leads', 'member_of', 'located_in', 'part_of', 'founded', 'owns', 'partner_of', 'related_to'] as const;
+/** Includes the offline extractor's co-occurrence types, so both paths share one vocabulary. */
+export const DEFAULT_RELATION_TYPES = ['works_for', 'leads', 'member_of', 'affiliated_with', 'located_in', 'part_of', 'founded', 'owns', 'partner_of', 'associated_with', 'related_to'] as const;
 
 export function systemPrompt(entityTypes: readonly string[] = DEFAULT_ENTITY_TYPES, relationTypes: readonly string[] = DEFAULT_RELATION_TYPES): string {
   return [
@@ -17,9 +18,20 @@ export function systemPrompt(entityTypes: readonly string[] = DEFAULT_ENTITY_TYP
   ].join('\n');
 }
 
-/** How one document (or chunk) is delimited in the user message. */
+const CLOSE_TAG = '</document>';
+
+/** How one document (or chunk) is delimited in the user message. A closing tag inside the text is defused. */
 export function documentBlock(id: string, text: string): string {
-  return `<document id=${JSON.stringify(id)}>\n${text}\n</document>\n`;
+  return `<document id=${JSON.stringify(id)}>\n${text.replaceAll(CLOSE_TAG, '<\\/document>')}\n${CLOSE_TAG}\n`;
+}
+
+const BLOCK = /<document id=("(?:[^"\\]|\\.)*")>\n([\s\S]*?)\n<\/document>\n/g;
+
+/** The inverse of documentBlock over a whole user message (used by the simulator). */
+export function parseDocumentBlocks(message: string): { id: string; text: string }[] {
+  const out: { id: string; text: string }[] = [];
+  for (const m of message.matchAll(BLOCK)) out.push({ id: JSON.parse(m[1]!) as string, text: m[2]! });
+  return out;
 }
 
 /** Chat framing per message and for the reply, as OpenAI counts it. */

@@ -98,8 +98,11 @@ function account(item: { kind: string }, stats: RunStats): void {
   if (item.kind === 'result') {
     const r = item as Result;
     stats.resultsOut++;
-    stats.entitiesOut += r.entities.length;
-    if (r.entities.length === 0) stats.docsWithoutEntities++;
+    // Pipelines without entities (embeddings) leave the entity counters alone.
+    if (Array.isArray(r.entities)) {
+      stats.entitiesOut += r.entities.length;
+      if (r.entities.length === 0) stats.docsWithoutEntities++;
+    }
   } else if (item.kind === 'failure') {
     stats.noteFailure(item as Failure);
   }
@@ -151,8 +154,10 @@ export async function run<O>(pipeline: PipelineDefinition<O>, inputs: readonly u
         // Counted as a result by items(); it became a dead letter at the sink.
         const r = item as Result;
         ctx.stats.resultsOut--;
-        ctx.stats.entitiesOut -= r.entities.length;
-        if (r.entities.length === 0) ctx.stats.docsWithoutEntities--;
+        if (Array.isArray(r.entities)) {
+          ctx.stats.entitiesOut -= r.entities.length;
+          if (r.entities.length === 0) ctx.stats.docsWithoutEntities--;
+        }
         ctx.stats.noteFailure(instead);
       }
       if (item.kind === 'failure') await target.onDeadLetter?.(item as Failure);

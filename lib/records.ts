@@ -70,10 +70,11 @@ export interface Usage {
   completionTokens: number;
 }
 
-/** What an extractor found in one chunk. */
+/** What an extractor found in one chunk (an embedder gives a vector and no entities). */
 export interface ChunkExtraction {
   entities: Entity[];
   relations: Relation[];
+  embedding?: number[];
 }
 
 /** The answer for one pack: extractions keyed by chunk key (`chunkKey`); absent keys are missing. */

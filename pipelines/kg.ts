@@ -17,6 +17,7 @@ import { chunk, chunkOptionSpecs, type ChunkOptions } from '../stages/chunk.js';
 import { extract, extractOptionSpecs } from '../stages/extract.js';
 import { mergeChunks } from '../stages/merge-chunks.js';
 import { offlineExtractor, offlineExtractorOptionSpecs } from '../stages/offline-extractor.js';
+import { openaiExtractor, openaiExtractorOptionSpecs, splitTypes } from '../stages/openai-extractor.js';
 import { parse, parseOptionSpecs, type ParseOptions } from '../stages/parse.js';
 import { read, readOptionSpecs, type InputSpec, type ReadOptions } from '../stages/read.js';
 import { retryOptionSpecs, type RetryOptions } from '../stages/retry-split.js';
@@ -27,21 +28,49 @@ const extractorChoiceSpec: OptionSpec = {
   name: 'extractor',
   type: 'string',
   default: 'auto',
-  choices: ['auto', 'offline'],
-  description: 'Which extractor runs: offline (local NER, no API); auto picks offline when no API key or base URL is set',
+  choices: ['auto', 'offline', 'openai'],
+  description: 'Which extractor runs: offline (local NER, no API) or openai (an LLM through the openai SDK); auto picks openai when OPENAI_API_KEY or --base-url is set, offline otherwise',
 };
 
 export type KgOptions = ReadOptions &
   ParseOptions &
   ChunkOptions &
   Omit<TokenPackOptions, 'templateTokens' | 'perChunkTokens'> &
-  RetryOptions & { extractor: 'auto' | 'offline'; workers?: number; concurrency?: number; unordered: boolean };
+  RetryOptions & {
+    extractor: 'auto' | 'offline' | 'openai';
+    workers?: number;
+    concurrency?: number;
+    unordered: boolean;
+    baseUrl?: string;
+    rpm?: number;
+    tpm?: number;
+    timeoutMs: number;
+    maxOutputTokens: number;
+    entityTypes: string;
+    relationTypes: string;
+  };
 
-export const kgOptionSpecs = mergeSpecs(readOptionSpecs, parseOptionSpecs, chunkOptionSpecs, tokenPackOptionSpecs, [extractorChoiceSpec], offlineExtractorOptionSpecs, extractOptionSpecs, retryOptionSpecs);
+export const kgOptionSpecs = mergeSpecs(readOptionSpecs, parseOptionSpecs, chunkOptionSpecs, tokenPackOptionSpecs, [extractorChoiceSpec], offlineExtractorOptionSpecs, openaiExtractorOptionSpecs, extractOptionSpecs, retryOptionSpecs);
 
-function chooseExtractor(o: KgOptions): Extractor {
-  // The LLM extractor joins here when an API key or --base-url is set.
-  return offlineExtractor({ workers: o.workers });
+/** The LLM when a key or a server is given (or asked for), the offline extractor otherwise. */
+async function chooseExtractor(o: KgOptions): Promise<Extractor> {
+  const apiKey = process.env.OPENAI_API_KEY || undefined;
+  const kind = o.extractor === 'auto' ? (apiKey || o.baseUrl ? 'openai' : 'offline') : o.extractor;
+  if (kind === 'offline') return offlineExtractor({ workers: o.workers });
+  if (!apiKey && !o.baseUrl) throw usageError('--extractor openai needs OPENAI_API_KEY in the environment, or --base-url for an OpenAI-compatible server');
+  return openaiExtractor({
+    model: o.model,
+    baseUrl: o.baseUrl,
+    apiKey,
+    rpm: o.rpm,
+    tpm: o.tpm,
+    timeoutMs: o.timeoutMs,
+    maxOutputTokens: o.maxOutputTokens,
+    entityTypes: splitTypes(o.entityTypes),
+    relationTypes: splitTypes(o.relationTypes),
+    concurrency: o.concurrency,
+    counter: await tokenCounterForModel(o.model),
+  });
 }
 
 export const kg = definePipeline<KgOptions>({
@@ -49,9 +78,9 @@ export const kg = definePipeline<KgOptions>({
   description: 'Extract entities (people, organisations, places, ...) and their relations from every document; one JSONL line per document.',
   options: kgOptionSpecs,
   async build(o, inputs, mode) {
-    const extractor = mode.dryRun ? undefined : chooseExtractor(o);
+    const extractor = mode.dryRun ? undefined : await chooseExtractor(o);
     // A dry run prices the LLM requests, so it packs as the LLM prompt would.
-    const overhead = extractor ?? promptOverhead(await tokenCounterForModel(o.model));
+    const overhead = extractor ?? promptOverhead(await tokenCounterForModel(o.model), splitTypes(o.entityTypes), splitTypes(o.relationTypes));
     if (o.chunkTokens + overhead.perChunkTokens > o.tokenBudget - overhead.templateTokens) {
       await extractor?.close();
       throw usageError(`--chunk-tokens (${o.chunkTokens}) does not fit --token-budget (${o.tokenBudget}) with the prompt template (${overhead.templateTokens} tokens)`);
@@ -69,7 +98,7 @@ export const kg = definePipeline<KgOptions>({
       close: async () => extractor?.close(),
     };
   },
-  sink: jsonlSink,
+  sink: (target) => jsonlSink(target),
 });
 
 export default kg;

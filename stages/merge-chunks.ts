@@ -8,6 +8,7 @@ import _ from 'highland';
 import { ErrorCode, RecordCode, SluiceError } from '../lib/errors.js';
 import { chunkKey, failure, type ChunkExtraction, type DocRef, type Entity, type Failure, type PackOutcome, type Relation, type Result } from '../lib/records.js';
 import type { StageTransform } from '../lib/stage.js';
+import { normaliseName } from '../lib/names.js';
 
 export interface MergeOptions {
   unordered?: boolean;
@@ -117,10 +118,6 @@ function finish(doc: PendingDoc): Result | Failure {
     meta: ref.meta,
     usage: { promptTokens: doc.promptTokens, completionTokens: doc.completionTokens, chunks: doc.count },
   };
-}
-
-export function normaliseName(name: string): string {
-  return name.normalize('NFKC').replace(/\s+/g, ' ').trim().toLowerCase();
 }
 
 /** Entities merged by normalised name + type (first surface form kept); relations by endpoints + type. */

@@ -67,10 +67,19 @@ export function withRetrySplit(extractor: Extractor, options: RetryOptions, ctx:
           err = new SluiceError(ErrorCode.TRANSIENT, 'the answer covered none of the documents sent');
         } catch (e) {
           err = e;
+          const billed = (e as SluiceError).usage;
+          if (billed) {
+            outcome.usage.promptTokens += billed.promptTokens;
+            outcome.usage.completionTokens += billed.completionTokens;
+            ctx.stats.promptTokens += billed.promptTokens;
+            ctx.stats.completionTokens += billed.completionTokens;
+          }
         }
         const decision = decideFn(err);
         if (decision === 'fatal' || ctx.signal.aborted) throw err;
-        if (decision === 'retry' && retry < options.maxRetries) {
+        // A truncated answer for a single chunk cannot be split further; it may come out whole next time.
+        const retryAlone = decision === 'split' && chunks.length === 1 && codeOf(err) === ErrorCode.TRUNCATED;
+        if ((decision === 'retry' || retryAlone) && retry < options.maxRetries) {
           ctx.stats.retries++;
           await sleep(backoffMs(retry, options, (err as SluiceError).retryAfterMs), ctx.signal);
           continue;

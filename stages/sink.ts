@@ -30,7 +30,8 @@ export function serialiseFailure(f: Failure): string {
   return JSON.stringify(entry);
 }
 
-export function jsonlSink(options: SinkTarget): Sink {
+/** `serialise` turns a result into its output line (the kg line by default). */
+export function jsonlSink(options: SinkTarget, serialise: (r: Result) => string = serialiseResult): Sink {
   const out = new LineWriter(options.output ?? process.stdout, typeof options.output === 'string' ? options.output : 'stdout');
   const dead = options.deadLetter === undefined ? undefined : new LineWriter(options.deadLetter, typeof options.deadLetter === 'string' ? options.deadLetter : 'dead letters');
   return {
@@ -41,7 +42,7 @@ export function jsonlSink(options: SinkTarget): Sink {
       }
       let line: string;
       try {
-        line = serialiseResult(item);
+        line = serialise(item);
       } catch (err) {
         const f = failure(item, 'sink', RecordCode.UNSERIALISABLE, `result cannot be serialised: ${messageOf(err)}`, '', item.id);
         await dead?.writeLine(serialiseFailure(f));

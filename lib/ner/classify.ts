@@ -178,7 +178,10 @@ export class PhraseClassifier {
       const headHasTitle = this.hasTitle(s, cut - 1);
       if (!headHasTitle) {
         if (conn === 'and' || conn === '&') {
-          if (GAZETTEER.orgWords.has(last) && this.known(s, cut - 1) === undefined) return this.emit(s, e, 'organization', 3);
+          // Whole only if the head is not a complete name itself ("Lumora Bank and Zenith Bank").
+          if (GAZETTEER.orgWords.has(last) && !GAZETTEER.orgWords.has(headLast) && this.known(s, cut - 1) === undefined) {
+            return this.emit(s, e, 'organization', 3);
+          }
         } else {
           if (GAZETTEER.orgWords.has(headLast) || ORG_PREFIX_WORDS.has(headFirst)) return this.emit(s, e, 'organization', 3);
           if (conn === 'of' && cut - s <= 3 && (GAZETTEER.placeWords.has(headLast) || headLast === 'republic')) {
@@ -244,7 +247,7 @@ export class PhraseClassifier {
     let named = false;
     for (let i = r; i <= e; i++) {
       const t = this.t(i);
-      if (t.cap && (!isCommonWord(t.lower) || this.isName(i))) named = true;
+      if (t.cap && !this.isTitle(i) && (!isCommonWord(t.lower) || this.isName(i))) named = true;
     }
     if (!named) return this.range(r, e, false);
     const known = this.known(r, e);

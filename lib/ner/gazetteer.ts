@@ -26,12 +26,16 @@ export interface Gazetteer {
   placeWords: ReadonlySet<string>;
 }
 
+const NON_ASCII = /[^\x00-\x7f]/;
+const NEEDS_CLEANING = /[.\u2019\-\u2010\u2013\s]/;
+
 /** Key used for every gazetteer lookup: lower case, no diacritics, no dots, hyphens as spaces. */
 export function gazetteerKey(text: string): string {
-  return text
-    .normalize('NFKD')
-    .replace(/[\u0300-\u036f]/g, '')
-    .toLowerCase()
+  // Fast path: most tokens are plain ASCII words (this runs several times per token).
+  let key = NON_ASCII.test(text) ? text.normalize('NFKD').replace(/[\u0300-\u036f]/g, '') : text;
+  key = key.toLowerCase();
+  if (!NEEDS_CLEANING.test(key)) return key;
+  return key
     .replace(/[.\u2019]/g, (c) => (c === '.' ? '' : "'"))
     .replace(/[-\u2010\u2013]/g, ' ')
     .replace(/\s+/g, ' ')

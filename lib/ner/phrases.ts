@@ -23,6 +23,13 @@ const OPENERS = new Set(['"', '\u201c', "'", '\u2018', '(', '[', ':', '-', '\u20
 /** At most this many connector tokens in a row ("of the"). */
 const MAX_CONNECTOR_RUN = 2;
 
+/**
+ * Longest phrase, in tokens. Real names stay well below ("Office of the United States
+ * Trade Representative" is 7); the cap keeps classification linear on pathological
+ * input such as a 100,000-word run of capitalised words.
+ */
+export const MAX_PHRASE_TOKENS = 16;
+
 export function isNameToken(t: Token | undefined): t is Token {
   return t !== undefined && t.cap;
 }
@@ -51,8 +58,27 @@ function isInitial(tokens: Token[], i: number, sentenceStart: number): boolean {
   return true;
 }
 
+const ALL_UPPER = /^[^\p{Ll}]*\p{Lu}[^\p{Ll}]*$/u;
+
+/**
+ * A sentence in capitals ("PRESIDENT MEETS XI IN BEIJING") carries no
+ * capitalisation signal; it yields no phrases rather than one long wrong one.
+ */
+function shouted(tokens: Token[], start: number, end: number): boolean {
+  let words = 0;
+  let upper = 0;
+  for (let i = start; i <= end; i++) {
+    const t = tokens[i] as Token;
+    if (!t.word) continue;
+    words++;
+    if (t.text.length > 1 && ALL_UPPER.test(t.text)) upper++;
+  }
+  return words >= 4 && upper >= 0.8 * words;
+}
+
 /** Finds candidate phrases in one sentence, left to right. */
 export function findPhrases(tokens: Token[], sentenceStart: number, sentenceEnd: number, out: Phrase[]): void {
+  if (shouted(tokens, sentenceStart, sentenceEnd)) return;
   let i = sentenceStart;
   while (i <= sentenceEnd) {
     const t = tokens[i];
@@ -64,7 +90,7 @@ export function findPhrases(tokens: Token[], sentenceStart: number, sentenceEnd:
     let end = i;
     for (;;) {
       const next = end + 1;
-      if (next > sentenceEnd) break;
+      if (next > sentenceEnd || next - start >= MAX_PHRASE_TOKENS) break;
       if (isNameToken(tokens[next])) {
         end = next;
         continue;
@@ -88,7 +114,7 @@ export function findPhrases(tokens: Token[], sentenceStart: number, sentenceEnd:
         run++;
         j++;
       }
-      if (run > 0 && j <= sentenceEnd && isNameToken(tokens[j])) {
+      if (run > 0 && j <= sentenceEnd && j - start < MAX_PHRASE_TOKENS && isNameToken(tokens[j])) {
         end = j;
         continue;
       }

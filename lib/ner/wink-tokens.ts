@@ -11,8 +11,9 @@
  *    just an ordinary word?" is the best single cue for a proper noun.
  *  - wink caches every out-of-vocabulary token it meets in the model for the
  *    life of the instance, so a long-running worker would grow without bound.
- *    The instance is replaced (cost ~150 ms) once it has cached
- *    MAX_WINK_OOV_ENTRIES new strings.
+ *    The instance is replaced (cost ~0.2 s) once it has cached
+ *    MAX_WINK_OOV_ENTRIES new strings (see stableMetaCer for why replacing
+ *    an instance needed a workaround).
  */
 import winkNLP from 'wink-nlp';
 import type { WinkMethods } from 'wink-nlp';
@@ -40,14 +41,48 @@ export interface TokenizedText {
   sentences: Array<[number, number]>;
 }
 
+/**
+ * wink's tokenizer is quadratic in the length of a run without whitespace
+ * (40,000 characters of minified code or base64 take seconds). No name is
+ * that long, so longer runs are blanked before tokenising.
+ */
+export const MAX_UNBROKEN_CHARS = 100;
+const UNBROKEN_RUN = new RegExp(`\\S{${MAX_UNBROKEN_CHARS + 1},}`, 'g');
+
 /** wink-nlp caches out-of-vocabulary strings; past this many we start a fresh instance. */
-export const MAX_WINK_OOV_ENTRIES = 250_000;
+export const MAX_WINK_OOV_ENTRIES = 100_000;
 
 interface WinkCore {
   features?: { lexeme?: { list?: string[]; intrinsicSize?: number } };
 }
 
 let capturedCore: WinkCore | undefined;
+
+interface MetaCer {
+  machines: unknown;
+  transformers: unknown;
+}
+
+/**
+ * wink-eng-lite-web-model's metaCER() loader re-stringifies a module-level
+ * variable on every call (`machines = JSON.stringify(machines)`), so every new
+ * winkNLP() instance gets a longer, more escaped string until the process
+ * runs out of memory (same family as wink-eng-lite-web-model issue #2). We
+ * call it once, undo any stringifying done by earlier callers, and hand every
+ * instance the same correct result.
+ */
+const stableMetaCer: MetaCer = (() => {
+  const first = (model.metaCER as () => MetaCer)();
+  let machines: unknown = first.machines;
+  for (let i = 0; i < 64 && typeof machines === 'string'; i++) {
+    try {
+      machines = JSON.parse(machines);
+    } catch {
+      break;
+    }
+  }
+  return { machines: typeof machines === 'string' ? machines : JSON.stringify(machines), transformers: first.transformers };
+})();
 
 function createWink(): WinkMethods {
   const wrapped = {
@@ -57,6 +92,7 @@ function createWink(): WinkMethods {
       capturedCore = (model.core as () => WinkCore)();
       return capturedCore;
     },
+    metaCER: () => stableMetaCer,
   };
   return winkNLP(wrapped as typeof model, ['sbd']);
 }
@@ -130,12 +166,19 @@ export function isCommonWord(lower: string): boolean {
   );
 }
 
+/** Starts a fresh wink instance, dropping the out-of-vocabulary cache. */
+export function recycleTokenizer(): void {
+  wink = createWink();
+  its = wink.its;
+}
+
+/** Number of out-of-vocabulary strings the current wink instance has cached. */
+export function cachedOovEntries(): number {
+  return lexemeList(capturedCore).length - intrinsicSize;
+}
+
 function recycleIfGrown(): void {
-  const size = lexemeList(capturedCore).length;
-  if (size - intrinsicSize > MAX_WINK_OOV_ENTRIES) {
-    wink = createWink();
-    its = wink.its;
-  }
+  if (cachedOovEntries() > MAX_WINK_OOV_ENTRIES) recycleTokenizer();
 }
 
 const UPPER_START = /^\p{Lu}/u;
@@ -147,7 +190,7 @@ const HAS_LETTER = /\p{L}/u;
 export function tokenize(text: string): TokenizedText {
   if (!/\S/.test(text)) return { tokens: [], sentences: [] };
   recycleIfGrown();
-  const doc = wink.readDoc(text);
+  const doc = wink.readDoc(text.replace(UNBROKEN_RUN, ' '));
   const values = doc.tokens().out(its.value) as string[];
   const types = doc.tokens().out(its.type) as string[];
   const spaces = doc.tokens().out(its.precedingSpaces) as string[];

@@ -13,7 +13,8 @@ export interface CliRun {
 
 export function runScript(script: string, args: string[], options: { stdin?: string | Buffer | NodeJS.ReadableStream; env?: NodeJS.ProcessEnv; onSpawn?: (child: ChildProcess) => void } = {}): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [script, ...args], { cwd: ROOT, env: { ...process.env, ...options.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    // No real key ever reaches a test child unless the test sets one (pointed at the simulator).
+    const child = spawn(process.execPath, [script, ...args], { cwd: ROOT, env: { ...process.env, OPENAI_API_KEY: '', ...options.env }, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));

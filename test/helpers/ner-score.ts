@@ -37,6 +37,12 @@ export interface LabelledDoc {
   entities: LabelledEntity[];
   /** Names neither rewarded nor penalised if predicted (any type). */
   ignore?: string[];
+  /**
+   * 'dev': written first and used while developing the rules;
+   * 'heldout': written next, scored blind once, then used for a last round of fixes;
+   * 'blind': written after all rule changes and never tuned against (docs/extractor.md).
+   */
+  split?: string;
 }
 
 export interface Score {

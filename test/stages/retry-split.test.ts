@@ -3,6 +3,7 @@ import { backoffMs, decide, withRetrySplit } from '../../stages/retry-split.js';
 import { createRunContext } from '../../lib/run-context.js';
 import { chunkKey, type Chunk, type Pack } from '../../lib/records.js';
 import { fakeExtractor, fatal, tooLarge, transient } from '../helpers/fake-extractor.js';
+import { ErrorCode, SluiceError } from '../../lib/errors.js';
 
 const retry = { maxRetries: 2, retryBaseMs: 1, maxRetryAfterMs: 50 };
 const chunk = (seq: number): Chunk => ({ kind: 'chunk', doc: { seq, line: seq + 1, source: 's', id: `d${seq}`, meta: {} }, index: 0, count: 1, text: `Doc ${seq} mentions Paris`, tokens: 10 });
@@ -55,6 +56,16 @@ t.test('split-required splits at once, without retrying', async (t) => {
   t.equal(out.extractions.size, 8);
   t.equal(ctx.stats.retries, 0);
   t.same(ex.calls.map((p) => p.chunks.length), [8, 4, 2, 2, 4, 2, 2]);
+});
+
+t.test('a truncated answer splits; a truncated single chunk is retried, then failed', async (t) => {
+  const ctx = createRunContext();
+  const ex = fakeExtractor({ failWith: (p) => (p.chunks.length > 1 || p.chunks[0]!.doc.seq === 1 ? new SluiceError(ErrorCode.TRUNCATED, 'cut off') : undefined) });
+  const out = await withRetrySplit(ex, retry, ctx)(packOf(2));
+  t.equal(out.extractions.size, 1);
+  t.match(out.failed.get('1.0'), { code: 'E_TRUNCATED' });
+  t.equal(ctx.stats.splits, 1);
+  t.equal(ctx.stats.retries, retry.maxRetries, 'the lone chunk was retried');
 });
 
 t.test('documents missing from an answer go again on their own', async (t) => {

@@ -1,0 +1,112 @@
+/**
+ * embed: one embedding vector per document (and one per chunk of a long document), one JSONL line
+ * each, from OpenAI's /v1/embeddings or any OpenAI-compatible server.
+ *
+ *   OPENAI_API_KEY=... node pipelines/embed.js < corpus.jsonl > vectors.jsonl
+ *   node pipelines/embed.js corpus.jsonl.gz --base-url http://127.0.0.1:8080/v1 --model nomic-embed-text -o vectors.jsonl
+ *
+ * See docs/embeddings.md. Importing this file has no side effects; running it runs the CLI.
+ */
+import { isMain, runCli } from '../lib/cli.js';
+import { usageError } from '../lib/errors.js';
+import { mergeSpecs, type OptionSpec } from '../lib/options.js';
+import { definePipeline } from '../lib/pipeline.js';
+import { chunk, chunkOptionSpecs, type ChunkOptions } from '../stages/chunk.js';
+import { extract, extractOptionSpecs } from '../stages/extract.js';
+import { mergeEmbeddings, serialiseEmbedding } from '../stages/merge-embeddings.js';
+import { DEFAULT_EMBED_CONCURRENCY, MAX_INPUTS_PER_REQUEST, openaiEmbedder, openaiEmbedderOptionSpecs, type EncodingFormat } from '../stages/openai-embedder.js';
+import { parse, parseOptionSpecs, type ParseOptions } from '../stages/parse.js';
+import { read, readOptionSpecs, type InputSpec, type ReadOptions } from '../stages/read.js';
+import { retryOptionSpecs, type RetryOptions } from '../stages/retry-split.js';
+import { jsonlSink } from '../stages/sink.js';
+import { tokenPack, tokenPackOptionSpecs } from '../stages/token-pack.js';
+
+export const DEFAULT_EMBEDDING_MODEL = 'text-embedding-3-small';
+
+/** Copies of the stages' specs with the embed pipeline's defaults (spec objects are shared data). */
+function overriding(specs: readonly OptionSpec[], changes: Record<string, Partial<OptionSpec>>): OptionSpec[] {
+  return specs.map((s) => (changes[s.name] ? { ...s, ...changes[s.name] } : s));
+}
+
+const embedChunkSpecs = overriding(chunkOptionSpecs, {
+  // OpenAI takes at most 8191 tokens per input.
+  'chunk-tokens': { default: 8000, description: 'Largest input in tokens; a longer document is split into chunks, one vector each (OpenAI takes at most 8191 tokens per input)' },
+  'chunk-overlap': { default: 0 },
+  model: { default: DEFAULT_EMBEDDING_MODEL, description: 'Embedding model: the model called, its token encoding and its price' },
+});
+
+const embedPackSpecs: OptionSpec[] = [
+  ...overriding(
+    tokenPackOptionSpecs.filter((s) => s.name === 'token-budget'),
+    // OpenAI takes at most 300,000 tokens per request.
+    { 'token-budget': { default: 100_000, description: 'Most input tokens in one request (OpenAI takes at most 300,000)' } },
+  ),
+  { name: 'batch-size', type: 'integer', default: 32, min: 1, max: MAX_INPUTS_PER_REQUEST, description: 'Most documents in one request (the chunks of a long document count as one)' },
+];
+
+const embedExtractSpecs = overriding(extractOptionSpecs, {
+  concurrency: { default: DEFAULT_EMBED_CONCURRENCY, defaultLabel: undefined, description: 'Requests in flight at once' },
+});
+
+export type EmbedOptions = ReadOptions &
+  ParseOptions &
+  ChunkOptions &
+  RetryOptions & {
+    tokenBudget: number;
+    batchSize: number;
+    concurrency?: number;
+    unordered: boolean;
+    baseUrl?: string;
+    rpm?: number;
+    tpm?: number;
+    timeoutMs: number;
+    dimensions?: number;
+    encodingFormat: EncodingFormat;
+  };
+
+export const embedOptionSpecs = mergeSpecs(readOptionSpecs, parseOptionSpecs, embedChunkSpecs, embedPackSpecs, openaiEmbedderOptionSpecs, embedExtractSpecs, retryOptionSpecs);
+
+/** Shown (after "embed: ") with exit code 2 when there is nothing to send requests to. */
+export const NO_SERVER_MESSAGE = 'no embeddings server: set OPENAI_API_KEY in the environment for the OpenAI API, or give --base-url with the URL of an OpenAI-compatible server (e.g. --base-url http://127.0.0.1:8080/v1 for llama.cpp, vLLM or Ollama)';
+
+export const embed = definePipeline<EmbedOptions>({
+  name: 'embed',
+  description: 'Embed every document (one vector per chunk of a long one) through an OpenAI-compatible /v1/embeddings; one JSONL line per document.',
+  options: embedOptionSpecs,
+  build(o, inputs, mode) {
+    const apiKey = process.env.OPENAI_API_KEY || undefined;
+    // A dry run sends nothing, so it needs no server.
+    if (!mode.dryRun && !apiKey && !o.baseUrl) throw usageError(NO_SERVER_MESSAGE);
+    if (o.chunkTokens > o.tokenBudget) throw usageError(`--chunk-tokens (${o.chunkTokens}) must not exceed --token-budget (${o.tokenBudget})`);
+    const embedder = mode.dryRun
+      ? undefined
+      : openaiEmbedder({
+          model: o.model,
+          baseUrl: o.baseUrl,
+          apiKey,
+          rpm: o.rpm,
+          tpm: o.tpm,
+          timeoutMs: o.timeoutMs,
+          dimensions: o.dimensions,
+          encodingFormat: o.encodingFormat,
+          concurrency: o.concurrency,
+        });
+    return {
+      source: read(inputs as InputSpec[], o),
+      stages: [
+        parse(o),
+        chunk(o),
+        tokenPack({ tokenBudget: o.tokenBudget, maxDocs: o.batchSize }),
+        ...(embedder
+          ? [extract({ extractor: embedder, retry: o, concurrency: o.concurrency, unordered: o.unordered }), mergeEmbeddings({ model: o.model, unordered: o.unordered })]
+          : []),
+      ],
+      close: async () => embedder?.close(),
+    };
+  },
+  sink: (target) => jsonlSink(target, serialiseEmbedding),
+});
+
+export default embed;
+
+if (isMain(import.meta.url)) process.exitCode = await runCli(embed);

@@ -1,0 +1,185 @@
+/**
+ * The embedding extractor: one `/v1/embeddings` request per pack over the openai SDK (OpenAI or any
+ * compatible server), one input per chunk. The answer is untrusted: it must hold exactly one vector
+ * per input sent, each `index` naming a distinct input (order is never trusted), every vector of
+ * finite numbers and of the run's width (`--dimensions`, or the width of the first answer). A bad
+ * answer is transient: retry/split sends the request again. Client-side rpm/tpm budgets and the
+ * server's rate-limit headers pace the requests.
+ */
+import type OpenAI from 'openai';
+import { ErrorCode, SluiceError } from '../lib/errors.js';
+import type { Extractor } from '../lib/extractor.js';
+import { classifyError, createClient } from '../lib/openai-client.js';
+import type { OptionSpec } from '../lib/options.js';
+import { RateLimiter } from '../lib/rate-limiter.js';
+import { chunkKey, type ChunkExtraction, type Pack, type PackAnswer, type Usage } from '../lib/records.js';
+import { openaiExtractorOptionSpecs } from './openai-extractor.js';
+
+/** The connection options are the chat extractor's, described once there. */
+const CONNECTION_OPTIONS = ['base-url', 'rpm', 'tpm', 'timeout-ms'];
+
+export type EncodingFormat = 'base64' | 'float';
+
+export const openaiEmbedderOptionSpecs: readonly OptionSpec[] = [
+  ...openaiExtractorOptionSpecs.filter((s) => CONNECTION_OPTIONS.includes(s.name)),
+  { name: 'dimensions', type: 'integer', min: 1, description: 'Ask for shorter vectors (text-embedding-3 models, and servers that support it); default: the model\'s full width' },
+  { name: 'encoding-format', type: 'string', default: 'base64', choices: ['base64', 'float'], description: 'How vectors travel over the wire: base64 (compact) or float (for servers without base64); the output is the same' },
+];
+
+export interface OpenAIEmbedderOptions {
+  model: string;
+  baseUrl?: string;
+  /** Read from OPENAI_API_KEY by the pipeline; never logged or written. */
+  apiKey?: string;
+  rpm?: number;
+  tpm?: number;
+  timeoutMs: number;
+  /** Vector width to ask for; undefined = the model's own. */
+  dimensions?: number;
+  /** @default 'base64' */
+  encodingFormat?: EncodingFormat;
+  /** Requests in flight. @default 8 */
+  concurrency?: number;
+  /** Inputs per request the server takes; a larger pack is split. @default 2048 (OpenAI's limit) */
+  maxInputs?: number;
+  /** Inject a client (tests); otherwise one is made from baseUrl/apiKey. */
+  client?: OpenAI;
+}
+
+/** Requests in flight when not told otherwise. */
+export const DEFAULT_EMBED_CONCURRENCY = 8;
+/** OpenAI's limit on inputs in one embeddings request. */
+export const MAX_INPUTS_PER_REQUEST = 2048;
+/** Widest vector accepted from a server (OpenAI's widest is 3072): a size cap on an untrusted answer. */
+export const MAX_VECTOR_WIDTH = 65_536;
+
+/** A defect of the answer (not of the request). */
+class AnswerError extends Error {}
+
+export function openaiEmbedder(o: OpenAIEmbedderOptions): Extractor {
+  const client = o.client ?? createClient({ baseUrl: o.baseUrl, apiKey: o.apiKey, timeoutMs: o.timeoutMs });
+  const limiter = new RateLimiter({ rpm: o.rpm, tpm: o.tpm });
+  const maxInputs = o.maxInputs ?? MAX_INPUTS_PER_REQUEST;
+  const encodingFormat = o.encodingFormat ?? 'base64';
+  // Every vector of a run has one width: the one asked for, or the first one answered.
+  let width = o.dimensions;
+
+  return {
+    name: 'openai-embeddings',
+    templateTokens: 0,
+    perChunkTokens: 0,
+    concurrency: o.concurrency ?? DEFAULT_EMBED_CONCURRENCY,
+    async extract(pack: Pack, signal: AbortSignal): Promise<PackAnswer> {
+      if (pack.chunks.length > maxInputs) {
+        throw new SluiceError(ErrorCode.SPLIT_REQUIRED, `${pack.chunks.length} inputs in one request; the server takes at most ${maxInputs}`);
+      }
+      const reserve = pack.promptTokens;
+      await limiter.acquire(reserve, signal).catch(() => {
+        throw new SluiceError(ErrorCode.ABORTED, 'request abandoned: the run is stopping');
+      });
+      let used = reserve;
+      try {
+        const { data, response } = await client.embeddings
+          .create(
+            {
+              model: o.model,
+              input: pack.chunks.map((c) => c.text),
+              // Always explicit: the SDK then hands back the answer as sent, and we decode it ourselves.
+              encoding_format: encodingFormat,
+              ...(o.dimensions !== undefined ? { dimensions: o.dimensions } : {}),
+            },
+            { signal },
+          )
+          .withResponse();
+        limiter.observe(response.headers);
+        const usage = usageOf(data);
+        if (usage) used = usage.promptTokens;
+        let vectors: number[][];
+        try {
+          vectors = vectorsOf(data, pack.chunks.length, width);
+        } catch (err) {
+          if (err instanceof AnswerError) throw new SluiceError(ErrorCode.TRANSIENT, `invalid embeddings answer: ${err.message}`, usage ? { usage } : undefined);
+          throw err;
+        }
+        width ??= vectors[0]!.length;
+        const chunks = new Map<string, ChunkExtraction>();
+        pack.chunks.forEach((c, i) => chunks.set(chunkKey(c), { entities: [], relations: [], embedding: vectors[i]! }));
+        return { chunks, usage: usage ?? { promptTokens: 0, completionTokens: 0 } };
+      } catch (err) {
+        const headers = (err as { headers?: Headers }).headers;
+        if (headers && typeof headers.get === 'function') limiter.observe(headers);
+        const e = classifyError(err, o.apiKey, signal.aborted);
+        if (e.retryAfterMs !== undefined) limiter.pause(e.retryAfterMs);
+        throw e;
+      } finally {
+        limiter.settle(reserve, used);
+      }
+    },
+    async close() {},
+  };
+}
+
+/** The tokens billed, when the server says (some local servers do not). */
+function usageOf(answer: unknown): Usage | undefined {
+  const usage = isObject(answer) ? answer.usage : undefined;
+  if (!isObject(usage)) return undefined;
+  const prompt = usage.prompt_tokens;
+  return typeof prompt === 'number' && Number.isInteger(prompt) && prompt >= 0 ? { promptTokens: prompt, completionTokens: 0 } : undefined;
+}
+
+/**
+ * The vectors of an answer in the order of the inputs sent, or an AnswerError: one item per input,
+ * each `index` an integer naming a distinct input, each vector finite numbers of one width
+ * (`width` when already known).
+ */
+export function vectorsOf(answer: unknown, inputs: number, width: number | undefined): number[][] {
+  const data = isObject(answer) ? answer.data : undefined;
+  if (!Array.isArray(data)) throw new AnswerError('no "data" list');
+  if (data.length !== inputs) throw new AnswerError(`${data.length} vectors for ${inputs} inputs`);
+  const out: (number[] | undefined)[] = new Array(inputs);
+  let expected = width;
+  for (const [position, item] of data.entries()) {
+    if (!isObject(item)) throw new AnswerError(`data[${position}] is not an object`);
+    const index = item.index;
+    if (typeof index !== 'number' || !Number.isInteger(index) || index < 0 || index >= inputs) {
+      throw new AnswerError(`data[${position}].index ${JSON.stringify(index)?.slice(0, 40)} names no input sent`);
+    }
+    if (out[index] !== undefined) throw new AnswerError(`input ${index} answered twice`);
+    const vector = decodeVector(item.embedding, position);
+    if (expected === undefined) expected = vector.length;
+    if (vector.length !== expected) throw new AnswerError(`data[${position}] has ${vector.length} dimensions, expected ${expected}`);
+    out[index] = vector;
+  }
+  // n distinct indices in [0, n): every input has its vector.
+  return out as number[][];
+}
+
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/** A vector as a JSON list of numbers or as base64 little-endian float32 (whatever the server chose to send). */
+function decodeVector(raw: unknown, position: number): number[] {
+  let vector: number[];
+  if (typeof raw === 'string') {
+    if (raw.length % 4 !== 0 || !BASE64.test(raw)) throw new AnswerError(`data[${position}].embedding is not base64`);
+    const bytes = Buffer.from(raw, 'base64');
+    if (bytes.length % 4 !== 0) throw new AnswerError(`data[${position}].embedding is ${bytes.length} bytes, not whole float32 values`);
+    if (bytes.length / 4 > MAX_VECTOR_WIDTH) throw new AnswerError(`data[${position}].embedding is wider than ${MAX_VECTOR_WIDTH}`);
+    vector = new Array<number>(bytes.length / 4);
+    for (let i = 0; i < vector.length; i++) vector[i] = bytes.readFloatLE(i * 4);
+  } else if (Array.isArray(raw)) {
+    if (raw.length > MAX_VECTOR_WIDTH) throw new AnswerError(`data[${position}].embedding is wider than ${MAX_VECTOR_WIDTH}`);
+    vector = raw as number[];
+  } else {
+    throw new AnswerError(`data[${position}].embedding is neither a list nor base64`);
+  }
+  if (vector.length === 0) throw new AnswerError(`data[${position}].embedding is empty`);
+  for (let i = 0; i < vector.length; i++) {
+    const x = vector[i];
+    if (typeof x !== 'number' || !Number.isFinite(x)) throw new AnswerError(`data[${position}].embedding[${i}] is not a finite number`);
+  }
+  return vector;
+}
+
+function isObject(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null && !Array.isArray(x);
+}

@@ -1,0 +1,169 @@
+/**
+ * The LLM extractor: one chat completion per pack over the openai SDK (OpenAI or any compatible
+ * server), structured output by strict JSON schema keyed by per-request document ids. Ids in the
+ * answer are only looked up among those sent: an unknown id is discarded and counted, a missing
+ * one is left for retry/split to send again. Client-side rpm/tpm budgets and the server's
+ * rate-limit headers pace the requests.
+ */
+import type OpenAI from 'openai';
+import { ErrorCode, SluiceError } from '../lib/errors.js';
+import type { Extractor } from '../lib/extractor.js';
+import { AnswerError, parseAnswer } from '../lib/kg-answer.js';
+import { responseFormat } from '../lib/kg-answer.js';
+import { DEFAULT_ENTITY_TYPES, DEFAULT_RELATION_TYPES, documentBlock, promptOverhead, systemPrompt } from '../lib/kg-prompt.js';
+import { classifyError, createClient } from '../lib/openai-client.js';
+import { normaliseName } from '../lib/names.js';
+import type { OptionSpec } from '../lib/options.js';
+import { RateLimiter } from '../lib/rate-limiter.js';
+import { chunkKey, type ChunkExtraction, type Entity, type Pack, type PackAnswer, type Relation } from '../lib/records.js';
+import type { TokenCounter } from '../lib/tokens.js';
+
+export const openaiExtractorOptionSpecs: readonly OptionSpec[] = [
+  { name: 'base-url', type: 'string', description: 'An OpenAI-compatible server (llama.cpp, vLLM, Ollama, the simulator), e.g. http://127.0.0.1:8080/v1; needs no API key' },
+  { name: 'rpm', type: 'integer', min: 1, description: 'Client-side budget of requests per minute (the server\'s x-ratelimit headers are followed as well)' },
+  { name: 'tpm', type: 'integer', min: 1, description: 'Client-side budget of tokens per minute (prompt + expected completion)' },
+  { name: 'timeout-ms', type: 'integer', default: 120_000, min: 100, description: 'Per-request timeout; a request past it is retried' },
+  { name: 'max-output-tokens', type: 'integer', default: 4096, min: 16, description: 'Completion tokens allowed per request; a truncated answer splits its pack' },
+  { name: 'entity-types', type: 'string', default: DEFAULT_ENTITY_TYPES.join(','), description: 'Entity types the LLM may use, comma-separated' },
+  { name: 'relation-types', type: 'string', default: DEFAULT_RELATION_TYPES.join(','), description: 'Relation types the LLM may use, comma-separated' },
+];
+
+export interface OpenAIExtractorOptions {
+  model: string;
+  baseUrl?: string;
+  /** Read from OPENAI_API_KEY by the pipeline; never logged or written. */
+  apiKey?: string;
+  rpm?: number;
+  tpm?: number;
+  timeoutMs: number;
+  maxOutputTokens: number;
+  entityTypes: readonly string[];
+  relationTypes: readonly string[];
+  /** Requests in flight. @default 8 */
+  concurrency?: number;
+  counter: TokenCounter;
+  /** Inject a client (tests); otherwise one is made from baseUrl/apiKey. */
+  client?: OpenAI;
+}
+
+/** Completion tokens expected per prompt token of text, for reserving the tpm budget. */
+const EXPECTED_COMPLETION_RATIO = 0.3;
+const EXPECTED_COMPLETION_PER_CHUNK = 30;
+const DEFAULT_CONCURRENCY = 8;
+
+export function splitTypes(list: string): string[] {
+  return list.split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+/** Reasoning models take no temperature and want max_completion_tokens. */
+function isReasoningModel(model: string): boolean {
+  return /^(o\d|gpt-5)/.test(model.replace(/^.*\//, ''));
+}
+
+export function openaiExtractor(o: OpenAIExtractorOptions): Extractor {
+  const client = o.client ?? createClient({ baseUrl: o.baseUrl, apiKey: o.apiKey, timeoutMs: o.timeoutMs });
+  const limiter = new RateLimiter({ rpm: o.rpm, tpm: o.tpm });
+  const system = systemPrompt(o.entityTypes, o.relationTypes);
+  const format = responseFormat(o.entityTypes, o.relationTypes);
+  const overhead = promptOverhead(o.counter, o.entityTypes, o.relationTypes);
+  const reasoning = isReasoningModel(o.model);
+
+  return {
+    name: 'openai',
+    templateTokens: overhead.templateTokens,
+    perChunkTokens: overhead.perChunkTokens,
+    concurrency: o.concurrency ?? DEFAULT_CONCURRENCY,
+    async extract(pack: Pack, signal: AbortSignal): Promise<PackAnswer> {
+      // Short per-request ids: cheap in tokens, and two chunks of one document stay distinct.
+      const sent = new Map<string, string>();
+      const user = pack.chunks
+        .map((c, i) => {
+          const id = `D${i + 1}`;
+          sent.set(id, chunkKey(c));
+          return documentBlock(id, c.text);
+        })
+        .join('');
+      const expected = Math.min(o.maxOutputTokens, Math.round(pack.tokens * EXPECTED_COMPLETION_RATIO) + EXPECTED_COMPLETION_PER_CHUNK * pack.chunks.length);
+      const reserve = pack.promptTokens + expected;
+      await limiter.acquire(reserve, signal).catch(() => {
+        throw new SluiceError(ErrorCode.ABORTED, 'request abandoned: the run is stopping');
+      });
+      let used = reserve;
+      try {
+        const { data, response } = await client.chat.completions
+          .create(
+            {
+              model: o.model,
+              messages: [
+                { role: 'system', content: system },
+                { role: 'user', content: user },
+              ],
+              response_format: format,
+              ...(reasoning ? { max_completion_tokens: o.maxOutputTokens } : { temperature: 0, ...(o.baseUrl ? { max_tokens: o.maxOutputTokens } : { max_completion_tokens: o.maxOutputTokens }) }),
+            },
+            { signal },
+          )
+          .withResponse();
+        limiter.observe(response.headers);
+        const usage = { promptTokens: data.usage?.prompt_tokens ?? 0, completionTokens: data.usage?.completion_tokens ?? 0 };
+        if (data.usage) used = data.usage.prompt_tokens + data.usage.completion_tokens;
+        const choice = data.choices[0];
+        if (!choice) throw new SluiceError(ErrorCode.TRANSIENT, 'answer has no choices', { usage });
+        if (choice.finish_reason === 'length') throw new SluiceError(ErrorCode.TRUNCATED, 'answer truncated (finish_reason "length")', { usage });
+        if (choice.message.refusal) throw new SluiceError(ErrorCode.EXTRACT, `the model refused: ${choice.message.refusal.slice(0, 200)}`, { usage });
+        let answer;
+        try {
+          answer = parseAnswer(choice.message.content, o.entityTypes, o.relationTypes);
+        } catch (err) {
+          if (err instanceof AnswerError) throw new SluiceError(ErrorCode.TRANSIENT, `invalid answer: ${err.message}`, { usage });
+          throw err;
+        }
+        const chunks = new Map<string, ChunkExtraction>();
+        let inventedIds = 0;
+        for (const doc of answer.documents) {
+          const key = sent.get(doc.id);
+          if (key === undefined || chunks.has(key)) {
+            if (key === undefined) inventedIds++;
+            continue;
+          }
+          chunks.set(key, toExtraction(doc.entities, doc.relations));
+        }
+        return { chunks, usage, inventedIds };
+      } catch (err) {
+        const headers = (err as { headers?: Headers }).headers;
+        if (headers && typeof headers.get === 'function') limiter.observe(headers);
+        const e = classifyError(err, o.apiKey, signal.aborted);
+        if (e.retryAfterMs !== undefined) limiter.pause(e.retryAfterMs);
+        throw e;
+      } finally {
+        limiter.settle(reserve, used);
+      }
+    },
+    async close() {},
+  };
+}
+
+/** Entities de-duplicated; relations kept only between entities the answer listed for that document. */
+function toExtraction(entities: { name: string; type: string; mentions: number }[], relations: { source: string; target: string; type: string }[]): ChunkExtraction {
+  const norm = normaliseName;
+  const byKey = new Map<string, Entity>();
+  const names = new Map<string, string>();
+  for (const e of entities) {
+    const key = `${e.type}\u0000${norm(e.name)}`;
+    const seen = byKey.get(key);
+    if (seen) seen.mentions += e.mentions;
+    else byKey.set(key, { name: e.name, type: e.type, mentions: e.mentions });
+    if (!names.has(norm(e.name))) names.set(norm(e.name), e.name);
+  }
+  const rels = new Map<string, Relation>();
+  for (const r of relations) {
+    const source = names.get(norm(r.source));
+    const target = names.get(norm(r.target));
+    if (source === undefined || target === undefined || source === target) continue;
+    const key = `${norm(source)}\u0000${norm(target)}\u0000${r.type}`;
+    const seen = rels.get(key);
+    if (seen) seen.count++;
+    else rels.set(key, { source, target, type: r.type, count: 1 });
+  }
+  return { entities: [...byKey.values()], relations: [...rels.values()] };
+}

@@ -1,0 +1,69 @@
+import t from 'tap';
+import { RateLimiter, parseDuration } from '../lib/rate-limiter.js';
+
+function headers(h: Record<string, string>) {
+  return { get: (name: string) => h[name] ?? null };
+}
+
+t.test('parses OpenAI reset durations', async (t) => {
+  t.equal(parseDuration('1s'), 1000);
+  t.equal(parseDuration('20ms'), 20);
+  t.equal(parseDuration('6m0s'), 360_000);
+  t.equal(parseDuration('1m30.5s'), 90_500);
+  t.equal(parseDuration('2h3m'), 7_380_000);
+  t.equal(parseDuration('2'), 2000, 'bare seconds');
+  t.equal(parseDuration(null), undefined);
+  t.equal(parseDuration('soon'), undefined);
+});
+
+t.test('the request budget allows rpm per minute, then spaces requests out', async (t) => {
+  let now = 0;
+  const limiter = new RateLimiter({ rpm: 60, now: () => now });
+  for (let i = 0; i < 60; i++) await limiter.acquire(0);
+  const waited = (limiter as unknown as { waitMs(n: number): number }).waitMs(0);
+  t.equal(waited, 1000, 'the 61st request waits one second');
+  now += 1000;
+  t.equal((limiter as unknown as { waitMs(n: number): number }).waitMs(0), 0);
+});
+
+t.test('the token budget waits for enough tokens, and unused reservations come back', async (t) => {
+  let now = 0;
+  const limiter = new RateLimiter({ tpm: 6000, now: () => now });
+  const wait = (n: number) => (limiter as unknown as { waitMs(n: number): number }).waitMs(n);
+  await limiter.acquire(6000);
+  t.equal(wait(1000), 10_000, '1000 tokens refill in 10 s at 6000/min');
+  limiter.settle(6000, 4000);
+  t.equal(wait(1000), 0, 'the 2000 not used are available again');
+});
+
+t.test('the server headers slow us down before a 429', async (t) => {
+  let now = 0;
+  const limiter = new RateLimiter({ now: () => now });
+  const wait = (n: number) => (limiter as unknown as { waitMs(n: number): number }).waitMs(n);
+  limiter.observe(headers({ 'x-ratelimit-limit-tokens': '10000', 'x-ratelimit-remaining-tokens': '500', 'x-ratelimit-reset-tokens': '57s' }));
+  t.equal(wait(400), 0, 'enough remains');
+  const w = wait(2000);
+  t.ok(w > 0 && w <= 57_000, `waits for the refill (${w} ms)`);
+  await limiter.acquire(400);
+  t.ok(wait(200) > 0, 'what we started since the reading counts');
+  now += 57_000;
+  t.equal(wait(2000), 0, 'after the reset everything is back');
+});
+
+t.test('a pause (retry-after) holds every request', async (t) => {
+  let now = 0;
+  const limiter = new RateLimiter({ now: () => now });
+  limiter.pause(1500);
+  t.equal((limiter as unknown as { waitMs(n: number): number }).waitMs(1), 1500);
+  now = 1500;
+  t.equal((limiter as unknown as { waitMs(n: number): number }).waitMs(1), 0);
+});
+
+t.test('acquire gives up when the run is aborted', async (t) => {
+  const limiter = new RateLimiter({ rpm: 1 });
+  await limiter.acquire(0);
+  const controller = new AbortController();
+  const p = limiter.acquire(0, controller.signal);
+  setTimeout(() => controller.abort(new Error('stop')), 10);
+  await t.rejects(p, /stop/);
+});
