@@ -20,3 +20,8 @@ export { mergeChunks, mergeExtractions } from './stages/merge-chunks.js';
 export { jsonlSink, serialiseResult, serialiseFailure } from './stages/sink.js';
 export { kg } from './pipelines/kg.js';
 export { extractFromTexts } from './pipelines/texts.js';
+export { embed } from './pipelines/embed.js';
+export { openaiExtractor } from './stages/openai-extractor.js';
+export { openaiEmbedder } from './stages/openai-embedder.js';
+export { mergeEmbeddings, serialiseEmbedding } from './stages/merge-embeddings.js';
+export { mergeByDocument } from './lib/merge-docs.js';

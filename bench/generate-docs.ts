@@ -6,6 +6,7 @@
 import { parseArgs } from 'node:util';
 import { Readable } from 'node:stream';
 import { isMain } from '../lib/cli.js';
+import { seededRandom } from './seeded-random.js';
 
 const PEOPLE = ['Angela Merkel', 'Emmanuel Macron', 'Satya Nadella', 'Ngozi Okonjo-Iweala', 'Lionel Messi', 'Serena Williams', 'Jacinda Ardern', 'Narendra Modi', 'Tim Cook', 'Christine Lagarde', 'Elon Musk', 'Kamala Harris', 'Xi Jinping', 'Lula da Silva', 'Sanna Marin', 'Sundar Pichai', 'Mary Barra', 'Olaf Scholz', 'Fumio Kishida', 'Cyril Ramaphosa'];
 const ORGS = ['Microsoft', 'the European Central Bank', 'Toyota', 'the World Health Organization', 'Goldman Sachs', 'Siemens', 'the United Nations', 'Airbus', 'Samsung Electronics', 'the International Monetary Fund', 'Nestlé', 'Reuters', 'Apple Inc.', 'Volkswagen', 'the Red Cross', 'Harvard University'];
@@ -23,17 +24,7 @@ const TEMPLATES = [
   'Critics argued that the decision came too late for many families.',
 ];
 
-/** mulberry32: small, fast, good enough for test data. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom };
 
 export interface GeneratedDoc {
   id: string;

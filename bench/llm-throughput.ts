@@ -27,6 +27,7 @@ const { values } = parseArgs({
   },
 });
 const docCount = Number(values.docs);
+const MAX_OUTPUT_TOKENS = 4096;
 const concurrency = Number(values.concurrency);
 const latency: SimulatorOptions = { latencyMs: Number(values['latency-ms']), msPerToken: Number(values['ms-per-token']) };
 
@@ -62,11 +63,13 @@ async function pacing() {
   // Enough documents to keep the limit busy for the whole window.
   const count = Math.ceil(((tpm / 60) * seconds) / 250);
   const sim = await startSimulator({ ...latency, tpm });
-  const r = await drive({ maxDocs: 10, concurrency: 16 }, sim, count, 33);
+  const r = await drive({ maxDocs: 10, concurrency: 16, maxOutputTokens: MAX_OUTPUT_TOKENS }, sim, count, 33);
   const s = sim.stats();
   await sim.close();
-  // The server's bucket starts full (one minute of tokens): the sustained rate is what came after it.
-  const tokens = s.promptTokens + s.completionTokens;
+  // The server counts prompt + max_tokens per admitted request (as OpenAI does), and its bucket
+  // starts full (one minute of tokens): the sustained rate is what was admitted after that.
+  const admitted = s.byStatus['200'] ?? 0;
+  const tokens = s.promptTokens + admitted * MAX_OUTPUT_TOKENS;
   const limitShare = (tokens - tpm) / ((tpm / 60) * r.seconds);
   const share429 = s.rateLimited / s.requests;
   console.log(`tpm ${tpm}: ${tokens} tokens in ${r.seconds.toFixed(1)} s; sustained share of the limit ${(limitShare * 100).toFixed(1)}%; 429s ${s.rateLimited}/${s.requests} (${(share429 * 100).toFixed(2)}%)`);

@@ -19,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import nlp from 'compromise';
 import { extractEntities } from '../lib/ner/index.js';
 import { loadLabelled, scoreCorpus, type LabelledDoc, type LabelledEntity, type Score } from '../test/helpers/ner-score.js';
+import { seededRandom } from './seeded-random.js';
 
 const here = (p: string): string => fileURLToPath(new URL(p, import.meta.url));
 const FIXTURE = here('../test/fixtures/ner-labelled.jsonl');
@@ -30,18 +31,6 @@ const ROUNDS = 3;
 const OURS_PER_ROUND = 3000;
 const COMPROMISE_PER_ROUND = 300;
 
-/** mulberry32 */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function wordCount(text: string): number {
   return text.split(/\s+/).filter(Boolean).length;
 }
@@ -49,7 +38,7 @@ function wordCount(text: string): number {
 /** ~100-word documents made of fixture sentences in a seeded random order. */
 function buildDocs(labelled: LabelledDoc[]): string[] {
   const sentences = labelled.flatMap((d) => d.text.split(/(?<=[.!?])\s+(?=[A-Z"])/));
-  const rand = seeded(42);
+  const rand = seededRandom(42);
   const docs: string[] = [];
   for (let i = 0; i < DOCS; i++) {
     const parts: string[] = [];

@@ -5,7 +5,7 @@
  * Not semantic, but stable and cheap, with OpenAI's shapes: 1536 dimensions by default (3072 for
  * text-embedding-3-large), `dimensions` shortens the vector and renormalises it as OpenAI does.
  */
-import { mulberry32 } from './openai-sim-faults.js';
+import { seededRandom } from './seeded-random.js';
 
 /** 32-bit FNV-1a over the UTF-16 code units. */
 export function fnv1a(text: string): number {
@@ -31,7 +31,7 @@ export function embeddingVector(input: string | readonly number[], model: string
   const key = typeof input === 'string' ? input : `tokens:${input.join(',')}`;
   const words = typeof input === 'string' ? (input.toLowerCase().match(WORD) ?? []) : input.map(String);
   const v = new Float64Array(full);
-  const noise = mulberry32(fnv1a(key));
+  const noise = seededRandom(fnv1a(key));
   for (let i = 0; i < full; i += 2) {
     // Box-Muller: two normal deviates per pair of uniforms.
     const r = Math.sqrt(-2 * Math.log(Math.max(1e-12, noise()))) * NOISE;
@@ -40,7 +40,7 @@ export function embeddingVector(input: string | readonly number[], model: string
     if (i + 1 < full) v[i + 1] = r * Math.sin(a);
   }
   for (const w of words) {
-    const slots = mulberry32(fnv1a(`w:${w}`));
+    const slots = seededRandom(fnv1a(`w:${w}`));
     for (let k = 0; k < SLOTS_PER_WORD; k++) {
       const i = Math.floor(slots() * full);
       v[i] = (v[i] ?? 0) + (slots() < 0.5 ? -1 : 1);

@@ -3,6 +3,7 @@
  * seeded PRNG so a run is reproducible, and the answer defects (`omit`, `invent`).
  */
 import type { Answer } from '../lib/kg-answer.js';
+import { seededRandom } from './seeded-random.js';
 
 export type FaultKind = '500' | '502' | '503' | 'hang' | 'reset' | 'malformed' | 'truncated' | 'omit' | 'invent';
 
@@ -15,18 +16,6 @@ export function isFaultKind(s: string): s is FaultKind {
   return (FAULT_KINDS as readonly string[]).includes(s);
 }
 
-/** mulberry32: small, fast, good enough for reproducible draws. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export class FaultDrawer {
   private readonly rand: () => number;
 
@@ -35,7 +24,7 @@ export class FaultDrawer {
     private readonly mix: readonly FaultKind[],
     seed: number,
   ) {
-    this.rand = mulberry32(seed);
+    this.rand = seededRandom(seed);
   }
 
   /**

@@ -8,11 +8,10 @@
  *
  * See docs/simulator.md.
  */
+import { isMain } from '../lib/cli.js';
 import { randomBytes } from 'node:crypto';
-import { realpathSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Answer } from '../lib/kg-answer.js';
 import { buildAnswer, contentText, ExtractionCache, loadExtractor, requestDocuments, typeFilter } from './openai-sim-answer.js';
@@ -553,14 +552,5 @@ async function main(): Promise<void> {
   process.on('SIGTERM', stop);
 }
 
-function isMain(url: string): boolean {
-  const script = process.argv[1];
-  if (!script) return false;
-  try {
-    return realpathSync(script) === realpathSync(fileURLToPath(url));
-  } catch {
-    return false;
-  }
-}
 
 if (isMain(import.meta.url)) await main();

@@ -5,6 +5,23 @@
  */
 import OpenAI from 'openai';
 import { ErrorCode, SluiceError } from './errors.js';
+import type { OptionSpec } from './options.js';
+
+/** How to reach the server and how fast: shared by every pipeline that calls an OpenAI-compatible API. */
+export const openaiConnectionOptionSpecs: readonly OptionSpec[] = [
+  { name: 'base-url', type: 'string', description: 'An OpenAI-compatible server (llama.cpp, vLLM, Ollama, the simulator), e.g. http://127.0.0.1:8080/v1; needs no API key' },
+  { name: 'rpm', type: 'integer', min: 1, description: 'Client-side budget of requests per minute (the server\'s x-ratelimit headers are followed as well)' },
+  { name: 'tpm', type: 'integer', min: 1, description: 'Client-side budget of tokens per minute, counted as the API does: prompt + max-output-tokens' },
+  { name: 'timeout-ms', type: 'integer', default: 120_000, min: 100, description: 'Per-request timeout; a request past it is retried' },
+];
+
+/** The resolved values of openaiConnectionOptionSpecs. */
+export interface ConnectionOptions {
+  baseUrl?: string;
+  rpm?: number;
+  tpm?: number;
+  timeoutMs: number;
+}
 
 export interface ClientOptions {
   baseUrl?: string;
@@ -60,6 +77,10 @@ export function classifyError(err: unknown, apiKey: string | undefined, aborted:
       return new SluiceError(ErrorCode.TRANSIENT, `rate limited (HTTP 429): ${detail}`, { retryAfterMs: retryAfterMs(err.headers) });
     }
     if (status === 400 && err.code === 'context_length_exceeded') return new SluiceError(ErrorCode.SPLIT_REQUIRED, `context length exceeded: ${detail}`);
+    if (status === 400 && err.param && err.param !== 'messages' && err.param !== 'input') {
+      // A parameter the server does not take (e.g. --dimensions on an old model) fails every request alike.
+      return new SluiceError(ErrorCode.FATAL, `the server refused the request parameter "${err.param}" (HTTP 400): ${detail}`);
+    }
     if (status === 408 || status === 409 || status >= 500) return new SluiceError(ErrorCode.TRANSIENT, `server error (HTTP ${status}): ${detail}`, { retryAfterMs: retryAfterMs(err.headers) });
     return new SluiceError(ErrorCode.EXTRACT, `request refused (HTTP ${status}): ${detail}`);
   }

@@ -144,10 +144,15 @@ export interface RunTarget extends RunControl, SinkTarget {}
 /** Runs to the pipeline's sink (stdout unless `output` is given); resolves with the run's counters. */
 export async function run<O>(pipeline: PipelineDefinition<O>, inputs: readonly unknown[], options: Record<string, unknown> = {}, target: RunTarget = {}): Promise<RunStats> {
   const ctx = target.context ?? createRunContext(target.signal);
+  const stream = items(pipeline, inputs, options, { ...target, context: ctx });
+  // Options are checked and the pipeline built before the output is opened: a usage error must
+  // not truncate an existing output file.
+  let next = await stream.next();
   const sink = pipeline.sink({ output: target.output, deadLetter: target.deadLetter });
   let closed = false;
   try {
-    for await (const item of items(pipeline, inputs, options, { ...target, context: ctx })) {
+    for (; !next.done; next = await stream.next()) {
+      const item = next.value;
       if (item.kind !== 'result' && item.kind !== 'failure') continue;
       const instead = await sink.write(item as Result | Failure);
       if (instead) {
@@ -165,7 +170,10 @@ export async function run<O>(pipeline: PipelineDefinition<O>, inputs: readonly u
     closed = true;
     await sink.close();
   } finally {
-    if (!closed) await sink.close().catch(() => undefined);
+    if (!closed) {
+      await stream.return(undefined);
+      await sink.close().catch(() => undefined);
+    }
   }
   return ctx.stats;
 }

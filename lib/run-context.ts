@@ -1,4 +1,5 @@
 /** What every stage of one run shares: counters for progress and the summary, and the stop signal. */
+import { setMaxListeners } from 'node:events';
 import type { Failure } from './records.js';
 
 export class RunStats {
@@ -45,5 +46,11 @@ export interface RunContext {
 }
 
 export function createRunContext(signal?: AbortSignal): RunContext {
-  return { stats: new RunStats(), signal: signal ?? new AbortController().signal };
+  const s = signal ?? new AbortController().signal;
+  // Every request in flight listens for the stop (and removes its listener after): with
+  // --concurrency over 10 that is more than Node's leak-warning default, and not a leak.
+  setMaxListeners(MAX_SIGNAL_LISTENERS, s);
+  return { stats: new RunStats(), signal: s };
 }
+
+const MAX_SIGNAL_LISTENERS = 10_000;

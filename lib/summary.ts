@@ -70,7 +70,8 @@ export function formatSummary(s: RunSummary): string {
   const lines = [
     `${s.pipeline}: ${s.interrupted ? 'interrupted' : 'done'} in ${s.wallSeconds}s, ${n(s.docsPerSecond)} docs/s, peak RSS ${s.peakRssMb} MB`,
     `  documents  in ${n(s.docsIn)}, out ${n(s.docsOut)}, dead-lettered ${n(s.deadLettered)}${s.blankLines ? ` (blank lines skipped: ${n(s.blankLines)})` : ''}`,
-    `  entities   ${n(s.entities)} (${s.entitiesPerDoc} per document), documents with none: ${n(s.docsWithoutEntities)}`,
+    // Pipelines without entities (embeddings) have neither.
+    ...(s.entities || s.docsWithoutEntities ? [`  entities   ${n(s.entities)} (${s.entitiesPerDoc} per document), documents with none: ${n(s.docsWithoutEntities)}`] : []),
     `  work       ${n(s.chunks)} chunks in ${n(s.packs)} packs (${s.docsPerPack} docs/pack), ${n(s.requests)} requests, ${n(s.retries)} retries, ${n(s.splits)} splits`,
     `  tokens     text ${n(s.textTokens)}, prompt ${n(s.promptTokens)}, completion ${n(s.completionTokens)}${s.costUsd !== null ? `, cost $${s.costUsd.toFixed(4)}` : ''}`,
   ];

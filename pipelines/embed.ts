@@ -20,6 +20,7 @@ import { read, readOptionSpecs, type InputSpec, type ReadOptions } from '../stag
 import { retryOptionSpecs, type RetryOptions } from '../stages/retry-split.js';
 import { jsonlSink } from '../stages/sink.js';
 import { tokenPack, tokenPackOptionSpecs } from '../stages/token-pack.js';
+import type { ConnectionOptions } from '../lib/openai-client.js';
 
 export const DEFAULT_EMBEDDING_MODEL = 'text-embedding-3-small';
 
@@ -29,7 +30,6 @@ function overriding(specs: readonly OptionSpec[], changes: Record<string, Partia
 }
 
 const embedChunkSpecs = overriding(chunkOptionSpecs, {
-  // OpenAI takes at most 8191 tokens per input.
   'chunk-tokens': { default: 8000, description: 'Largest input in tokens; a longer document is split into chunks, one vector each (OpenAI takes at most 8191 tokens per input)' },
   'chunk-overlap': { default: 0 },
   model: { default: DEFAULT_EMBEDDING_MODEL, description: 'Embedding model: the model called, its token encoding and its price' },
@@ -38,7 +38,6 @@ const embedChunkSpecs = overriding(chunkOptionSpecs, {
 const embedPackSpecs: OptionSpec[] = [
   ...overriding(
     tokenPackOptionSpecs.filter((s) => s.name === 'token-budget'),
-    // OpenAI takes at most 300,000 tokens per request.
     { 'token-budget': { default: 100_000, description: 'Most input tokens in one request (OpenAI takes at most 300,000)' } },
   ),
   { name: 'batch-size', type: 'integer', default: 32, min: 1, max: MAX_INPUTS_PER_REQUEST, description: 'Most documents in one request (the chunks of a long document count as one)' },
@@ -51,15 +50,12 @@ const embedExtractSpecs = overriding(extractOptionSpecs, {
 export type EmbedOptions = ReadOptions &
   ParseOptions &
   ChunkOptions &
-  RetryOptions & {
+  RetryOptions &
+  ConnectionOptions & {
     tokenBudget: number;
     batchSize: number;
     concurrency?: number;
     unordered: boolean;
-    baseUrl?: string;
-    rpm?: number;
-    tpm?: number;
-    timeoutMs: number;
     dimensions?: number;
     encodingFormat: EncodingFormat;
   };
@@ -90,6 +86,7 @@ export const embed = definePipeline<EmbedOptions>({
           dimensions: o.dimensions,
           encodingFormat: o.encodingFormat,
           concurrency: o.concurrency,
+          maxRetryAfterMs: o.maxRetryAfterMs,
         });
     return {
       source: read(inputs as InputSpec[], o),

@@ -23,6 +23,7 @@ import { read, readOptionSpecs, type InputSpec, type ReadOptions } from '../stag
 import { retryOptionSpecs, type RetryOptions } from '../stages/retry-split.js';
 import { jsonlSink } from '../stages/sink.js';
 import { tokenPack, tokenPackOptionSpecs, type TokenPackOptions } from '../stages/token-pack.js';
+import type { ConnectionOptions } from '../lib/openai-client.js';
 
 const extractorChoiceSpec: OptionSpec = {
   name: 'extractor',
@@ -36,15 +37,12 @@ export type KgOptions = ReadOptions &
   ParseOptions &
   ChunkOptions &
   Omit<TokenPackOptions, 'templateTokens' | 'perChunkTokens'> &
-  RetryOptions & {
+  RetryOptions &
+  ConnectionOptions & {
     extractor: 'auto' | 'offline' | 'openai';
     workers?: number;
     concurrency?: number;
     unordered: boolean;
-    baseUrl?: string;
-    rpm?: number;
-    tpm?: number;
-    timeoutMs: number;
     maxOutputTokens: number;
     entityTypes: string;
     relationTypes: string;
@@ -69,6 +67,7 @@ async function chooseExtractor(o: KgOptions): Promise<Extractor> {
     entityTypes: splitTypes(o.entityTypes),
     relationTypes: splitTypes(o.relationTypes),
     concurrency: o.concurrency,
+    maxRetryAfterMs: o.maxRetryAfterMs,
     counter: await tokenCounterForModel(o.model),
   });
 }

@@ -2,111 +2,23 @@
  * merge-chunks: per-chunk extractions back into one result per document (entities de-duplicated
  * by normalised name and type, mentions summed), in input order unless unordered. A document with
  * a chunk that failed for good is dead-lettered whole, with the chunk's reason. Out-of-order
- * holding is bounded by the extract window (packs x documents per pack).
+ * holding is bounded by the extract window (packs x documents per pack). Gathering, usage sharing,
+ * dead-lettering and ordering live in lib/merge-docs.ts, shared with merge-embeddings.
  */
-import _ from 'highland';
-import { ErrorCode, RecordCode, SluiceError } from '../lib/errors.js';
-import { chunkKey, failure, type ChunkExtraction, type DocRef, type Entity, type Failure, type PackOutcome, type Relation, type Result } from '../lib/records.js';
+import { mergeByDocument, type CompletedDoc, type MergeOptions } from '../lib/merge-docs.js';
+import type { ChunkExtraction, Entity, Failure, PackOutcome, Relation, Result } from '../lib/records.js';
 import type { StageTransform } from '../lib/stage.js';
 import { normaliseName } from '../lib/names.js';
 
-export interface MergeOptions {
-  unordered?: boolean;
-}
-
-interface PendingDoc {
-  ref: DocRef;
-  count: number;
-  got: number;
-  parts: (ChunkExtraction | undefined)[];
-  failed?: { index: number; code: string; reason: string };
-  promptTokens: number;
-  completionTokens: number;
-}
+export type { MergeOptions } from '../lib/merge-docs.js';
 
 export function mergeChunks(options: MergeOptions = {}): StageTransform<PackOutcome | Failure, Result | Failure> {
-  return (input) => {
-    const pending = new Map<number, PendingDoc>();
-    const ready = new Map<number, Result | Failure>();
-    let next = 0;
-    return input.consume<Result | Failure>((err, item, push, nextFn) => {
-      if (err) {
-        push(err);
-        return nextFn();
-      }
-      if (_.isNil(item)) {
-        if (pending.size > 0 || ready.size > 0) {
-          push(new SluiceError(ErrorCode.INTERNAL, `merge ended with ${pending.size} incomplete and ${ready.size} unreleased documents (expected seq ${next})`));
-        }
-        return push(null, _.nil);
-      }
-      const done: (Result | Failure)[] = [];
-      if (item.kind === 'failure') done.push(item);
-      else for (const d of absorb(item, pending)) done.push(d);
-      for (const d of done) {
-        if (options.unordered) emit(d);
-        else ready.set(d.seq, d);
-      }
-      if (!options.unordered) {
-        for (let d = ready.get(next); d !== undefined; d = ready.get(next)) {
-          ready.delete(next);
-          next++;
-          emit(d);
-        }
-      }
-      nextFn();
-
-      function emit(d: Result | Failure): void {
-        push(null, d);
-      }
-    });
-  };
+  return mergeByDocument(finish, options);
 }
 
-/** Adds one pack's outcome; returns the documents it completed. */
-function absorb(outcome: PackOutcome, pending: Map<number, PendingDoc>): (Result | Failure)[] {
-  const out: (Result | Failure)[] = [];
-  const { promptTokens, completionTokens } = outcome.usage;
-  const packTokens = outcome.pack.tokens || 1;
-  let givenPrompt = 0;
-  let givenCompletion = 0;
-  const chunks = outcome.pack.chunks;
-  for (let i = 0; i < chunks.length; i++) {
-    const c = chunks[i]!;
-    let doc = pending.get(c.doc.seq);
-    if (!doc) {
-      doc = { ref: c.doc, count: c.count, got: 0, parts: new Array(c.count), promptTokens: 0, completionTokens: 0 };
-      pending.set(c.doc.seq, doc);
-    }
-    // Usage is shared by token weight; the last chunk takes the rounding remainder.
-    const last = i === chunks.length - 1;
-    const p = last ? promptTokens - givenPrompt : Math.floor((promptTokens * c.tokens) / packTokens);
-    const q = last ? completionTokens - givenCompletion : Math.floor((completionTokens * c.tokens) / packTokens);
-    givenPrompt += p;
-    givenCompletion += q;
-    doc.promptTokens += p;
-    doc.completionTokens += q;
-    const key = chunkKey(c);
-    const ex = outcome.extractions.get(key);
-    const bad = outcome.failed.get(key);
-    if (ex) doc.parts[c.index] = ex;
-    else if (!doc.failed) doc.failed = { index: c.index, ...(bad ?? { code: ErrorCode.INTERNAL, reason: 'no extraction and no error for this chunk' }) };
-    doc.got++;
-    if (doc.got === doc.count) {
-      pending.delete(c.doc.seq);
-      out.push(finish(doc));
-    }
-  }
-  return out;
-}
-
-function finish(doc: PendingDoc): Result | Failure {
+function finish(doc: CompletedDoc): Result {
   const { ref } = doc;
-  if (doc.failed) {
-    const where = doc.count > 1 ? `chunk ${doc.failed.index + 1} of ${doc.count}: ` : '';
-    return failure(ref, 'extract', RecordCode.EXTRACT_FAILED, `${where}${doc.failed.reason} [${doc.failed.code}]`, '', ref.id);
-  }
-  const { entities, relations } = mergeExtractions(doc.parts as ChunkExtraction[]);
+  const { entities, relations } = mergeExtractions(doc.parts);
   return {
     kind: 'result',
     seq: ref.seq,
@@ -116,7 +28,7 @@ function finish(doc: PendingDoc): Result | Failure {
     entities,
     relations,
     meta: ref.meta,
-    usage: { promptTokens: doc.promptTokens, completionTokens: doc.completionTokens, chunks: doc.count },
+    usage: { promptTokens: doc.usage.promptTokens, completionTokens: doc.usage.completionTokens, chunks: doc.parts.length },
   };
 }
 

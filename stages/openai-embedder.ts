@@ -9,19 +9,21 @@
 import type OpenAI from 'openai';
 import { ErrorCode, SluiceError } from '../lib/errors.js';
 import type { Extractor } from '../lib/extractor.js';
-import { classifyError, createClient } from '../lib/openai-client.js';
+import { createClient, openaiConnectionOptionSpecs } from '../lib/openai-client.js';
+import { pacedRequest } from '../lib/openai-request.js';
 import type { OptionSpec } from '../lib/options.js';
 import { RateLimiter } from '../lib/rate-limiter.js';
 import { chunkKey, type ChunkExtraction, type Pack, type PackAnswer, type Usage } from '../lib/records.js';
-import { openaiExtractorOptionSpecs } from './openai-extractor.js';
 
-/** The connection options are the chat extractor's, described once there. */
-const CONNECTION_OPTIONS = ['base-url', 'rpm', 'tpm', 'timeout-ms'];
+/** The connection options are shared with the chat extractor (copies where the wording differs). */
+const REWORDED: Record<string, Partial<OptionSpec>> = {
+  tpm: { description: 'Client-side budget of tokens per minute (input tokens, as the API counts them for embeddings)' },
+};
 
 export type EncodingFormat = 'base64' | 'float';
 
 export const openaiEmbedderOptionSpecs: readonly OptionSpec[] = [
-  ...openaiExtractorOptionSpecs.filter((s) => CONNECTION_OPTIONS.includes(s.name)),
+  ...openaiConnectionOptionSpecs.map((s) => (REWORDED[s.name] ? { ...s, ...REWORDED[s.name] } : s)),
   { name: 'dimensions', type: 'integer', min: 1, description: 'Ask for shorter vectors (text-embedding-3 models, and servers that support it); default: the model\'s full width' },
   { name: 'encoding-format', type: 'string', default: 'base64', choices: ['base64', 'float'], description: 'How vectors travel over the wire: base64 (compact) or float (for servers without base64); the output is the same' },
 ];
@@ -40,6 +42,8 @@ export interface OpenAIEmbedderOptions {
   encodingFormat?: EncodingFormat;
   /** Requests in flight. @default 8 */
   concurrency?: number;
+  /** Cap on a server's Retry-After, which pauses every request. @default 60000 */
+  maxRetryAfterMs?: number;
   /** Inputs per request the server takes; a larger pack is split. @default 2048 (OpenAI's limit) */
   maxInputs?: number;
   /** Inject a client (tests); otherwise one is made from baseUrl/apiKey. */
@@ -50,17 +54,26 @@ export interface OpenAIEmbedderOptions {
 export const DEFAULT_EMBED_CONCURRENCY = 8;
 /** OpenAI's limit on inputs in one embeddings request. */
 export const MAX_INPUTS_PER_REQUEST = 2048;
+const DEFAULT_MAX_RETRY_AFTER_MS = 60_000;
 /** Widest vector accepted from a server (OpenAI's widest is 3072): a size cap on an untrusted answer. */
 export const MAX_VECTOR_WIDTH = 65_536;
 
 /** A defect of the answer (not of the request). */
 class AnswerError extends Error {}
 
+/** Every vector of the answer has one width, but not the one expected. */
+class WidthMismatch extends AnswerError {
+  constructor(readonly answered: number, readonly expected: number) {
+    super(`vectors have ${answered} dimensions, expected ${expected}`);
+  }
+}
+
 export function openaiEmbedder(o: OpenAIEmbedderOptions): Extractor {
   const client = o.client ?? createClient({ baseUrl: o.baseUrl, apiKey: o.apiKey, timeoutMs: o.timeoutMs });
   const limiter = new RateLimiter({ rpm: o.rpm, tpm: o.tpm });
   const maxInputs = o.maxInputs ?? MAX_INPUTS_PER_REQUEST;
   const encodingFormat = o.encodingFormat ?? 'base64';
+  const maxRetryAfterMs = o.maxRetryAfterMs ?? DEFAULT_MAX_RETRY_AFTER_MS;
   // Every vector of a run has one width: the one asked for, or the first one answered.
   let width = o.dimensions;
 
@@ -73,47 +86,40 @@ export function openaiEmbedder(o: OpenAIEmbedderOptions): Extractor {
       if (pack.chunks.length > maxInputs) {
         throw new SluiceError(ErrorCode.SPLIT_REQUIRED, `${pack.chunks.length} inputs in one request; the server takes at most ${maxInputs}`);
       }
-      const reserve = pack.promptTokens;
-      await limiter.acquire(reserve, signal).catch(() => {
-        throw new SluiceError(ErrorCode.ABORTED, 'request abandoned: the run is stopping');
-      });
-      let used = reserve;
+      const pace = { limiter, reserve: pack.promptTokens, signal, apiKey: o.apiKey, maxRetryAfterMs };
+      const data = await pacedRequest(
+        pace,
+        (requestSignal) =>
+          client.embeddings
+            .create(
+              {
+                model: o.model,
+                input: pack.chunks.map((c) => c.text),
+                // Always explicit: the SDK then hands back the answer as sent, and we decode it ourselves.
+                encoding_format: encodingFormat,
+                ...(o.dimensions !== undefined ? { dimensions: o.dimensions } : {}),
+              },
+              { signal: requestSignal },
+            )
+            .withResponse(),
+        (answer) => usageOf(answer)?.promptTokens,
+      );
+      const usage = usageOf(data);
+      let vectors: number[][];
       try {
-        const { data, response } = await client.embeddings
-          .create(
-            {
-              model: o.model,
-              input: pack.chunks.map((c) => c.text),
-              // Always explicit: the SDK then hands back the answer as sent, and we decode it ourselves.
-              encoding_format: encodingFormat,
-              ...(o.dimensions !== undefined ? { dimensions: o.dimensions } : {}),
-            },
-            { signal },
-          )
-          .withResponse();
-        limiter.observe(response.headers);
-        const usage = usageOf(data);
-        if (usage) used = usage.promptTokens;
-        let vectors: number[][];
-        try {
-          vectors = vectorsOf(data, pack.chunks.length, width);
-        } catch (err) {
-          if (err instanceof AnswerError) throw new SluiceError(ErrorCode.TRANSIENT, `invalid embeddings answer: ${err.message}`, usage ? { usage } : undefined);
-          throw err;
-        }
-        width ??= vectors[0]!.length;
-        const chunks = new Map<string, ChunkExtraction>();
-        pack.chunks.forEach((c, i) => chunks.set(chunkKey(c), { entities: [], relations: [], embedding: vectors[i]! }));
-        return { chunks, usage: usage ?? { promptTokens: 0, completionTokens: 0 } };
+        vectors = vectorsOf(data, pack.chunks.length, width);
       } catch (err) {
-        const headers = (err as { headers?: Headers }).headers;
-        if (headers && typeof headers.get === 'function') limiter.observe(headers);
-        const e = classifyError(err, o.apiKey, signal.aborted);
-        if (e.retryAfterMs !== undefined) limiter.pause(e.retryAfterMs);
-        throw e;
-      } finally {
-        limiter.settle(reserve, used);
+        if (err instanceof WidthMismatch && o.dimensions !== undefined) {
+          // The server ignores --dimensions: every request would be refused the same way, and billed.
+          throw new SluiceError(ErrorCode.FATAL, `the server answered ${err.answered}-dimension vectors, not the ${o.dimensions} asked for with --dimensions (does ${o.model} support it?)`);
+        }
+        if (err instanceof AnswerError) throw new SluiceError(ErrorCode.TRANSIENT, `invalid embeddings answer: ${err.message}`, usage ? { usage } : undefined);
+        throw err;
       }
+      width ??= vectors[0]!.length;
+      const chunks = new Map<string, ChunkExtraction>();
+      pack.chunks.forEach((c, i) => chunks.set(chunkKey(c), { entities: [], relations: [], embedding: vectors[i]! }));
+      return { chunks, usage: usage ?? { promptTokens: 0, completionTokens: 0 } };
     },
     async close() {},
   };
@@ -136,8 +142,8 @@ export function vectorsOf(answer: unknown, inputs: number, width: number | undef
   const data = isObject(answer) ? answer.data : undefined;
   if (!Array.isArray(data)) throw new AnswerError('no "data" list');
   if (data.length !== inputs) throw new AnswerError(`${data.length} vectors for ${inputs} inputs`);
+  if (inputs === 0) return [];
   const out: (number[] | undefined)[] = new Array(inputs);
-  let expected = width;
   for (const [position, item] of data.entries()) {
     if (!isObject(item)) throw new AnswerError(`data[${position}] is not an object`);
     const index = item.index;
@@ -145,13 +151,15 @@ export function vectorsOf(answer: unknown, inputs: number, width: number | undef
       throw new AnswerError(`data[${position}].index ${JSON.stringify(index)?.slice(0, 40)} names no input sent`);
     }
     if (out[index] !== undefined) throw new AnswerError(`input ${index} answered twice`);
-    const vector = decodeVector(item.embedding, position);
-    if (expected === undefined) expected = vector.length;
-    if (vector.length !== expected) throw new AnswerError(`data[${position}] has ${vector.length} dimensions, expected ${expected}`);
-    out[index] = vector;
+    out[index] = decodeVector(item.embedding, position);
   }
   // n distinct indices in [0, n): every input has its vector.
-  return out as number[][];
+  const vectors = out as number[][];
+  const first = vectors[0]!.length;
+  const odd = vectors.findIndex((v) => v.length !== first);
+  if (odd !== -1) throw new AnswerError(`vectors of ${first} and ${vectors[odd]!.length} dimensions in one answer`);
+  if (width !== undefined && first !== width) throw new WidthMismatch(first, width);
+  return vectors;
 }
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;

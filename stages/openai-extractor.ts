@@ -11,7 +11,8 @@ import type { Extractor } from '../lib/extractor.js';
 import { AnswerError, parseAnswer } from '../lib/kg-answer.js';
 import { responseFormat } from '../lib/kg-answer.js';
 import { DEFAULT_ENTITY_TYPES, DEFAULT_RELATION_TYPES, documentBlock, promptOverhead, systemPrompt } from '../lib/kg-prompt.js';
-import { classifyError, createClient } from '../lib/openai-client.js';
+import { createClient, openaiConnectionOptionSpecs } from '../lib/openai-client.js';
+import { pacedRequest } from '../lib/openai-request.js';
 import { normaliseName } from '../lib/names.js';
 import type { OptionSpec } from '../lib/options.js';
 import { RateLimiter } from '../lib/rate-limiter.js';
@@ -19,10 +20,7 @@ import { chunkKey, type ChunkExtraction, type Entity, type Pack, type PackAnswer
 import type { TokenCounter } from '../lib/tokens.js';
 
 export const openaiExtractorOptionSpecs: readonly OptionSpec[] = [
-  { name: 'base-url', type: 'string', description: 'An OpenAI-compatible server (llama.cpp, vLLM, Ollama, the simulator), e.g. http://127.0.0.1:8080/v1; needs no API key' },
-  { name: 'rpm', type: 'integer', min: 1, description: 'Client-side budget of requests per minute (the server\'s x-ratelimit headers are followed as well)' },
-  { name: 'tpm', type: 'integer', min: 1, description: 'Client-side budget of tokens per minute (prompt + expected completion)' },
-  { name: 'timeout-ms', type: 'integer', default: 120_000, min: 100, description: 'Per-request timeout; a request past it is retried' },
+  ...openaiConnectionOptionSpecs,
   { name: 'max-output-tokens', type: 'integer', default: 4096, min: 16, description: 'Completion tokens allowed per request; a truncated answer splits its pack' },
   { name: 'entity-types', type: 'string', default: DEFAULT_ENTITY_TYPES.join(','), description: 'Entity types the LLM may use, comma-separated' },
   { name: 'relation-types', type: 'string', default: DEFAULT_RELATION_TYPES.join(','), description: 'Relation types the LLM may use, comma-separated' },
@@ -41,14 +39,13 @@ export interface OpenAIExtractorOptions {
   relationTypes: readonly string[];
   /** Requests in flight. @default 8 */
   concurrency?: number;
+  /** Cap on a server's Retry-After, which pauses every request. */
+  maxRetryAfterMs: number;
   counter: TokenCounter;
   /** Inject a client (tests); otherwise one is made from baseUrl/apiKey. */
   client?: OpenAI;
 }
 
-/** Completion tokens expected per prompt token of text, for reserving the tpm budget. */
-const EXPECTED_COMPLETION_RATIO = 0.3;
-const EXPECTED_COMPLETION_PER_CHUNK = 30;
 const DEFAULT_CONCURRENCY = 8;
 
 export function splitTypes(list: string): string[] {
@@ -83,61 +80,53 @@ export function openaiExtractor(o: OpenAIExtractorOptions): Extractor {
           return documentBlock(id, c.text);
         })
         .join('');
-      const expected = Math.min(o.maxOutputTokens, Math.round(pack.tokens * EXPECTED_COMPLETION_RATIO) + EXPECTED_COMPLETION_PER_CHUNK * pack.chunks.length);
-      const reserve = pack.promptTokens + expected;
-      await limiter.acquire(reserve, signal).catch(() => {
-        throw new SluiceError(ErrorCode.ABORTED, 'request abandoned: the run is stopping');
-      });
-      let used = reserve;
+      // Rate limits count max_tokens at request time (OpenAI does), so that is what we reserve.
+      // Counted exactly (the packer's figure allows for ids): a short count risks a 429.
+      const promptTokens = overhead.templateTokens + o.counter.count(user);
+      const reserve = promptTokens + o.maxOutputTokens;
+      const data = await pacedRequest(
+        { limiter, reserve, signal, apiKey: o.apiKey, maxRetryAfterMs: o.maxRetryAfterMs },
+        (requestSignal) =>
+          client.chat.completions
+            .create(
+              {
+                model: o.model,
+                messages: [
+                  { role: 'system', content: system },
+                  { role: 'user', content: user },
+                ],
+                response_format: format,
+                ...(reasoning ? { max_completion_tokens: o.maxOutputTokens } : { temperature: 0, ...(o.baseUrl ? { max_tokens: o.maxOutputTokens } : { max_completion_tokens: o.maxOutputTokens }) }),
+              },
+              { signal: requestSignal },
+            )
+            .withResponse(),
+        // The rate limit counted max_tokens, not the completion: that is what stays used.
+        (answer) => (answer.usage ? answer.usage.prompt_tokens + o.maxOutputTokens : undefined),
+      );
+      const usage = { promptTokens: data.usage?.prompt_tokens ?? 0, completionTokens: data.usage?.completion_tokens ?? 0 };
+      const choice = data.choices[0];
+      if (!choice) throw new SluiceError(ErrorCode.TRANSIENT, 'answer has no choices', { usage });
+      if (choice.finish_reason === 'length') throw new SluiceError(ErrorCode.TRUNCATED, 'answer truncated (finish_reason "length")', { usage });
+      if (choice.message.refusal) throw new SluiceError(ErrorCode.EXTRACT, `the model refused: ${choice.message.refusal.slice(0, 200)}`, { usage });
+      let answer;
       try {
-        const { data, response } = await client.chat.completions
-          .create(
-            {
-              model: o.model,
-              messages: [
-                { role: 'system', content: system },
-                { role: 'user', content: user },
-              ],
-              response_format: format,
-              ...(reasoning ? { max_completion_tokens: o.maxOutputTokens } : { temperature: 0, ...(o.baseUrl ? { max_tokens: o.maxOutputTokens } : { max_completion_tokens: o.maxOutputTokens }) }),
-            },
-            { signal },
-          )
-          .withResponse();
-        limiter.observe(response.headers);
-        const usage = { promptTokens: data.usage?.prompt_tokens ?? 0, completionTokens: data.usage?.completion_tokens ?? 0 };
-        if (data.usage) used = data.usage.prompt_tokens + data.usage.completion_tokens;
-        const choice = data.choices[0];
-        if (!choice) throw new SluiceError(ErrorCode.TRANSIENT, 'answer has no choices', { usage });
-        if (choice.finish_reason === 'length') throw new SluiceError(ErrorCode.TRUNCATED, 'answer truncated (finish_reason "length")', { usage });
-        if (choice.message.refusal) throw new SluiceError(ErrorCode.EXTRACT, `the model refused: ${choice.message.refusal.slice(0, 200)}`, { usage });
-        let answer;
-        try {
-          answer = parseAnswer(choice.message.content, o.entityTypes, o.relationTypes);
-        } catch (err) {
-          if (err instanceof AnswerError) throw new SluiceError(ErrorCode.TRANSIENT, `invalid answer: ${err.message}`, { usage });
-          throw err;
-        }
-        const chunks = new Map<string, ChunkExtraction>();
-        let inventedIds = 0;
-        for (const doc of answer.documents) {
-          const key = sent.get(doc.id);
-          if (key === undefined || chunks.has(key)) {
-            if (key === undefined) inventedIds++;
-            continue;
-          }
-          chunks.set(key, toExtraction(doc.entities, doc.relations));
-        }
-        return { chunks, usage, inventedIds };
+        answer = parseAnswer(choice.message.content, o.entityTypes, o.relationTypes);
       } catch (err) {
-        const headers = (err as { headers?: Headers }).headers;
-        if (headers && typeof headers.get === 'function') limiter.observe(headers);
-        const e = classifyError(err, o.apiKey, signal.aborted);
-        if (e.retryAfterMs !== undefined) limiter.pause(e.retryAfterMs);
-        throw e;
-      } finally {
-        limiter.settle(reserve, used);
+        if (err instanceof AnswerError) throw new SluiceError(ErrorCode.TRANSIENT, `invalid answer: ${err.message}`, { usage });
+        throw err;
       }
+      const chunks = new Map<string, ChunkExtraction>();
+      let inventedIds = 0;
+      for (const doc of answer.documents) {
+        const key = sent.get(doc.id);
+        if (key === undefined || chunks.has(key)) {
+          if (key === undefined) inventedIds++;
+          continue;
+        }
+        chunks.set(key, toExtraction(doc.entities, doc.relations));
+      }
+      return { chunks, usage, inventedIds };
     },
     async close() {},
   };

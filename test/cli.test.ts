@@ -93,6 +93,14 @@ t.test('usage errors exit 2 and name the flag', async (t) => {
   t.match(overlap.stderr, /--chunk-overlap/);
 });
 
+t.test('a usage error found while building the pipeline leaves an existing output file alone', async (t) => {
+  const out = join(dir, 'keep.jsonl');
+  writeFileSync(out, 'precious\n');
+  const r = await kg(['examples/news.jsonl', '-o', out, '--chunk-tokens', '100', '--chunk-overlap', '80']);
+  t.equal(r.code, 2);
+  t.equal(readFileSync(out, 'utf8'), 'precious\n');
+});
+
 t.test('fatal errors exit 1 with a clear message', async (t) => {
   const missing = await kg([join(dir, 'missing.jsonl')]);
   t.equal(missing.code, 1);

@@ -1,17 +1,21 @@
 /**
  * The embed pipeline end to end: the CLI as a child process, the real openai client, over real HTTP
- * to the OpenAI-compatible simulator on 127.0.0.1 (never a real API). Plus the answer checks and
- * the vector arithmetic as pure functions.
+ * to the OpenAI-compatible simulator on 127.0.0.1 (never a real API). Plus the answer checks, the
+ * embedder's handling of answers through an in-process fake client, and the vector arithmetic.
  */
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type OpenAI from 'openai';
 import { startSimulator, type Simulator } from '../bench/openai-sim.js';
 import { embeddingVector, float32Base64 } from '../bench/openai-sim-embeddings.js';
-import { NO_SERVER_MESSAGE } from '../pipelines/embed.js';
+import { cliOptionSpecs } from '../lib/cli.js';
+import type { Chunk, Pack } from '../lib/records.js';
+import { NO_SERVER_MESSAGE, embedOptionSpecs } from '../pipelines/embed.js';
+import { optionsTable } from '../scripts/readme-options.js';
 import { serialiseEmbedding, weightedUnitMean, type EmbeddingResult } from '../stages/merge-embeddings.js';
-import { vectorsOf } from '../stages/openai-embedder.js';
+import { openaiEmbedder, vectorsOf } from '../stages/openai-embedder.js';
 import { ROOT, jsonLines, runScript } from './helpers/cli.js';
 
 const MODEL = 'text-embedding-3-small';
@@ -26,6 +30,15 @@ const embed = (args: string[], options: { stdin?: string; env?: NodeJS.ProcessEn
 
 const norm = (v: readonly number[]) => Math.sqrt(v.reduce((s, x) => s + x * x, 0));
 
+/** A simulator of the test's own, so that its request counts are its own. */
+async function ownSimulator(t: Test, options?: Parameters<typeof startSimulator>[0]): Promise<Simulator> {
+  const s = await startSimulator(options);
+  t.teardown(() => s.close());
+  return s;
+}
+
+// The child processes mostly wait: run the tests side by side (each counts on its own simulator).
+t.jobs = 2;
 let sim: Simulator;
 t.before(async () => {
   sim = await startSimulator();
@@ -33,7 +46,7 @@ t.before(async () => {
 t.teardown(() => sim.close());
 
 t.test('one unit vector per document, in input order, equal to the model\'s vector of its text', async (t) => {
-  sim.reset();
+  const sim = await ownSimulator(t);
   const r = await embed(['--base-url', sim.url, '--batch-size', '10'], { stdin: news });
   t.equal(r.code, 0, r.stderr);
   t.equal(sim.stats().requests, Math.ceil(newsDocs.length / 10), 'batch size respected: ceil(25 / 10) requests');
@@ -74,17 +87,16 @@ t.test('the same text gives the same vector; --dimensions, --encoding-format flo
   }
   t.same(out[0].embedding, out[2].embedding);
   t.notSame(out[0].embedding, out[1].embedding);
-  const float = await embed(['--base-url', sim.url, '--dimensions', '64', '--encoding-format', 'float', '--quiet'], { stdin: input });
-  t.equal(float.code, 0, float.stderr);
-  t.equal(float.stdout, r.stdout, 'float and base64 answers give the same output');
-  const unordered = await embed(['--base-url', sim.url, '--dimensions', '64', '--unordered', '--batch-size', '1', '--quiet'], { stdin: input });
-  t.same(jsonLines(unordered.stdout).sort((x, y) => x.id.localeCompare(y.id)), out);
+  // float on the wire, one document per request, written as completed: the same lines, in some order.
+  const other = await embed(['--base-url', sim.url, '--dimensions', '64', '--encoding-format', 'float', '--unordered', '--batch-size', '1', '--quiet'], { stdin: input });
+  t.equal(other.code, 0, other.stderr);
+  t.same(other.stdout.split('\n').sort(), r.stdout.split('\n').sort(), 'float and base64 answers give the same lines');
 });
 
 t.test('a long document is chunked: one vector per chunk, and their token-weighted unit mean', async (t) => {
   const long = Array.from({ length: 300 }, (_v, i) => `Sentence ${i} of the long report discusses topic ${i % 17} in some detail.`).join(' ');
   const input = [JSON.stringify({ id: 'short', text: 'A short note.' }), JSON.stringify({ id: 'long', text: long, kind: 'report' })].join('\n');
-  sim.reset();
+  const sim = await ownSimulator(t);
   const r = await embed(['--base-url', sim.url, '--chunk-tokens', '400', '--dimensions', '256', '--quiet'], { stdin: input });
   t.equal(r.code, 0, r.stderr);
   const [short, doc] = jsonLines(r.stdout);
@@ -120,8 +132,7 @@ t.test('bad records are dead-lettered: documents in = out + dead-lettered', asyn
 });
 
 t.test('5xx faults are retried and the run still completes, with the same vectors', async (t) => {
-  const faulty = await startSimulator({ faultRate: 0.4, faults: ['500', '502', '503'], seed: 7 });
-  t.teardown(() => faulty.close());
+  const faulty = await ownSimulator(t, { faultRate: 0.4, faults: ['500', '502', '503'], seed: 7 });
   const summary = join(dir, 'faults-summary.json');
   const r = await embed(['--base-url', faulty.url, '--batch-size', '3', '--max-retries', '8', '--retry-base-ms', '5', '--summary', summary, '--quiet'], { stdin: news });
   t.equal(r.code, 0, r.stderr);
@@ -130,8 +141,15 @@ t.test('5xx faults are retried and the run still completes, with the same vector
   const s = JSON.parse(readFileSync(summary, 'utf8'));
   t.match(s, { docsIn: 25, docsOut: 25, deadLettered: 0 });
   t.ok(s.retries > 0, `${s.retries} retries`);
-  const clean = await embed(['--base-url', sim.url, '--quiet'], { stdin: news });
-  t.equal(r.stdout, clean.stdout, 'the same lines as a run without faults');
+  const out = jsonLines(r.stdout);
+  t.same(out.map((o) => o.id), newsDocs.map((d) => d.id));
+  t.ok(
+    out.every((o, i) => {
+      const expected = embeddingVector(newsDocs[i]!.text, MODEL);
+      return o.embedding.every((x: number, k: number) => Math.fround(x) === expected[k]);
+    }),
+    'the same vectors as without faults',
+  );
 });
 
 t.test('with no API key and no --base-url it says what it needs and exits 2', async (t) => {
@@ -147,8 +165,7 @@ t.test('with no API key and no --base-url it says what it needs and exits 2', as
 });
 
 t.test('the API key appears nowhere: not in results, stderr or dead letters, even when the server fails', async (t) => {
-  const failing = await startSimulator({ faultRate: 0.5, faults: ['500'], seed: 3 });
-  t.teardown(() => failing.close());
+  const failing = await ownSimulator(t, { faultRate: 0.5, faults: ['500'], seed: 3 });
   const dead = join(dir, 'key-dead.jsonl');
   const summary = join(dir, 'key-summary.json');
   const r = await embed(['--base-url', failing.url, '--batch-size', '2', '--max-retries', '0', '--retry-base-ms', '1', '--dead-letter', dead, '--summary', summary, '--progress'], {
@@ -182,8 +199,8 @@ t.test('an answer is checked, never trusted: count, indices, numbers, width', as
   t.throws(() => vectorsOf(answer([item(0, [1, Number.NaN])]), 1, undefined), /not a finite number/);
   t.throws(() => vectorsOf(answer([item(0, [1, '2'])]), 1, undefined), /not a finite number/);
   t.throws(() => vectorsOf(answer([item(0, [])]), 1, undefined), /empty/);
-  t.throws(() => vectorsOf(answer([item(0, [1, 0]), item(1, [1, 0, 0])]), 2, undefined), /3 dimensions, expected 2/);
-  t.throws(() => vectorsOf(answer([item(0, [1, 0, 0])]), 1, 2), /3 dimensions, expected 2/);
+  t.throws(() => vectorsOf(answer([item(0, [1, 0]), item(1, [1, 0, 0])]), 2, undefined), /vectors of 2 and 3 dimensions in one answer/);
+  t.throws(() => vectorsOf(answer([item(0, [1, 0, 0])]), 1, 2), /vectors have 3 dimensions, expected 2/);
   t.throws(() => vectorsOf(answer([item(0, 'not base64!')]), 1, undefined), /not base64/);
   t.throws(() => vectorsOf(answer([item(0, Buffer.from([1, 2, 3, 4, 5, 6]).toString('base64'))]), 1, undefined), /not base64|whole float32/);
   t.throws(() => vectorsOf({ error: 'x' }, 1, undefined), /no "data"/);
@@ -201,4 +218,43 @@ t.test('vector arithmetic and the output line', async (t) => {
   t.same(line, { id: 'x', embedding: [0.100000001, -0.333333343], model: MODEL, meta: { a: 1 }, usage: { promptTokens: 5, chunks: 1 } });
   t.equal(Math.fround(line.embedding[1]), Math.fround(-1 / 3), 'reads back to the same float32');
   t.throws(() => serialiseEmbedding({ ...r, embedding: [Number.NaN] }), /not a finite float32/);
+});
+
+t.test('docs/embeddings.md lists every option with its default', async (t) => {
+  const doc = readFileSync(join(ROOT, 'docs/embeddings.md'), 'utf8');
+  t.ok(doc.includes(`-->\n${optionsTable([...embedOptionSpecs, ...cliOptionSpecs])}\n<!-- /options:embed -->`), 'the table between the options:embed markers is optionsTable() of the embed specs: regenerate it after changing an option');
+});
+
+t.test('the embedder maps vectors to chunks by index and classifies bad answers', async (t) => {
+  /** A client that answers every request with `answer(inputs)`: no HTTP, the answer handling only. */
+  const fakeClient = (answer: (inputs: string[]) => unknown) => {
+    const calls: string[][] = [];
+    const client = {
+      embeddings: {
+        create: (body: { input: string[] }) => {
+          calls.push(body.input);
+          return { withResponse: async () => ({ data: answer(body.input), response: { headers: new Headers() } }) };
+        },
+      },
+    } as unknown as OpenAI;
+    return { client, calls };
+  };
+  const chunkOf = (seq: number, text: string): Chunk => ({ kind: 'chunk', doc: { seq, line: seq + 1, source: 's', id: `d${seq}`, meta: {} }, index: 0, count: 1, text, tokens: 2 });
+  const pack: Pack = { kind: 'pack', id: 'p0.0', chunks: [chunkOf(0, 'zero'), chunkOf(1, 'one'), chunkOf(2, 'two')], tokens: 6, promptTokens: 6 };
+  const signal = new AbortController().signal;
+  const vec = (text: string) => [text.length, 1];
+  const reversed = fakeClient((inputs) => ({ data: inputs.map((text, index) => ({ index, embedding: vec(text) })).reverse(), usage: { prompt_tokens: 6 } }));
+  const ok = await openaiEmbedder({ model: MODEL, timeoutMs: 1000, client: reversed.client }).extract(pack, signal);
+  t.same([...ok.chunks].map(([key, x]) => [key, x.embedding]), [['0.0', [4, 1]], ['1.0', [3, 1]], ['2.0', [3, 1]]]);
+  t.same(ok.usage, { promptTokens: 6, completionTokens: 0 });
+
+  const short = fakeClient((inputs) => ({ data: inputs.slice(1).map((text, index) => ({ index, embedding: vec(text) })), usage: { prompt_tokens: 6 } }));
+  await t.rejects(openaiEmbedder({ model: MODEL, timeoutMs: 1000, client: short.client }).extract(pack, signal), { code: 'E_TRANSIENT', message: /2 vectors for 3 inputs/, usage: { promptTokens: 6 } });
+
+  const ignoresDimensions = fakeClient((inputs) => ({ data: inputs.map((text, index) => ({ index, embedding: vec(text) })) }));
+  await t.rejects(openaiEmbedder({ model: MODEL, timeoutMs: 1000, dimensions: 8, client: ignoresDimensions.client }).extract(pack, signal), { code: 'E_FATAL', message: /2-dimension vectors, not the 8 asked for with --dimensions/ });
+
+  const capped = fakeClient(() => ({ data: [] }));
+  await t.rejects(openaiEmbedder({ model: MODEL, timeoutMs: 1000, maxInputs: 2, client: capped.client }).extract(pack, signal), { code: 'E_SPLIT_REQUIRED' });
+  t.equal(capped.calls.length, 0, 'nothing sent for a pack over the input cap');
 });

@@ -195,6 +195,6 @@ t.test('200,000-word text completes and returns entities', async (t) => {
   t.ok(ms < 10_000, 'well under 10 s');
   t.ok(x.entities.length > 300, `${x.entities.length} entities`);
   t.ok(x.relations.length > 0);
-  const merkel = entity(x, 'Friedrich Merz');
-  t.ok(merkel !== undefined && merkel.mentions > 10, 'mentions accumulate over the whole text');
+  const merz = entity(x, 'Friedrich Merz');
+  t.ok(merz !== undefined && merz.mentions > 10, 'mentions accumulate over the whole text');
 });

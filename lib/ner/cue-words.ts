@@ -59,13 +59,13 @@ export const ORG_WORDS = set(`
   police guard command brigade corps
   centre center centres centers hospital clinic museum library laboratory laboratories labs observatory
   airlines airways motors motor electronics steel industries technologies technology
-  systems pharmaceuticals pharma energies petroleum oil gas mining resources group
+  systems pharmaceuticals pharma energies petroleum oil gas mining resources
   telecom telecommunications media broadcasting press news times post herald journal gazette
   tribune chronicle review magazine records studios pictures entertainment games
   insurance assurance financial investments investment ventures exchange
   railways railway rail logistics shipping construction engineering
   club fc cf afc racing rovers athletic
-  programme program initiative project council
+  programme program initiative project
   grupo gruppe groupe compagnie societe sociedad empresa
 `);
 
@@ -83,7 +83,7 @@ export const ORG_PREFIX_WORDS = set(`
  */
 export const PLACE_WORDS = set(`
   river rivers sea ocean lake lakes bay gulf strait straits channel coast island islands isle
-  peninsula mountain mountains mount mountains hills hill valley delta desert plain plains plateau
+  peninsula mountain mountains mount hills hill valley delta desert plain plains plateau
   basin canyon falls forest glacier volcano reef archipelago cape
   province prefecture region county district state states territory oblast governorate
   municipality borough city town village square avenue street road boulevard highway

@@ -19,7 +19,8 @@ import { tokenize } from './wink-tokens.js';
 
 export { MAX_PAIRS_PER_SENTENCE, RELATION_TYPES } from './relations.js';
 export type { RelationType } from './relations.js';
-export { MAX_WINK_OOV_ENTRIES } from './wink-tokens.js';
+export { MAX_UNBROKEN_CHARS, MAX_WINK_OOV_ENTRIES } from './wink-tokens.js';
+export { MAX_PHRASE_TOKENS } from './phrases.js';
 
 export type EntityType = 'person' | 'organization' | 'place';
 
