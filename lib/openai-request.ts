@@ -19,7 +19,7 @@ export interface PacedRequest {
 }
 
 export async function pacedRequest<T>(p: PacedRequest, send: (signal: AbortSignal) => Promise<{ data: T; response: Response }>, billed: (data: T) => number | undefined): Promise<T> {
-  await p.limiter.acquire(p.reserve, p.signal).catch(() => {
+  const ticket = await p.limiter.acquire(p.reserve, p.signal).catch(() => {
     throw new SluiceError(ErrorCode.ABORTED, 'request abandoned: the run is stopping');
   });
   let used = p.reserve;
@@ -28,12 +28,12 @@ export async function pacedRequest<T>(p: PacedRequest, send: (signal: AbortSigna
   p.signal.addEventListener('abort', forward, { once: true });
   try {
     const { data, response } = await send(request.signal);
-    p.limiter.observe(response.headers);
+    p.limiter.observe(response.headers, ticket);
     used = billed(data) ?? used;
     return data;
   } catch (err) {
     const headers = (err as { headers?: Headers }).headers;
-    if (headers && typeof headers.get === 'function') p.limiter.observe(headers);
+    if (headers && typeof headers.get === 'function') p.limiter.observe(headers, ticket);
     const e = classifyError(err, p.apiKey, p.signal.aborted);
     if (e.retryAfterMs !== undefined) p.limiter.pause(Math.min(e.retryAfterMs, p.maxRetryAfterMs));
     throw e;

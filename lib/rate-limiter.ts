@@ -40,15 +40,28 @@ class Bucket {
   }
 }
 
-/** What the server said about a budget at a moment. */
+/** What the server said about a budget when it admitted one of our requests. */
 interface ServerView {
   remaining: number;
   limit: number;
   resetMs: number;
+  /** When the request that carried the reading started (the server counts at admission). */
   at: number;
-  /** Reserved by requests started after this reading. */
+  /** Which request carried it: a later one's reading replaces it, an earlier one's does not. */
+  ticket: number;
+  /** Requests and tokens we started after that request: not in the reading. */
   since: number;
 }
+
+/** A started request, as acquire() hands it out and observe() takes it back. */
+export interface Ticket {
+  id: number;
+  at: number;
+  tokens: number;
+}
+
+/** Starts remembered to account for readings that arrive late (a long answer carries old headers). */
+const STARTS_KEPT_MS = 5 * 60_000;
 
 export class RateLimiter {
   private readonly now: () => number;
@@ -57,15 +70,33 @@ export class RateLimiter {
   private serverRequests?: ServerView;
   private serverTokens?: ServerView;
   private pausedUntil = 0;
+  private nextTicket = 1;
+  private readonly starts: Ticket[] = [];
+  /**
+   * Without a client-side budget we know nothing of the server's until its first answer: one
+   * request goes first (a probe) and the rest wait for its headers instead of bursting into 429s.
+   */
+  private probed: boolean;
+  private probe: { promise: Promise<void>; resolve: () => void } | undefined;
 
   constructor(options: RateLimiterOptions = {}) {
     this.now = options.now ?? Date.now;
     if (options.rpm) this.requests = new Bucket(options.rpm, this.now);
     if (options.tpm) this.tokens = new Bucket(options.tpm, this.now);
+    this.probed = Boolean(options.rpm || options.tpm);
   }
 
   /** Waits until a request of `tokens` may start, then reserves it. */
-  async acquire(tokens: number, signal?: AbortSignal): Promise<void> {
+  async acquire(tokens: number, signal?: AbortSignal): Promise<Ticket> {
+    while (!this.probed) {
+      if (!this.probe) {
+        let resolve!: () => void;
+        const promise = new Promise<void>((r) => (resolve = r));
+        this.probe = { promise, resolve };
+        break; // this request is the probe
+      }
+      await abortable(this.probe.promise, signal);
+    }
     for (;;) {
       const wait = this.waitMs(tokens);
       if (wait <= 0) break;
@@ -75,26 +106,45 @@ export class RateLimiter {
     this.tokens?.take(tokens);
     if (this.serverRequests) this.serverRequests.since += 1;
     if (this.serverTokens) this.serverTokens.since += tokens;
+    const ticket = { id: this.nextTicket++, at: this.now(), tokens };
+    this.starts.push(ticket);
+    while (this.starts.length > 0 && this.starts[0]!.at < ticket.at - STARTS_KEPT_MS) this.starts.shift();
+    return ticket;
   }
 
-  /** After the answer: hands back what was reserved but not used. */
+  /** After the answer (or the failure): hands back what was reserved but not used. */
   settle(reserved: number, used: number): void {
+    this.endProbe();
     if (used < reserved) this.tokens?.give(reserved - used);
     else if (used > reserved) this.tokens?.take(used - reserved);
   }
 
-  /** Reads the x-ratelimit-* headers of any response (success or 429). */
-  observe(headers: { get(name: string): string | null }): void {
-    const at = this.now();
-    const view = (kind: 'requests' | 'tokens'): ServerView | undefined => {
-      const remaining = Number(headers.get(`x-ratelimit-remaining-${kind}`));
+  /**
+   * Reads the x-ratelimit-* headers of the answer to the request `ticket` started (success or
+   * 429). The server counted at admission, so the reading is as of the request's start, and what
+   * we started since then is not in it.
+   */
+  observe(headers: { get(name: string): string | null }, ticket?: Ticket): void {
+    const t = ticket ?? { id: this.nextTicket - 1, at: this.now(), tokens: 0 };
+    const later = this.starts.filter((s) => s.id > t.id);
+    const view = (kind: 'requests' | 'tokens', current: ServerView | undefined): ServerView | undefined => {
+      if (current && current.ticket > t.id) return current; // an older reading arriving late
+      const rawRemaining = headers.get(`x-ratelimit-remaining-${kind}`);
+      const remaining = Number(rawRemaining);
       const limit = Number(headers.get(`x-ratelimit-limit-${kind}`));
       const reset = parseDuration(headers.get(`x-ratelimit-reset-${kind}`));
-      if (!Number.isFinite(remaining) || !Number.isFinite(limit) || limit <= 0 || reset === undefined || headers.get(`x-ratelimit-remaining-${kind}`) === null) return undefined;
-      return { remaining, limit, resetMs: reset, at, since: 0 };
+      if (rawRemaining === null || !Number.isFinite(remaining) || !Number.isFinite(limit) || limit <= 0 || reset === undefined) return current;
+      const since = kind === 'requests' ? later.length : later.reduce((n, s) => n + s.tokens, 0);
+      return { remaining, limit, resetMs: reset, at: t.at, ticket: t.id, since };
     };
-    this.serverRequests = view('requests') ?? this.serverRequests;
-    this.serverTokens = view('tokens') ?? this.serverTokens;
+    this.serverRequests = view('requests', this.serverRequests);
+    this.serverTokens = view('tokens', this.serverTokens);
+  }
+
+  private endProbe(): void {
+    if (this.probed) return;
+    this.probed = true;
+    this.probe?.resolve();
   }
 
   /** A 429 (or similar) told us to wait: everyone waits. */
@@ -113,19 +163,24 @@ export class RateLimiter {
 }
 
 /**
- * The server's budget refills at about (limit - remaining) / reset per ms since its reading; wait
- * until what it will have, less what we started since, covers the request.
+ * The server's budget refills at (limit - remaining) / reset since its reading; wait until what it
+ * will have, less what we started since, covers the request.
  */
 function serverWait(v: ServerView | undefined, need: number, t: number): number {
   if (!v) return 0;
   const elapsed = t - v.at;
-  if (elapsed >= v.resetMs) return 0; // fully refilled by now
-  const rate = v.resetMs > 0 ? (v.limit - v.remaining) / v.resetMs : Infinity;
+  // reset is the time until the budget is full again: the deficit refills over it. A full budget
+  // says nothing of the rate; per minute is OpenAI's window.
+  const rate = v.resetMs > 0 && v.remaining < v.limit ? (v.limit - v.remaining) / v.resetMs : v.limit / 60_000;
   const available = Math.min(v.limit, v.remaining + rate * elapsed) - v.since;
-  const wanted = Math.min(need, v.limit);
+  // A margin for what the reading cannot tell exactly (the admission moment, the server's own count).
+  const wanted = Math.min(need * (1 + SERVER_MARGIN), v.limit);
   if (available >= wanted) return 0;
-  return rate === Infinity || rate <= 0 ? v.resetMs - elapsed : Math.min(v.resetMs - elapsed, Math.ceil((wanted - available) / rate));
+  return Math.ceil((wanted - available) / rate);
 }
+
+/** Share of a request kept in hand against the server's budget. */
+const SERVER_MARGIN = 0.03;
 
 /** OpenAI's reset durations: `1s`, `6m0s`, `20ms`, `1m30.5s`, `2h3m`. */
 export function parseDuration(text: string | null | undefined): number | undefined {
@@ -139,6 +194,19 @@ export function parseDuration(text: string | null | undefined): number | undefin
   }
   if (!matched && /^\d+(\.\d+)?$/.test(text.trim())) return Number(text) * 1000;
   return matched ? ms : undefined;
+}
+
+function abortable(promise: Promise<void>, signal?: AbortSignal): Promise<void> {
+  if (!signal) return promise;
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    });
+  });
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {

@@ -50,6 +50,38 @@ t.test('the server headers slow us down before a 429', async (t) => {
   t.equal(wait(2000), 0, 'after the reset everything is back');
 });
 
+t.test('a reading that arrives late counts the requests started after its own', async (t) => {
+  let now = 0;
+  // A client budget far above the server's: only the server's reading limits here (and no probe).
+  const limiter = new RateLimiter({ tpm: 1e9, now: () => now });
+  const wait = (n: number) => (limiter as unknown as { waitMs(n: number): number }).waitMs(n);
+  const first = await limiter.acquire(1000);
+  now = 10;
+  await limiter.acquire(1000); // started while the first was answered
+  now = 5000; // the first answer arrives, carrying the server's count as of its admission
+  limiter.observe(headers({ 'x-ratelimit-limit-tokens': '10000', 'x-ratelimit-remaining-tokens': '1500', 'x-ratelimit-reset-tokens': '60s' }), first);
+  // 1500 left when the first was admitted, the second took 1000 of it, ~708 refilled since.
+  t.ok(wait(1300) > 0, 'the second request is not forgotten');
+  t.equal(wait(1100), 0);
+  const stale = { id: 0, at: 0, tokens: 0 };
+  limiter.observe(headers({ 'x-ratelimit-limit-tokens': '10000', 'x-ratelimit-remaining-tokens': '0', 'x-ratelimit-reset-tokens': '60s' }), stale);
+  t.equal(wait(1100), 0, 'an older reading does not replace a newer one');
+});
+
+t.test('without a client budget, one request probes the server before the rest go', async (t) => {
+  const limiter = new RateLimiter();
+  await limiter.acquire(10);
+  let second = false;
+  const p = limiter.acquire(10).then(() => (second = true));
+  await new Promise((r) => setTimeout(r, 20));
+  t.equal(second, false, 'the second waits for the first answer');
+  limiter.settle(10, 10);
+  await p;
+  t.equal(second, true);
+  await limiter.acquire(10);
+  t.pass('after the probe, requests go without waiting');
+});
+
 t.test('a pause (retry-after) holds every request', async (t) => {
   let now = 0;
   const limiter = new RateLimiter({ now: () => now });
