@@ -60,6 +60,8 @@ export interface SimulatorStats {
   faults: Record<string, number>;
   /** Requests answered 429. */
   rateLimited: number;
+  /** Tokens charged to the tpm budget by admitted requests (prompt + max_tokens, as OpenAI counts). */
+  admittedTokens: number;
 }
 
 export interface Simulator {
@@ -126,7 +128,7 @@ function settings(o: SimulatorOptions): Settings {
 }
 
 function emptyStats(): SimulatorStats {
-  return { requests: 0, byStatus: {}, promptTokens: 0, completionTokens: 0, faults: {}, rateLimited: 0 };
+  return { requests: 0, byStatus: {}, promptTokens: 0, completionTokens: 0, faults: {}, rateLimited: 0, admittedTokens: 0 };
 }
 
 function copyStats(s: SimulatorStats): SimulatorStats {
@@ -247,6 +249,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const admit = (model: string, cost: number): Record<string, string> => {
     const a = limiter.admit(cost);
     if (!a.ok) throw Object.assign(rateLimitError(model, a), { headers: retryHeaders(a) });
+    stats.admittedTokens += cost;
     return a.headers;
   };
 

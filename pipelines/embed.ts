@@ -56,6 +56,7 @@ export type EmbedOptions = ReadOptions &
     batchSize: number;
     concurrency?: number;
     unordered: boolean;
+    reorderWindow?: number;
     dimensions?: number;
     encodingFormat: EncodingFormat;
   };
@@ -95,7 +96,7 @@ export const embed = definePipeline<EmbedOptions>({
         chunk(o),
         tokenPack({ tokenBudget: o.tokenBudget, maxDocs: o.batchSize }),
         ...(embedder
-          ? [extract({ extractor: embedder, retry: o, concurrency: o.concurrency, unordered: o.unordered }), mergeEmbeddings({ model: o.model, unordered: o.unordered })]
+          ? [extract({ extractor: embedder, retry: o, concurrency: o.concurrency, unordered: o.unordered, reorderWindow: o.reorderWindow }), mergeEmbeddings({ model: o.model, unordered: o.unordered })]
           : []),
       ],
       close: async () => embedder?.close(),

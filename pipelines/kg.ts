@@ -43,6 +43,7 @@ export type KgOptions = ReadOptions &
     workers?: number;
     concurrency?: number;
     unordered: boolean;
+    reorderWindow?: number;
     maxOutputTokens: number;
     entityTypes: string;
     relationTypes: string;
@@ -91,7 +92,7 @@ export const kg = definePipeline<KgOptions>({
         chunk(o),
         tokenPack({ tokenBudget: o.tokenBudget, maxDocs: o.maxDocs, templateTokens: overhead.templateTokens, perChunkTokens: overhead.perChunkTokens }),
         ...(extractor
-          ? [extract({ extractor, retry: o, concurrency: o.concurrency, unordered: o.unordered }), mergeChunks({ unordered: o.unordered })]
+          ? [extract({ extractor, retry: o, concurrency: o.concurrency, unordered: o.unordered, reorderWindow: o.reorderWindow }), mergeChunks({ unordered: o.unordered })]
           : []),
       ],
       close: async () => extractor?.close(),

@@ -1,11 +1,12 @@
 /**
- * extract: runs each pack through the extractor (wrapped in retry/split) with a bounded window of
- * packs in flight. Ordered mode keeps pack order (later answers wait for earlier ones, within the
- * window); unordered mode hands on answers as they complete. Either way at most `concurrency`
- * packs are pulled ahead, so a slow sink holds the reader.
+ * extract: runs each pack through the extractor (wrapped in retry/split) with at most `concurrency`
+ * packs in flight. Ordered mode keeps pack order (later answers wait for earlier ones within the
+ * reorder window); unordered mode hands on answers as they complete. Either way a bounded number
+ * of packs is pulled ahead, so a slow sink holds the reader.
  */
 import _ from 'highland';
 import type { Extractor } from '../lib/extractor.js';
+import { Semaphore } from '../lib/semaphore.js';
 import type { OptionSpec } from '../lib/options.js';
 import type { Failure, Pack, PackOutcome } from '../lib/records.js';
 import type { StageTransform, Stream } from '../lib/stage.js';
@@ -14,20 +15,38 @@ import { withRetrySplit, type RetryOptions } from './retry-split.js';
 export const extractOptionSpecs: readonly OptionSpec[] = [
   { name: 'concurrency', type: 'integer', min: 1, defaultLabel: 'extractor-dependent', description: 'Packs in flight at once (offline: 2 per worker thread; LLM: requests in flight)' },
   { name: 'unordered', type: 'boolean', default: false, description: 'Write results as they complete instead of in input order' },
+  { name: 'reorder-window', type: 'integer', min: 1, defaultLabel: '4 x concurrency', description: 'Packs started ahead of the oldest unfinished one (ordered mode), so one slow pack does not idle the others; bounds what waits to be written in order' },
 ];
+
+/** Packs started ahead of the oldest unfinished one, per request slot, when not told otherwise. */
+const REORDER_PER_SLOT = 4;
 
 export interface ExtractOptions {
   extractor: Extractor;
   retry: RetryOptions;
   concurrency?: number;
   unordered?: boolean;
+  reorderWindow?: number;
 }
 
 export function extract(options: ExtractOptions): StageTransform<Pack | Failure, PackOutcome | Failure> {
   const width = options.concurrency ?? options.extractor.concurrency;
+  // Ordered mode holds finished packs until the oldest is done; with only `width` packs started, one
+  // slow pack (a retry, a split) would idle every other slot. So more packs are started than run:
+  // the semaphore bounds the work in flight, the window bounds what waits to be written.
+  const window = Math.max(width, options.reorderWindow ?? width * REORDER_PER_SLOT);
   return (input, ctx) => {
     const runPack = withRetrySplit(options.extractor, options.retry, ctx);
-    const started = input.map((item): Stream<PackOutcome | Failure> => (item.kind === 'failure' ? _<PackOutcome | Failure>([item]) : _(runPack(item) as Promise<PackOutcome | Failure>)));
-    return options.unordered ? started.mergeWithLimit(width) : started.parallel(width);
+    const slots = new Semaphore(width);
+    const gated = async (pack: Pack): Promise<PackOutcome> => {
+      await slots.acquire();
+      try {
+        return await runPack(pack);
+      } finally {
+        slots.release();
+      }
+    };
+    const started = input.map((item): Stream<PackOutcome | Failure> => (item.kind === 'failure' ? _<PackOutcome | Failure>([item]) : _(gated(item) as Promise<PackOutcome | Failure>)));
+    return options.unordered ? started.mergeWithLimit(width) : started.parallel(window);
   };
 }

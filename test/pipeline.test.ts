@@ -73,6 +73,26 @@ t.test('backpressure: with a slow consumer, the records read ahead stay bounded'
   t.ok(ex.maxInFlight <= 2, `packs in flight <= concurrency (${ex.maxInFlight})`);
 });
 
+t.test('ordered mode: one slow pack does not idle the other request slots', async (t) => {
+  const lines = Array.from({ length: 40 }, (_, i) => JSON.stringify({ id: `s${i}`, text: `Doc ${i} in Oslo.` }));
+  let firstDone = false;
+  let startedWhileFirstRan = 0;
+  const ex = fakeExtractor({ concurrency: 2 });
+  const extract = ex.extract.bind(ex);
+  ex.extract = async (pack, signal) => {
+    if (pack.chunks[0]!.doc.seq === 0) {
+      await new Promise((r) => setTimeout(r, 300));
+      firstDone = true;
+    } else if (!firstDone) startedWhileFirstRan++;
+    return extract(pack, signal);
+  };
+  const ids: string[] = [];
+  for await (const r of results(fakePipeline(ex), [stream(lines)], { maxDocs: 2 })) ids.push(r.id);
+  t.same(ids, lines.map((_l, i) => `s${i}`), 'still in input order');
+  t.ok(startedWhileFirstRan >= 4, `${startedWhileFirstRan} packs ran in the other slot meanwhile`);
+  t.ok(ex.maxInFlight <= 2, `never more than concurrency in flight (${ex.maxInFlight})`);
+});
+
 t.test('onBatch hands results over in batches of the given size', async (t) => {
   const { lines, goodIds } = messyLines(25);
   const sizes: number[] = [];
