@@ -106,7 +106,8 @@ t.test('happy path: each document answered under its own id with the extractor f
   const promptTokens = messages.reduce((n, m) => n + count(m.content) + 4, 3);
   t.has(completion.usage, { prompt_tokens: promptTokens, completion_tokens: count(content), total_tokens: promptTokens + count(content) }, 'usage');
   for (const h of RATE_HEADERS) t.equal(response.headers.get(h), null, `no ${h} without limits`);
-  t.same(s.stats(), { requests: 1, byStatus: { '200': 1 }, promptTokens, completionTokens: count(content), faults: {}, rateLimited: 0 });
+  t.match(s.stats(), { requests: 1, byStatus: { '200': 1 }, promptTokens, completionTokens: count(content), faults: {}, rateLimited: 0 });
+  t.ok(s.stats().admittedTokens >= promptTokens + count(content), 'what the rate limit was charged is counted');
 });
 
 t.test('content as an array of text parts; a narrower schema keeps only its types', async (t) => {
@@ -457,11 +458,11 @@ t.test('/stats and /stats/reset: outside /v1, never rate limited', async (t) => 
   const reset = await fetch(`${base}/stats/reset`, { method: 'POST' });
   t.equal(reset.status, 200);
   t.same(((await reset.json()) as { requests: number }).requests, 2, 'reset answers with the stats before it');
-  t.same(await (await fetch(`${base}/stats`)).json(), { requests: 0, byStatus: {}, promptTokens: 0, completionTokens: 0, faults: {}, rateLimited: 0 });
+  t.same(await (await fetch(`${base}/stats`)).json(), { requests: 0, byStatus: {}, promptTokens: 0, completionTokens: 0, faults: {}, rateLimited: 0, admittedTokens: 0 });
   await errorOf(ask(c, DOCS.slice(0, 1)));
   t.equal(s.stats().requests, 1);
   s.reset();
-  t.same(s.stats(), { requests: 0, byStatus: {}, promptTokens: 0, completionTokens: 0, faults: {}, rateLimited: 0 });
+  t.same(s.stats(), { requests: 0, byStatus: {}, promptTokens: 0, completionTokens: 0, faults: {}, rateLimited: 0, admittedTokens: 0 });
 });
 
 t.test('anything else is a 404 with an OpenAI error body; bad bodies are 400; a revoked key is 401', async (t) => {
