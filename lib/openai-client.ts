@@ -23,6 +23,11 @@ export interface ConnectionOptions {
   timeoutMs: number;
 }
 
+/** Just the connection fields of a pipeline's resolved options. */
+export function connectionOf(o: ConnectionOptions): ConnectionOptions {
+  return { baseUrl: o.baseUrl, rpm: o.rpm, tpm: o.tpm, timeoutMs: o.timeoutMs };
+}
+
 export interface ClientOptions {
   baseUrl?: string;
   /** From OPENAI_API_KEY; a local server needs none. Never logged. */

@@ -20,7 +20,7 @@ import { read, readOptionSpecs, type InputSpec, type ReadOptions } from '../stag
 import { retryOptionSpecs, type RetryOptions } from '../stages/retry-split.js';
 import { jsonlSink } from '../stages/sink.js';
 import { tokenPack, tokenPackOptionSpecs } from '../stages/token-pack.js';
-import type { ConnectionOptions } from '../lib/openai-client.js';
+import { connectionOf, type ConnectionOptions } from '../lib/openai-client.js';
 
 export const DEFAULT_EMBEDDING_MODEL = 'text-embedding-3-small';
 
@@ -78,12 +78,9 @@ export const embed = definePipeline<EmbedOptions>({
     const embedder = mode.dryRun
       ? undefined
       : openaiEmbedder({
+          ...connectionOf(o),
           model: o.model,
-          baseUrl: o.baseUrl,
           apiKey,
-          rpm: o.rpm,
-          tpm: o.tpm,
-          timeoutMs: o.timeoutMs,
           dimensions: o.dimensions,
           encodingFormat: o.encodingFormat,
           concurrency: o.concurrency,

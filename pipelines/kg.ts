@@ -23,7 +23,7 @@ import { read, readOptionSpecs, type InputSpec, type ReadOptions } from '../stag
 import { retryOptionSpecs, type RetryOptions } from '../stages/retry-split.js';
 import { jsonlSink } from '../stages/sink.js';
 import { tokenPack, tokenPackOptionSpecs, type TokenPackOptions } from '../stages/token-pack.js';
-import type { ConnectionOptions } from '../lib/openai-client.js';
+import { connectionOf, type ConnectionOptions } from '../lib/openai-client.js';
 
 const extractorChoiceSpec: OptionSpec = {
   name: 'extractor',
@@ -58,12 +58,9 @@ async function chooseExtractor(o: KgOptions): Promise<Extractor> {
   if (kind === 'offline') return offlineExtractor({ workers: o.workers });
   if (!apiKey && !o.baseUrl) throw usageError('--extractor openai needs OPENAI_API_KEY in the environment, or --base-url for an OpenAI-compatible server');
   return openaiExtractor({
+    ...connectionOf(o),
     model: o.model,
-    baseUrl: o.baseUrl,
     apiKey,
-    rpm: o.rpm,
-    tpm: o.tpm,
-    timeoutMs: o.timeoutMs,
     maxOutputTokens: o.maxOutputTokens,
     entityTypes: splitTypes(o.entityTypes),
     relationTypes: splitTypes(o.relationTypes),

@@ -9,7 +9,7 @@
 import type OpenAI from 'openai';
 import { ErrorCode, SluiceError } from '../lib/errors.js';
 import type { Extractor } from '../lib/extractor.js';
-import { createClient, openaiConnectionOptionSpecs } from '../lib/openai-client.js';
+import { createClient, openaiConnectionOptionSpecs, type ConnectionOptions } from '../lib/openai-client.js';
 import { pacedRequest } from '../lib/openai-request.js';
 import type { OptionSpec } from '../lib/options.js';
 import { RateLimiter } from '../lib/rate-limiter.js';
@@ -28,14 +28,10 @@ export const openaiEmbedderOptionSpecs: readonly OptionSpec[] = [
   { name: 'encoding-format', type: 'string', default: 'base64', choices: ['base64', 'float'], description: 'How vectors travel over the wire: base64 (compact) or float (for servers without base64); the output is the same' },
 ];
 
-export interface OpenAIEmbedderOptions {
+export interface OpenAIEmbedderOptions extends ConnectionOptions {
   model: string;
-  baseUrl?: string;
   /** Read from OPENAI_API_KEY by the pipeline; never logged or written. */
   apiKey?: string;
-  rpm?: number;
-  tpm?: number;
-  timeoutMs: number;
   /** Vector width to ask for; undefined = the model's own. */
   dimensions?: number;
   /** @default 'base64' */

@@ -11,7 +11,7 @@ import type { Extractor } from '../lib/extractor.js';
 import { AnswerError, parseAnswer } from '../lib/kg-answer.js';
 import { responseFormat } from '../lib/kg-answer.js';
 import { DEFAULT_ENTITY_TYPES, DEFAULT_RELATION_TYPES, documentBlock, promptOverhead, systemPrompt } from '../lib/kg-prompt.js';
-import { createClient, openaiConnectionOptionSpecs } from '../lib/openai-client.js';
+import { createClient, openaiConnectionOptionSpecs, type ConnectionOptions } from '../lib/openai-client.js';
 import { pacedRequest } from '../lib/openai-request.js';
 import { normaliseName } from '../lib/names.js';
 import type { OptionSpec } from '../lib/options.js';
@@ -26,14 +26,10 @@ export const openaiExtractorOptionSpecs: readonly OptionSpec[] = [
   { name: 'relation-types', type: 'string', default: DEFAULT_RELATION_TYPES.join(','), description: 'Relation types the LLM may use, comma-separated' },
 ];
 
-export interface OpenAIExtractorOptions {
+export interface OpenAIExtractorOptions extends ConnectionOptions {
   model: string;
-  baseUrl?: string;
   /** Read from OPENAI_API_KEY by the pipeline; never logged or written. */
   apiKey?: string;
-  rpm?: number;
-  tpm?: number;
-  timeoutMs: number;
   maxOutputTokens: number;
   entityTypes: readonly string[];
   relationTypes: readonly string[];
