@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import Ajv from 'ajv/dist/2020.js';
+import split2 from 'split2';
 import { generatedJsonl } from '../bench/generate-docs.js';
 import { kgOptionSpecs } from '../pipelines/kg.js';
 import { cliOptionSpecs } from '../lib/cli.js';
@@ -141,7 +142,8 @@ t.test('SIGINT stops reading, writes whole lines only, and exits 130', async (t)
   const r = await kg(['--workers', '1'], {
     stdin: generatedJsonl(200_000, 3),
     onSpawn: (child) => {
-      child.stdout!.on('data', () => {
+      // The signal goes once the first whole result line has come out.
+      child.stdout!.pipe(split2()).on('data', () => {
         if (!sent) {
           sent = true;
           setTimeout(() => child.kill('SIGINT'), 300);
