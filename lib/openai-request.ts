@@ -35,6 +35,8 @@ export async function pacedRequest<T>(p: PacedRequest, send: (signal: AbortSigna
     const headers = (err as { headers?: Headers }).headers;
     if (headers && typeof headers.get === 'function') p.limiter.observe(headers, ticket);
     const e = classifyError(err, p.apiKey, p.signal.aborted);
+    // A 429 was refused before admission: the server charged nothing, so neither do we.
+    if ((err as { status?: number }).status === 429) used = 0;
     if (e.retryAfterMs !== undefined) p.limiter.pause(Math.min(e.retryAfterMs, p.maxRetryAfterMs));
     throw e;
   } finally {

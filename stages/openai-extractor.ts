@@ -97,8 +97,10 @@ export function openaiExtractor(o: OpenAIExtractorOptions): Extractor {
               { signal: requestSignal },
             )
             .withResponse(),
-        // The rate limit counted max_tokens, not the completion: that is what stays used.
-        (answer) => (answer.usage ? answer.usage.prompt_tokens + o.maxOutputTokens : undefined),
+        // The limit was charged at admission with the prompt (counted exactly, as reserved) plus
+        // max_tokens: the reservation stands. (usage.prompt_tokens need not equal that charge, and
+        // refunding the difference let us drift ahead of the server.)
+        () => undefined,
       );
       const usage = { promptTokens: data.usage?.prompt_tokens ?? 0, completionTokens: data.usage?.completion_tokens ?? 0 };
       const choice = data.choices[0];
