@@ -80,7 +80,8 @@ export class RateLimiter {
   private probe: { promise: Promise<void>; resolve: () => void } | undefined;
 
   constructor(options: RateLimiterOptions = {}) {
-    this.now = options.now ?? Date.now;
+    // Monotonic: the wall clock can be stepped, and a budget must not jump with it.
+    this.now = options.now ?? (() => performance.now());
     if (options.rpm) this.requests = new Bucket(options.rpm, this.now);
     // Token counts drift from the server's; request counts do not.
     if (options.tpm) this.tokens = new Bucket(options.tpm, this.now, SERVER_MARGIN);
