@@ -193,7 +193,6 @@ async function dryRun(pipeline: PipelineDefinition<any>, inputs: string[], optio
   const sink = deadLetter ? pipeline.sink({ deadLetter, output: devNull() }) : undefined;
   let promptTokens = 0;
   let requests = 0;
-  let docs = 0;
   try {
     for await (const item of items(pipeline, inputs, options, { context: ctx, dryRun: true })) {
       if (item.kind === 'pack') {
@@ -207,7 +206,7 @@ async function dryRun(pipeline: PipelineDefinition<any>, inputs: string[], optio
   } finally {
     await sink?.close();
   }
-  docs = ctx.stats.docsParsed;
+  const docs = ctx.stats.docsParsed;
   const text = ctx.stats.textTokens;
   const completion = Math.round(text * ESTIMATED_COMPLETION_RATIO);
   const n = (x: number) => x.toLocaleString('en-US');

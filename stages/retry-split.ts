@@ -44,6 +44,13 @@ export type PackRunner = (pack: Pack) => Promise<PackOutcome>;
 export function withRetrySplit(extractor: Extractor, options: RetryOptions, ctx: RunContext, decideFn: (err: unknown) => Decision = decide): PackRunner {
   return async (pack) => {
     const outcome: PackOutcome = { kind: 'outcome', pack, extractions: new Map(), failed: new Map(), usage: { promptTokens: 0, completionTokens: 0 } };
+    // Every attempt's tokens count, failed ones included: they were billed.
+    const bill = (usage: { promptTokens: number; completionTokens: number }) => {
+      outcome.usage.promptTokens += usage.promptTokens;
+      outcome.usage.completionTokens += usage.completionTokens;
+      ctx.stats.promptTokens += usage.promptTokens;
+      ctx.stats.completionTokens += usage.completionTokens;
+    };
 
     const attempt = async (chunks: Chunk[]): Promise<void> => {
       const sub = chunks === pack.chunks ? pack : subPack(pack, chunks);
@@ -52,10 +59,7 @@ export function withRetrySplit(extractor: Extractor, options: RetryOptions, ctx:
         try {
           ctx.stats.requests++;
           const answer = await extractor.extract(sub, ctx.signal);
-          outcome.usage.promptTokens += answer.usage.promptTokens;
-          outcome.usage.completionTokens += answer.usage.completionTokens;
-          ctx.stats.promptTokens += answer.usage.promptTokens;
-          ctx.stats.completionTokens += answer.usage.completionTokens;
+          bill(answer.usage);
           ctx.stats.inventedIds += answer.inventedIds ?? 0;
           const missing = chunks.filter((c) => !answer.chunks.has(chunkKey(c)));
           for (const c of chunks) {
@@ -68,12 +72,7 @@ export function withRetrySplit(extractor: Extractor, options: RetryOptions, ctx:
         } catch (e) {
           err = e;
           const billed = (e as SluiceError).usage;
-          if (billed) {
-            outcome.usage.promptTokens += billed.promptTokens;
-            outcome.usage.completionTokens += billed.completionTokens;
-            ctx.stats.promptTokens += billed.promptTokens;
-            ctx.stats.completionTokens += billed.completionTokens;
-          }
+          if (billed) bill(billed);
         }
         const decision = decideFn(err);
         if (decision === 'fatal' || ctx.signal.aborted) throw err;
