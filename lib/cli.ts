@@ -22,6 +22,8 @@ export const cliOptionSpecs: readonly OptionSpec[] = [
   { name: 'dry-run', type: 'boolean', default: false, description: 'Read, parse, chunk and pack without extracting; print token totals, requests and estimated cost for --model' },
   { name: 'progress', type: 'boolean', default: false, description: 'Show progress on stderr even when it is not a terminal' },
   { name: 'quiet', short: 'q', type: 'boolean', default: false, description: 'No progress and no summary (errors and a dead-letter count still show)' },
+  { name: 'checkpoint', type: 'string', description: 'Commit progress to this file (needs --output FILE); rerunning the same command after a crash or a stop resumes where it was committed' },
+  { name: 'max-cost', type: 'number', min: 0, description: 'Stop cleanly once the estimated cost (USD, from the price table) reaches this cap; with --checkpoint, the same command with a higher cap continues' },
   { name: 'summary', type: 'string', description: 'Also write the run summary as JSON to this file' },
   { name: 'price-input', type: 'number', min: 0, description: 'Override the input price, USD per million tokens (default: the table in lib/prices.ts)' },
   { name: 'price-output', type: 'number', min: 0, description: 'Override the output price, USD per million tokens' },
@@ -35,11 +37,12 @@ export const EXIT_CODES_HELP = [
   ['0', 'the run completed; bad records were dead-lettered, which is not a failure'],
   ['1', 'fatal: unreadable input, unwritable output, or another error that stops the run'],
   ['2', 'usage: unknown flag or invalid option value'],
+  ['3', 'stopped at --max-cost: whole lines written so far are kept (and committed with --checkpoint)'],
   ['130', 'interrupted by SIGINT/SIGTERM: whole lines written so far are kept'],
 ] as const;
 
 export interface ParsedCommandLine {
-  cli: { output?: string; deadLetter?: string; dryRun: boolean; progress: boolean; quiet: boolean; summary?: string; priceInput?: number; priceOutput?: number; help: boolean };
+  cli: { output?: string; deadLetter?: string; dryRun: boolean; progress: boolean; quiet: boolean; checkpoint?: string; maxCost?: number; summary?: string; priceInput?: number; priceOutput?: number; help: boolean };
   options: Record<string, unknown>;
   inputs: string[];
 }
@@ -130,6 +133,17 @@ export async function runCli(pipeline: PipelineDefinition<any>, argv: readonly s
     return ExitCode.USAGE;
   }
 
+  const model = typeof options.model === 'string' ? options.model : undefined;
+  const price = model ? priceOf(model, { input: cli.priceInput, output: cli.priceOutput }) : undefined;
+  if (cli.maxCost !== undefined && !price) {
+    stderr.write(`${pipeline.name}: --max-cost needs a price for --model ${model ?? '(none)'}: give --price-input and --price-output\n`);
+    return ExitCode.USAGE;
+  }
+  if (cli.checkpoint !== undefined && cli.dryRun) {
+    stderr.write(`${pipeline.name}: --dry-run writes nothing to resume: drop --checkpoint\n`);
+    return ExitCode.USAGE;
+  }
+
   const controller = new AbortController();
   let signals = 0;
   const onSignal = (sig: string) => {
@@ -142,33 +156,46 @@ export async function runCli(pipeline: PipelineDefinition<any>, argv: readonly s
   process.on('SIGTERM', onSignal);
 
   const ctx = createRunContext(controller.signal);
+  const costOf = () => (price ? costUsd(price, ctx.stats.promptTokens, ctx.stats.completionTokens) : 0);
+  if (cli.maxCost !== undefined) {
+    const cap = cli.maxCost;
+    // Checked before every request (retries included), so no request starts past the cap; the
+    // requests already in flight finish, which is what a cap can overshoot by.
+    ctx.beforeRequest = () => (costOf() >= cap ? 'max-cost' : undefined);
+  }
   const showProgress = !cli.quiet && (cli.progress || stderr.isTTY === true);
-  const progress = showProgress ? new Progress(ctx.stats, stderr, { label: pipeline.name, tty: stderr.isTTY === true }) : undefined;
+  const progress = showProgress ? new Progress(ctx.stats, stderr, { label: pipeline.name, tty: stderr.isTTY === true, ...(price ? { cost: costOf } : {}), ...(cli.maxCost !== undefined ? { maxCost: cli.maxCost } : {}) }) : undefined;
   progress?.start();
 
-  const model = typeof options.model === 'string' ? options.model : undefined;
-  const price = model ? priceOf(model, { input: cli.priceInput, output: cli.priceOutput }) : undefined;
   let exit: number = ExitCode.OK;
   let dryRunReport: string | undefined;
   try {
     if (cli.dryRun) dryRunReport = await dryRun(pipeline, inputs, options, ctx, cli.deadLetter, model, price);
-    else await run(pipeline, inputs, options, { context: ctx, output: cli.output, deadLetter: cli.deadLetter });
+    else await run(pipeline, inputs, options, { context: ctx, output: cli.output, deadLetter: cli.deadLetter, checkpoint: cli.checkpoint });
   } catch (err) {
     const code = codeOf(err);
-    exit = code === ErrorCode.USAGE ? ExitCode.USAGE : controller.signal.aborted ? ExitCode.INTERRUPTED : ExitCode.FATAL;
+    exit = code === ErrorCode.USAGE ? ExitCode.USAGE : ctx.stopReason === 'max-cost' ? ExitCode.COST_CAP : controller.signal.aborted ? ExitCode.INTERRUPTED : ExitCode.FATAL;
     progress?.stop();
-    stderr.write(`${pipeline.name}: ${code === ErrorCode.USAGE ? '' : 'error: '}${messageOf(err)}\n`);
+    // A request not sent because the run was stopping is the stop itself, not an error.
+    if (code !== ErrorCode.ABORTED || exit === ExitCode.FATAL) stderr.write(`${pipeline.name}: ${code === ErrorCode.USAGE ? '' : 'error: '}${messageOf(err)}\n`);
     if (exit === ExitCode.USAGE) return exit;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
   progress?.stop();
+  if (ctx.stopReason === 'max-cost' && exit === ExitCode.OK) exit = ExitCode.COST_CAP;
   if (controller.signal.aborted && exit === ExitCode.OK) exit = ExitCode.INTERRUPTED;
   if (controller.signal.aborted) process.stdin.destroy();
+  if (exit === ExitCode.COST_CAP) {
+    stderr.write(`${pipeline.name}: stopped at --max-cost $${cli.maxCost}: spent ~$${costOf().toFixed(4)}${cli.checkpoint ? '; the same command with a higher --max-cost continues from the checkpoint' : ''}\n`);
+  }
+  if (ctx.stats.alreadyComplete) {
+    if (!cli.quiet) stderr.write(`${pipeline.name}: checkpoint ${cli.checkpoint} says this run already completed (${ctx.stats.recordsIn.toLocaleString('en-US')} records); nothing to do\n`);
+    return exit;
+  }
 
-  const cost = price ? costUsd(price, ctx.stats.promptTokens, ctx.stats.completionTokens) : null;
-  const summary = summarise(pipeline.name, ctx.stats, { interrupted: exit === ExitCode.INTERRUPTED, costUsd: cost });
+  const summary = summarise(pipeline.name, ctx.stats, { interrupted: exit === ExitCode.INTERRUPTED || exit === ExitCode.COST_CAP, stoppedBy: exit === ExitCode.COST_CAP ? 'max-cost' : exit === ExitCode.INTERRUPTED ? 'signal' : undefined, costUsd: price ? costOf() : null });
   if (dryRunReport) (io.stdout ?? process.stdout).write(`${dryRunReport}\n`);
   if (!cli.quiet && !dryRunReport) stderr.write(`${formatSummary(summary)}\n`);
   if (summary.deadLettered > 0 && cli.deadLetter === undefined) stderr.write(deadLetterNotice(summary, ctx.stats.firstFailures));

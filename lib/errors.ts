@@ -79,5 +79,7 @@ export const ExitCode = {
   OK: 0,
   FATAL: 1,
   USAGE: 2,
+  /** Stopped at --max-cost. */
+  COST_CAP: 3,
   INTERRUPTED: 130,
 } as const;

@@ -1,35 +1,65 @@
 /**
  * Buffered line output with backpressure and an explicit flush-and-close contract: lines are
- * gathered into ~64 KiB writes, a full stream is awaited (`drain`), and a write error becomes a
- * fatal SluiceError naming the output instead of a crash or silent loss.
+ * gathered into ~64 KiB writes, each awaited (a full stream waits for `drain`), and a write error
+ * becomes a fatal SluiceError naming the output instead of a crash or silent loss. A file target
+ * knows how many bytes it holds and can be synced, which is what a checkpoint records.
  */
-import { createWriteStream } from 'node:fs';
+import { closeSync, fsync, ftruncateSync, openSync, write } from 'node:fs';
 import { once } from 'node:events';
+import { promisify } from 'node:util';
 import type { Writable } from 'node:stream';
 import { ErrorCode, SluiceError, messageOf } from './errors.js';
 
 const FLUSH_BYTES = 64 * 1024;
+const writeAt = promisify(write);
+const fsyncFd = promisify(fsync);
+
+export interface LineWriterOptions {
+  /** A file target keeps its first `keepBytes` bytes (a resumed run) instead of being truncated to 0. */
+  keepBytes?: number;
+}
 
 export class LineWriter {
   private buffer: string[] = [];
   private buffered = 0;
   private error: Error | undefined;
-  private readonly ownsStream: boolean;
-  private readonly stream: Writable;
+  private readonly stream: Writable | undefined;
+  private fd: number | undefined;
+  /** Bytes in the file (file targets): what was there and kept, plus what was written. */
+  bytes = 0;
+  /** Bytes of the lines given so far, written or still buffered (file targets). */
+  get length(): number {
+    return this.bytes + this.bufferedBytes;
+  }
+  private bufferedBytes = 0;
 
   /** `target`: a file path (created or truncated), or a stream (not ended on close when it is stdout/stderr). */
-  constructor(target: string | Writable, readonly name = typeof target === 'string' ? target : 'output') {
-    this.ownsStream = typeof target === 'string';
-    this.stream = typeof target === 'string' ? createWriteStream(target) : target;
-    this.stream.on('error', (err) => {
+  constructor(target: string | Writable, readonly name = typeof target === 'string' ? target : 'output', options: LineWriterOptions = {}) {
+    if (typeof target === 'string') {
+      try {
+        if (options.keepBytes !== undefined) {
+          this.fd = openSync(target, 'r+');
+          ftruncateSync(this.fd, options.keepBytes);
+          this.bytes = options.keepBytes;
+        } else {
+          this.fd = openSync(target, 'w');
+        }
+      } catch (err) {
+        this.fail(err as Error);
+      }
+      return;
+    }
+    this.stream = target;
+    target.on('error', (err) => {
       this.error ??= err;
     });
   }
 
-  /** Resolves at once unless the stream is full; then after it drains. */
+  /** Resolves at once unless the buffer is full; then after it is written. */
   async writeLine(line: string): Promise<void> {
     this.buffer.push(line, '\n');
     this.buffered += line.length + 1;
+    if (this.fd !== undefined) this.bufferedBytes += Buffer.byteLength(line) + 1;
     if (this.buffered >= FLUSH_BYTES) await this.flush();
   }
 
@@ -39,26 +69,53 @@ export class LineWriter {
     const data = this.buffer.join('');
     this.buffer = [];
     this.buffered = 0;
-    if (!this.stream.write(data)) {
-      await Promise.race([once(this.stream, 'drain'), once(this.stream, 'error')]).catch(() => undefined);
+    this.bufferedBytes = 0;
+    if (this.fd !== undefined) {
+      const buf = Buffer.from(data);
+      try {
+        let done = 0;
+        while (done < buf.length) done += (await writeAt(this.fd, buf, done, buf.length - done, this.bytes + done)).bytesWritten;
+      } catch (err) {
+        this.error ??= err as Error;
+      }
+      this.bytes += buf.length;
+    } else if (!this.stream!.write(data)) {
+      await Promise.race([once(this.stream!, 'drain'), once(this.stream!, 'error')]).catch(() => undefined);
+    }
+    this.check();
+  }
+
+  /** Flushes and, for a file, waits until its bytes are on disk. */
+  async sync(): Promise<void> {
+    await this.flush();
+    if (this.fd === undefined) return;
+    try {
+      await fsyncFd(this.fd);
+    } catch (err) {
+      this.error ??= err as Error;
     }
     this.check();
   }
 
   async close(): Promise<void> {
-    await this.flush();
-    if (this.ownsStream) {
-      this.stream.end();
-      await once(this.stream, 'finish').catch(() => undefined);
-      this.check();
+    try {
+      await this.flush();
+    } finally {
+      if (this.fd !== undefined) {
+        const fd = this.fd;
+        this.fd = undefined;
+        closeSync(fd);
+      }
     }
   }
 
   private check(): void {
-    if (this.error) {
-      const code = (this.error as NodeJS.ErrnoException).code;
-      const hint = code === 'ENOSPC' ? ' (disk full)' : code === 'EPIPE' ? ' (the reader went away)' : '';
-      throw new SluiceError(ErrorCode.OUTPUT, `cannot write ${this.name}: ${messageOf(this.error)}${hint}`, { cause: this.error });
-    }
+    if (this.error) this.fail(this.error);
+  }
+
+  private fail(err: Error): never {
+    const code = (err as NodeJS.ErrnoException).code;
+    const hint = code === 'ENOSPC' ? ' (disk full)' : code === 'EPIPE' ? ' (the reader went away)' : '';
+    throw new SluiceError(ErrorCode.OUTPUT, `cannot write ${this.name}: ${messageOf(err)}${hint}`, { cause: err });
   }
 }

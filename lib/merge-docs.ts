@@ -40,10 +40,11 @@ interface PendingDoc {
 
 /** The merge stage around `finish`; failures from earlier stages pass through, in order. */
 export function mergeByDocument<R extends { seq: number }>(finish: (doc: CompletedDoc) => R | Failure, options: MergeOptions = {}): StageTransform<PackOutcome | Failure, R | Failure> {
-  return (input) => {
+  return (input, ctx) => {
     const pending = new Map<number, PendingDoc>();
     const ready = new Map<number, R | Failure>();
-    let next = 0;
+    // A resumed run's first record comes after the committed ones.
+    let next = (ctx.input?.resume?.seq ?? -1) + 1;
     return input.consume<R | Failure>((err, item, push, nextFn) => {
       if (err) {
         push(err);

@@ -20,6 +20,21 @@ export interface OptionSpec {
   max?: number;
   choices?: readonly string[];
   short?: string;
+  /**
+   * Changes how a run goes (speed, limits, where it connects) but not what it writes: a checkpoint
+   * made with another value is still accepted.
+   */
+  operational?: boolean;
+}
+
+/** The resolved options a checkpoint pins: every one that shapes the output. */
+export function outputShapingOptions(specs: readonly OptionSpec[], resolved: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const s of specs) {
+    const k = keyOf(s.name);
+    if (!s.operational && resolved[k] !== undefined) out[k] = resolved[k];
+  }
+  return out;
 }
 
 /** `max-line-bytes` -> `maxLineBytes`. */

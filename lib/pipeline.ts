@@ -5,7 +5,9 @@
  */
 import type { Writable } from 'node:stream';
 import _ from 'highland';
-import { resolveOptions, type OptionSpec } from './options.js';
+import { Checkpoint, type SinkOffsets } from './checkpoint.js';
+import { usageError } from './errors.js';
+import { outputShapingOptions, resolveOptions, type OptionSpec } from './options.js';
 import type { Failure, Result } from './records.js';
 import { createRunContext, type RunContext, type RunStats } from './run-context.js';
 import type { StageTransform, Stream } from './stage.js';
@@ -29,11 +31,17 @@ export interface BuildMode {
 export interface SinkTarget {
   output?: string | Writable;
   deadLetter?: string | Writable;
+  /** Resuming: file targets keep these many bytes (what a checkpoint committed) and append. */
+  keep?: SinkOffsets;
 }
 
 export interface Sink {
   /** Returns a failure when the item had to be dead-lettered at the sink (e.g. unserialisable). */
   write(item: Result | Failure): Promise<Failure | undefined>;
+  /** Byte lengths of file targets with every line given so far (for a checkpoint). */
+  offsets(): SinkOffsets;
+  /** Flushes and fsyncs file targets. */
+  sync(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -44,6 +52,8 @@ export interface PipelineDefinition<O = Record<string, unknown>> {
   options: readonly OptionSpec[];
   build(options: O, inputs: readonly unknown[], mode: BuildMode): PipelineParts | Promise<PipelineParts>;
   sink(target: SinkTarget): Sink;
+  /** What shapes the output beyond the options themselves (e.g. which extractor "auto" picks here); a checkpoint pins it too. */
+  identity?(options: O): Record<string, unknown>;
 }
 
 export function definePipeline<O>(definition: PipelineDefinition<O>): PipelineDefinition<O> {
@@ -139,22 +149,55 @@ export async function onBatch<O>(pipeline: PipelineDefinition<O>, inputs: readon
   return ctx.stats;
 }
 
-export interface RunTarget extends RunControl, SinkTarget {}
+export interface RunTarget extends RunControl, Omit<SinkTarget, 'keep'> {
+  /**
+   * A checkpoint file: the run commits its progress there and, when it exists, resumes from it.
+   * Needs `output` (and `deadLetter`, if given) to be file paths, and ordered output.
+   */
+  checkpoint?: string;
+}
 
 /** Runs to the pipeline's sink (stdout unless `output` is given); resolves with the run's counters. */
 export async function run<O>(pipeline: PipelineDefinition<O>, inputs: readonly unknown[], options: Record<string, unknown> = {}, target: RunTarget = {}): Promise<RunStats> {
   const ctx = target.context ?? createRunContext(target.signal);
+  const checkpoint = target.checkpoint === undefined ? undefined : openCheckpoint(pipeline, options, target);
+  if (checkpoint) {
+    ctx.stats.sessions = checkpoint.sessions;
+    if (checkpoint.complete) {
+      checkpoint.restore(ctx.stats);
+      ctx.stats.alreadyComplete = true;
+      return ctx.stats;
+    }
+    checkpoint.restore(ctx.stats);
+    ctx.stats.resumedAt = checkpoint.resumedAt;
+    ctx.input = checkpoint.tracking();
+  }
   const stream = items(pipeline, inputs, options, { ...target, context: ctx });
-  // Options are checked and the pipeline built before the output is opened: a usage error must
-  // not truncate an existing output file.
-  let next = await stream.next();
-  const sink = pipeline.sink({ output: target.output, deadLetter: target.deadLetter });
-  let closed = false;
+  // Options are checked and the pipeline built (and the first input's head checked against the
+  // checkpoint) before the output is opened: a refused run must not truncate an existing output.
+  let next: IteratorResult<Result | Failure | { kind: string }>;
+  let sink: Sink;
+  try {
+    next = await stream.next();
+    sink = pipeline.sink({ output: target.output, deadLetter: target.deadLetter, keep: checkpoint?.keep });
+  } catch (err) {
+    await stream.return(undefined);
+    throw err;
+  }
+  const sync = () => sink.sync();
+  let finished = false;
+  let outputBroken = false;
   try {
     for (; !next.done; next = await stream.next()) {
       const item = next.value;
       if (item.kind !== 'result' && item.kind !== 'failure') continue;
-      const instead = await sink.write(item as Result | Failure);
+      let instead: Failure | undefined;
+      try {
+        instead = await sink.write(item as Result | Failure);
+      } catch (err) {
+        outputBroken = true;
+        throw err;
+      }
       if (instead) {
         // Counted as a result by items(); it became a dead letter at the sink.
         const r = item as Result;
@@ -166,14 +209,31 @@ export async function run<O>(pipeline: PipelineDefinition<O>, inputs: readonly u
         ctx.stats.noteFailure(instead);
       }
       if (item.kind === 'failure') await target.onDeadLetter?.(item as Failure);
+      if (checkpoint) {
+        checkpoint.written((item as Result | Failure).seq, sink, ctx.stats);
+        await checkpoint.maybeCommit(sync, ctx.stats);
+      }
     }
-    closed = true;
-    await sink.close();
+    finished = true;
   } finally {
-    if (!closed) {
-      await stream.return(undefined);
-      await sink.close().catch(() => undefined);
+    if (!finished) await stream.return(undefined).catch(() => undefined);
+    // What was written is whole and in order, so it is committed even when the run stops early;
+    // not after an output error, when the files' state is unknown (the last commit stands).
+    try {
+      if (checkpoint && !outputBroken) await checkpoint.commit(sync, ctx.stats, finished && !ctx.signal.aborted, sink);
+    } finally {
+      if (finished) await sink.close();
+      else await sink.close().catch(() => undefined);
     }
   }
   return ctx.stats;
+}
+
+function openCheckpoint<O>(pipeline: PipelineDefinition<O>, options: Record<string, unknown>, target: RunTarget): Checkpoint {
+  if (typeof target.output !== 'string') throw usageError('--checkpoint needs --output FILE: a checkpoint records how far the output file is committed');
+  if (target.deadLetter !== undefined && typeof target.deadLetter !== 'string') throw usageError('--checkpoint needs --dead-letter to be a file');
+  const resolved = resolveOptions<Record<string, unknown>>(pipeline.options, options);
+  if (resolved.unordered === true) throw usageError('--checkpoint needs ordered output: drop --unordered');
+  const pinned = { ...outputShapingOptions(pipeline.options, resolved), ...pipeline.identity?.(resolved as O) };
+  return Checkpoint.open({ path: target.checkpoint!, pipeline: pipeline.name, options: pinned, output: target.output, deadLetter: target.deadLetter });
 }

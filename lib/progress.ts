@@ -9,6 +9,9 @@ export interface ProgressOptions {
   tty: boolean;
   /** @default 250 on a TTY, 2000 otherwise */
   intervalMs?: number;
+  /** The running cost in USD (LLM pipelines with a known price), and the cap when there is one. */
+  cost?: () => number;
+  maxCost?: number;
 }
 
 export class Progress {
@@ -34,7 +37,8 @@ export class Progress {
     const s = this.stats;
     const seconds = Math.max(0.001, (Date.now() - s.startedAt) / 1000);
     const done = s.resultsOut + s.deadLettered;
-    const rate = done / seconds;
+    // A resumed run's committed records were done by earlier sessions: not part of this one's rate.
+    const rate = (done - (s.resumedAt ?? 0)) / seconds;
     const parts = [`${this.options.label} ${done.toLocaleString('en-US')} docs`];
     if (s.totalBytes) {
       const fraction = Math.min(1, s.bytesRead / s.totalBytes);
@@ -46,6 +50,7 @@ export class Progress {
     parts.push(`${compact((s.textTokens) / seconds)} tok/s`);
     if (s.deadLettered) parts.push(`dead-lettered ${s.deadLettered.toLocaleString('en-US')}`);
     if (s.retries) parts.push(`retries ${s.retries}`);
+    if (this.options.cost && s.requests > 0) parts.push(`$${this.options.cost().toFixed(4)}${this.options.maxCost !== undefined ? ` of $${this.options.maxCost}` : ''}`);
     return parts.join('  ');
   }
 

@@ -1,5 +1,6 @@
 /** What every stage of one run shares: counters for progress and the summary, and the stop signal. */
 import { setMaxListeners } from 'node:events';
+import type { InputTracking } from './input-tracking.js';
 import type { Failure } from './records.js';
 
 export class RunStats {
@@ -26,6 +27,11 @@ export class RunStats {
   entitiesOut = 0;
   docsWithoutEntities = 0;
   deadLettered = 0;
+  /** Checkpointed runs: records already committed when this session started, and sessions so far. */
+  resumedAt: number | undefined = undefined;
+  sessions: number | undefined = undefined;
+  /** The checkpoint said the run had already completed: nothing was done. */
+  alreadyComplete = false;
   readonly deadLetterByCode = new Map<string, number>();
   /** The first few dead letters, shown on stderr when there is no --dead-letter file. */
   readonly firstFailures: Failure[] = [];
@@ -43,14 +49,33 @@ export interface RunContext {
   readonly stats: RunStats;
   /** Aborted on SIGINT/SIGTERM or a fatal error: the reader stops, in-flight work settles. */
   readonly signal: AbortSignal;
+  /** Set when the run is checkpointed: the reader notes record positions and checks inputs. */
+  input?: InputTracking;
+  /** Checked before every request: a reason to stop the run instead of sending it (e.g. the cost cap). */
+  beforeRequest?: () => string | undefined;
+  /** Why the run stopped early, when it stopped itself (the first reason given to stop()). */
+  stopReason?: string;
+  /** Stops the run as a signal would: reading stops, in-flight work settles. */
+  stop(reason: string): void;
 }
 
+/** `signal`: an outside stop (SIGINT, a caller's AbortController); the run can also stop itself. */
 export function createRunContext(signal?: AbortSignal): RunContext {
-  const s = signal ?? new AbortController().signal;
+  const controller = new AbortController();
   // Every request in flight listens for the stop (and removes its listener after): with
   // --concurrency over 10 that is more than Node's leak-warning default, and not a leak.
-  setMaxListeners(MAX_SIGNAL_LISTENERS, s);
-  return { stats: new RunStats(), signal: s };
+  setMaxListeners(MAX_SIGNAL_LISTENERS, controller.signal);
+  if (signal?.aborted) controller.abort(signal.reason);
+  else signal?.addEventListener('abort', () => controller.abort(signal.reason), { once: true });
+  const ctx: RunContext = {
+    stats: new RunStats(),
+    signal: controller.signal,
+    stop(reason) {
+      ctx.stopReason ??= reason;
+      controller.abort();
+    },
+  };
+  return ctx;
 }
 
 const MAX_SIGNAL_LISTENERS = 10_000;

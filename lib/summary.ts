@@ -4,6 +4,11 @@ import type { RunStats } from './run-context.js';
 export interface RunSummary {
   pipeline: string;
   interrupted: boolean;
+  /** Why the run stopped before the end of its input, if it did: a signal, or the cost cap. */
+  stoppedBy: 'signal' | 'max-cost' | null;
+  /** Checkpointed runs: records already committed when this session started, and the session number. */
+  resumedAt: number | null;
+  session: number | null;
   docsIn: number;
   docsOut: number;
   deadLettered: number;
@@ -28,12 +33,16 @@ export interface RunSummary {
   peakRssMb: number;
 }
 
-export function summarise(pipeline: string, stats: RunStats, extra: { interrupted?: boolean; costUsd?: number | null } = {}): RunSummary {
+export function summarise(pipeline: string, stats: RunStats, extra: { interrupted?: boolean; stoppedBy?: 'signal' | 'max-cost'; costUsd?: number | null } = {}): RunSummary {
   const wallSeconds = (Date.now() - stats.startedAt) / 1000;
-  const done = stats.resultsOut + stats.deadLettered;
+  // This session's records: a resumed run's committed ones were done before it.
+  const done = stats.resultsOut + stats.deadLettered - (stats.resumedAt ?? 0);
   return {
     pipeline,
     interrupted: extra.interrupted ?? false,
+    stoppedBy: extra.stoppedBy ?? null,
+    resumedAt: stats.resumedAt ?? null,
+    session: stats.sessions ?? null,
     docsIn: stats.recordsIn,
     docsOut: stats.resultsOut,
     deadLettered: stats.deadLettered,
@@ -68,7 +77,8 @@ const n = (x: number) => x.toLocaleString('en-US');
 
 export function formatSummary(s: RunSummary): string {
   const lines = [
-    `${s.pipeline}: ${s.interrupted ? 'interrupted' : 'done'} in ${s.wallSeconds}s, ${n(s.docsPerSecond)} docs/s, peak RSS ${s.peakRssMb} MB`,
+    `${s.pipeline}: ${s.stoppedBy === 'max-cost' ? 'stopped at the cost cap' : s.interrupted ? 'interrupted' : 'done'} in ${s.wallSeconds}s, ${n(s.docsPerSecond)} docs/s, peak RSS ${s.peakRssMb} MB`,
+    ...(s.resumedAt !== null && s.resumedAt > 0 ? [`  resumed    after ${n(s.resumedAt)} committed records (session ${s.session}); counts below cover the whole run, work and time this session`] : []),
     `  documents  in ${n(s.docsIn)}, out ${n(s.docsOut)}, dead-lettered ${n(s.deadLettered)}${s.blankLines ? ` (blank lines skipped: ${n(s.blankLines)})` : ''}`,
     // Pipelines without entities (embeddings) have neither.
     ...(s.entities || s.docsWithoutEntities ? [`  entities   ${n(s.entities)} (${s.entitiesPerDoc} per document), documents with none: ${n(s.docsWithoutEntities)}`] : []),

@@ -52,9 +52,13 @@ export type KgOptions = ReadOptions &
 export const kgOptionSpecs = mergeSpecs(readOptionSpecs, parseOptionSpecs, chunkOptionSpecs, tokenPackOptionSpecs, [extractorChoiceSpec], offlineExtractorOptionSpecs, openaiExtractorOptionSpecs, extractOptionSpecs, retryOptionSpecs);
 
 /** The LLM when a key or a server is given (or asked for), the offline extractor otherwise. */
+function extractorKind(o: KgOptions): 'offline' | 'openai' {
+  return o.extractor === 'auto' ? (process.env.OPENAI_API_KEY || o.baseUrl ? 'openai' : 'offline') : o.extractor;
+}
+
 async function chooseExtractor(o: KgOptions): Promise<Extractor> {
   const apiKey = process.env.OPENAI_API_KEY || undefined;
-  const kind = o.extractor === 'auto' ? (apiKey || o.baseUrl ? 'openai' : 'offline') : o.extractor;
+  const kind = extractorKind(o);
   if (kind === 'offline') return offlineExtractor({ workers: o.workers });
   if (!apiKey && !o.baseUrl) throw usageError('--extractor openai needs OPENAI_API_KEY in the environment, or --base-url for an OpenAI-compatible server');
   return openaiExtractor({
@@ -96,6 +100,8 @@ export const kg = definePipeline<KgOptions>({
     };
   },
   sink: (target) => jsonlSink(target),
+  // "auto" resolves by the environment: a resumed run must not switch from the LLM to offline.
+  identity: (o) => ({ extractor: extractorKind(o) }),
 });
 
 export default kg;

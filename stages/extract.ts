@@ -13,9 +13,9 @@ import type { StageTransform, Stream } from '../lib/stage.js';
 import { withRetrySplit, type RetryOptions } from './retry-split.js';
 
 export const extractOptionSpecs: readonly OptionSpec[] = [
-  { name: 'concurrency', type: 'integer', min: 1, defaultLabel: 'extractor-dependent', description: 'Packs in flight at once (offline: 2 per worker thread; LLM: requests in flight)' },
+  { name: 'concurrency', operational: true, type: 'integer', min: 1, defaultLabel: 'extractor-dependent', description: 'Packs in flight at once (offline: 2 per worker thread; LLM: requests in flight)' },
   { name: 'unordered', type: 'boolean', default: false, description: 'Write results as they complete instead of in input order' },
-  { name: 'reorder-window', type: 'integer', min: 1, defaultLabel: '4 x concurrency', description: 'Packs started ahead of the oldest unfinished one (ordered mode), so one slow pack does not idle the others; bounds what waits to be written in order' },
+  { name: 'reorder-window', operational: true, type: 'integer', min: 1, defaultLabel: '4 x concurrency', description: 'Packs started ahead of the oldest unfinished one (ordered mode), so one slow pack does not idle the others; bounds what waits to be written in order' },
 ];
 
 /** Packs started ahead of the oldest unfinished one, per request slot, when not told otherwise. */

@@ -11,7 +11,7 @@ import type { OptionSpec } from '../lib/options.js';
 import { chunkKey, type ChunkExtraction, type Pack, type PackAnswer } from '../lib/records.js';
 
 export const offlineExtractorOptionSpecs: readonly OptionSpec[] = [
-  { name: 'workers', type: 'integer', min: 0, max: 256, defaultLabel: 'CPU count', description: 'Worker threads for the offline extractor (0 runs it on the main thread)' },
+  { name: 'workers', operational: true, type: 'integer', min: 0, max: 256, defaultLabel: 'CPU count', description: 'Worker threads for the offline extractor (0 runs it on the main thread)' },
 ];
 
 export interface OfflineExtractorOptions {

@@ -11,10 +11,13 @@ import { RecordCode } from '../lib/errors.js';
 
 export interface LineOk {
   line: number;
+  /** Byte offset just past this line's newline in the (inflated) input: where a resume starts. */
+  end: number;
   text: string;
 }
 export interface LineBad {
   line: number;
+  end?: number;
   code: string;
   reason: string;
   excerpt: string;
@@ -27,13 +30,19 @@ const EXCERPT_BYTES = EXCERPT_CHARS * 4;
 export class LineSplitter {
   /** Lines consisting only of whitespace: skipped (not records), but counted. */
   blankLines = 0;
-  private lineNo = 0;
+  private lineNo: number;
   private parts: Buffer[] = [];
   private partBytes = 0;
   private overflow = false;
   private overflowHead: Buffer | undefined;
+  /** Bytes of the input before the current chunk. */
+  private base: number;
 
-  constructor(private readonly maxLineBytes: number) {}
+  /** `start`: where the bytes given begin (line number and offset), when reading resumes mid-input. */
+  constructor(private readonly maxLineBytes: number, start: { line: number; offset: number } = { line: 0, offset: 0 }) {
+    this.lineNo = start.line;
+    this.base = start.offset;
+  }
 
   /** Splits one chunk; returns the lines it completed. */
   push(chunk: Buffer): LineItem[] {
@@ -43,17 +52,18 @@ export class LineSplitter {
       const nl = chunk.indexOf(NEWLINE, start);
       if (nl === -1) break;
       this.append(chunk.subarray(start, nl));
-      this.finishLine(out);
+      this.finishLine(out, this.base + nl + 1);
       start = nl + 1;
     }
     if (start < chunk.length) this.append(chunk.subarray(start));
+    this.base += chunk.length;
     return out;
   }
 
   /** Flushes a last line that has no newline at end of file. */
   end(): LineItem[] {
     const out: LineItem[] = [];
-    if (this.partBytes > 0 || this.overflow) this.finishLine(out);
+    if (this.partBytes > 0 || this.overflow) this.finishLine(out, this.base);
     return out;
   }
 
@@ -76,22 +86,22 @@ export class LineSplitter {
     this.partBytes += piece.length;
   }
 
-  private finishLine(out: LineItem[]): void {
+  private finishLine(out: LineItem[], end: number): void {
     const line = ++this.lineNo;
     const bytes = this.partBytes;
     if (this.overflow) {
       const head = (this.overflowHead ?? Buffer.alloc(0)).toString('utf8');
-      out.push({ line, code: RecordCode.LINE_TOO_LONG, reason: `line is ${bytes} bytes, over --max-line-bytes ${this.maxLineBytes}`, excerpt: head });
+      out.push({ line, end, code: RecordCode.LINE_TOO_LONG, reason: `line is ${bytes} bytes, over --max-line-bytes ${this.maxLineBytes}`, excerpt: head });
       this.reset();
       return;
     }
     const buf = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, bytes);
     this.reset();
-    let end = buf.length;
-    if (end > 0 && buf[end - 1] === 0x0d) end--; // CRLF
-    const body = end === buf.length ? buf : buf.subarray(0, end);
+    let length = buf.length;
+    if (length > 0 && buf[length - 1] === 0x0d) length--; // CRLF
+    const body = length === buf.length ? buf : buf.subarray(0, length);
     if (!isUtf8(body)) {
-      out.push({ line, code: RecordCode.INVALID_UTF8, reason: 'line is not valid UTF-8', excerpt: body.subarray(0, EXCERPT_BYTES).toString('utf8') });
+      out.push({ line, end, code: RecordCode.INVALID_UTF8, reason: 'line is not valid UTF-8', excerpt: body.subarray(0, EXCERPT_BYTES).toString('utf8') });
       return;
     }
     let text = body.toString('utf8');
@@ -100,7 +110,7 @@ export class LineSplitter {
       this.blankLines++;
       return;
     }
-    out.push({ line, text });
+    out.push({ line, end, text });
   }
 
   private reset(): void {

@@ -5,6 +5,7 @@
  * JSONL. Reading is pulled: a slow consumer stops the file being read.
  */
 import { createReadStream, promises as fsp, fstatSync } from 'node:fs';
+import { fingerprintOf, HEAD_BYTES, type InputPosition, type InputTracking } from '../lib/input-tracking.js';
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import _ from 'highland';
@@ -42,27 +43,130 @@ export function read(inputs: readonly InputSpec[], options: ReadOptions): (ctx: 
 async function* readBatches(inputs: readonly InputSpec[], options: ReadOptions, ctx: RunContext): AsyncGenerator<ReadBatch> {
   const list = inputs.length === 0 ? ['-'] : inputs;
   ctx.stats.totalBytes = await totalSize(list);
-  let seq = 0;
+  const tracking = ctx.input;
+  const resume = tracking?.resume;
+  let seq = resume ? resume.seq + 1 : 0;
   const nextSeq = () => {
     ctx.stats.recordsIn++;
     return seq++;
   };
-  for (const input of list) {
+  for (let index = 0; index < list.length; index++) {
+    const input = list[index]!;
     if (ctx.signal.aborted) return;
+    // A resumed run starts after the last committed record: earlier inputs are only checked.
+    const from = resume === undefined || index > resume.input ? undefined : index < resume.input ? 'done' : resume;
     if (typeof input === 'object' && 'values' in input) {
-      yield* valueBatches(input.name, input.values, nextSeq, ctx);
+      if (from !== 'done') yield* valueBatches(input.name, input.values, nextSeq, ctx, index, from?.line ?? 0);
       continue;
     }
     const name = typeof input === 'string' ? (input === '-' ? 'stdin' : input) : input.name;
-    const raw = typeof input === 'string' ? openInput(input) : input.stream;
-    const counted = countBytes(raw as AsyncIterable<Buffer>, ctx);
-    const bytes = await maybeGunzip(counted);
-    const { format, bytes: body } = options.format === 'auto' ? await sniffFormat(bytes) : { format: options.format, bytes };
-    if (format === 'json') {
-      yield* arrayBatches(name, body, nextSeq, ctx);
-    } else {
-      yield* lineBatches(name, body, options.maxLineBytes, nextSeq, ctx);
+    const opened = await openBytes(input, index, name, from, ctx, tracking);
+    if (from === 'done') {
+      opened.bytes.destroy?.();
+      continue;
     }
+    const bytes = opened.skip > 0 ? skipBytes(await maybeGunzip(opened.bytes), opened.skip) : await maybeGunzip(opened.bytes);
+    const { format, bytes: body } = options.format === 'auto' ? await sniffFormat(bytes, opened.format) : { format: options.format, bytes };
+    if (format === 'json') {
+      yield* arrayBatches(name, body, nextSeq, ctx, index, from?.line ?? 0);
+    } else {
+      const start = from ? { line: from.line, offset: from.offset } : { line: 0, offset: 0 };
+      yield* lineBatches(name, body, options.maxLineBytes, nextSeq, ctx, index, start);
+    }
+  }
+}
+
+interface OpenedInput {
+  bytes: AsyncIterable<Buffer> & { destroy?: () => void };
+  /** Inflated bytes still to drop before the first record to read. */
+  skip: number;
+  /** The format when known from the head already read (a file seeked past it). */
+  format?: 'jsonl' | 'json';
+}
+
+/**
+ * Opens an input, fingerprinting its head when the run is tracked. A plain (not gzipped) JSONL file
+ * that resumes mid-way is opened at the resume offset; anything else is read from the start and
+ * the committed bytes are dropped (cheap: nothing is parsed).
+ */
+async function openBytes(input: string | { name: string; stream: NodeJS.ReadableStream }, index: number, name: string, from: InputPosition | 'done' | undefined, ctx: RunContext, tracking: InputTracking | undefined): Promise<OpenedInput> {
+  const path = typeof input === 'string' && input !== '-' ? input : undefined;
+  if (path && tracking) {
+    const { head, size } = await readHead(path);
+    tracking.verify(index, fingerprintOf(name, head, size));
+    if (from === 'done') {
+      ctx.stats.bytesRead += size;
+      return { bytes: (async function* () {})(), skip: 0 };
+    }
+    const gzipped = head[0] === GZIP_MAGIC[0] && head[1] === GZIP_MAGIC[1];
+    const format = formatOf(head);
+    if (from && from.offset > 0 && !gzipped && format === 'jsonl') {
+      ctx.stats.bytesRead += from.offset;
+      return { bytes: countBytes(createReadStream(path, { start: from.offset, highWaterMark: 64 * 1024 }) as AsyncIterable<Buffer>, ctx), skip: 0, format };
+    }
+  }
+  const raw = typeof input === 'string' ? openInput(input) : input.stream;
+  let bytes = countBytes(raw as AsyncIterable<Buffer>, ctx);
+  if (!path && tracking) bytes = verifiedHead(bytes, (head) => tracking.verify(index, fingerprintOf(name, head, undefined)));
+  const skip = from && from !== 'done' && from.offset > 0 ? from.offset : 0;
+  if (from === 'done') {
+    // An earlier stream input of a resumed run: its head is checked, the rest drained.
+    for await (const _chunk of bytes) void _chunk;
+  }
+  return { bytes, skip };
+}
+
+async function readHead(path: string): Promise<{ head: Buffer; size: number }> {
+  let handle: fsp.FileHandle | undefined;
+  try {
+    handle = await fsp.open(path, 'r');
+    const size = (await handle.stat()).size;
+    const buf = Buffer.alloc(Math.min(HEAD_BYTES, size));
+    const { bytesRead } = await handle.read(buf, 0, buf.length, 0);
+    return { head: buf.subarray(0, bytesRead), size };
+  } catch (err) {
+    throw new SluiceError(ErrorCode.FATAL, `cannot read input ${path}: ${messageOf(err)}`, { cause: err });
+  } finally {
+    await handle?.close();
+  }
+}
+
+/** Holds back the first HEAD_BYTES (or all, if shorter) until `check` has seen them. */
+async function* verifiedHead(source: AsyncIterable<Buffer>, check: (head: Buffer) => void): AsyncGenerator<Buffer> {
+  const held: Buffer[] = [];
+  let heldBytes = 0;
+  let checked = false;
+  for await (const chunk of source) {
+    if (checked) {
+      yield chunk;
+      continue;
+    }
+    held.push(chunk);
+    heldBytes += chunk.length;
+    if (heldBytes >= HEAD_BYTES) {
+      const all = Buffer.concat(held);
+      check(all.subarray(0, HEAD_BYTES));
+      checked = true;
+      yield all;
+    }
+  }
+  if (!checked) {
+    const all = Buffer.concat(held);
+    check(all);
+    if (all.length > 0) yield all;
+  }
+}
+
+/** Drops the first `count` bytes. */
+async function* skipBytes(source: AsyncIterable<Buffer>, count: number): AsyncGenerator<Buffer> {
+  let left = count;
+  for await (const chunk of source) {
+    if (left >= chunk.length) {
+      left -= chunk.length;
+      continue;
+    }
+    yield left > 0 ? chunk.subarray(left) : chunk;
+    left = 0;
   }
 }
 
@@ -116,27 +220,30 @@ async function maybeGunzip(source: AsyncIterable<Buffer>): Promise<AsyncIterable
   return Readable.from(all).pipe(createGunzip());
 }
 
-async function sniffFormat(source: AsyncIterable<Buffer>): Promise<{ format: 'jsonl' | 'json'; bytes: AsyncIterable<Buffer> }> {
+async function sniffFormat(source: AsyncIterable<Buffer>, known?: 'jsonl' | 'json'): Promise<{ format: 'jsonl' | 'json'; bytes: AsyncIterable<Buffer> }> {
+  if (known) return { format: known, bytes: source };
   const { first, all } = await peek(source);
-  let format: 'jsonl' | 'json' = 'jsonl';
-  if (first) {
-    for (const b of first) {
-      if (b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09 || b === 0xef || b === 0xbb || b === 0xbf) continue; // blanks, BOM
-      format = b === 0x5b ? 'json' : 'jsonl';
-      break;
-    }
-  }
-  return { format, bytes: all };
+  return { format: first ? formatOf(first) : 'jsonl', bytes: all };
 }
 
-function toRecord(name: string, item: LineItem, seq: number): RawRecord | Failure {
+/** A JSON array if the first non-blank byte (BOM skipped) is `[`, JSONL otherwise. */
+function formatOf(head: Buffer): 'jsonl' | 'json' {
+  for (const b of head) {
+    if (b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09 || b === 0xef || b === 0xbb || b === 0xbf) continue;
+    return b === 0x5b ? 'json' : 'jsonl';
+  }
+  return 'jsonl';
+}
+
+function toRecord(name: string, item: LineItem, seq: number, ctx: RunContext, input: number): RawRecord | Failure {
   const origin = { seq, line: item.line, source: name };
+  ctx.input?.positions.note({ input, offset: item.end ?? -1, line: item.line, seq });
   if ('code' in item) return failure(origin, 'read', item.code, item.reason, item.excerpt);
   return { kind: 'raw', ...origin, text: item.text };
 }
 
-async function* lineBatches(name: string, bytes: AsyncIterable<Buffer>, maxLineBytes: number, nextSeq: () => number, ctx: RunContext): AsyncGenerator<ReadBatch> {
-  const splitter = new LineSplitter(maxLineBytes);
+async function* lineBatches(name: string, bytes: AsyncIterable<Buffer>, maxLineBytes: number, nextSeq: () => number, ctx: RunContext, input: number, start: { line: number; offset: number }): AsyncGenerator<ReadBatch> {
+  const splitter = new LineSplitter(maxLineBytes, start);
   let blanks = 0;
   const flushBlanks = () => {
     ctx.stats.blankLines += splitter.blankLines - blanks;
@@ -145,19 +252,25 @@ async function* lineBatches(name: string, bytes: AsyncIterable<Buffer>, maxLineB
   for await (const chunk of bytes) {
     const items = splitter.push(chunk);
     flushBlanks();
-    if (items.length > 0) yield items.map((it) => toRecord(name, it, nextSeq()));
+    if (items.length > 0) yield items.map((it) => toRecord(name, it, nextSeq(), ctx, input));
     if (ctx.signal.aborted) return;
   }
   const rest = splitter.end();
   flushBlanks();
-  if (rest.length > 0) yield rest.map((it) => toRecord(name, it, nextSeq()));
+  if (rest.length > 0) yield rest.map((it) => toRecord(name, it, nextSeq(), ctx, input));
 }
 
-async function* arrayBatches(name: string, bytes: AsyncIterable<Buffer>, nextSeq: () => number, ctx: RunContext): AsyncGenerator<ReadBatch> {
+async function* arrayBatches(name: string, bytes: AsyncIterable<Buffer>, nextSeq: () => number, ctx: RunContext, input: number, after: number): AsyncGenerator<ReadBatch> {
   let batch: ReadBatch = [];
   for await (const el of jsonArrayElements(bytes)) {
+    // A resumed run re-parses a JSON array up to its committed element (no byte offsets there).
+    if (el.line <= after) continue;
     const seq = nextSeq();
-    batch.push('code' in el ? toRecord(name, el, seq) : { kind: 'raw', seq, line: el.line, source: name, value: el.value });
+    if ('code' in el) batch.push(toRecord(name, el, seq, ctx, input));
+    else {
+      ctx.input?.positions.note({ input, offset: -1, line: el.line, seq });
+      batch.push({ kind: 'raw', seq, line: el.line, source: name, value: el.value });
+    }
     if (batch.length >= ARRAY_BATCH) {
       yield batch;
       batch = [];
@@ -167,12 +280,14 @@ async function* arrayBatches(name: string, bytes: AsyncIterable<Buffer>, nextSeq
   if (batch.length > 0) yield batch;
 }
 
-async function* valueBatches(name: string, values: Iterable<unknown> | AsyncIterable<unknown>, nextSeq: () => number, ctx: RunContext): AsyncGenerator<ReadBatch> {
+async function* valueBatches(name: string, values: Iterable<unknown> | AsyncIterable<unknown>, nextSeq: () => number, ctx: RunContext, input: number, after: number): AsyncGenerator<ReadBatch> {
   let batch: ReadBatch = [];
   let line = 0;
   for await (const value of values) {
     line++;
+    if (line <= after) continue;
     const seq = nextSeq();
+    ctx.input?.positions.note({ input, offset: -1, line, seq });
     batch.push(typeof value === 'string' ? { kind: 'raw', seq, line, source: name, text: value } : { kind: 'raw', seq, line, source: name, value });
     if (batch.length >= ARRAY_BATCH) {
       yield batch;

@@ -11,9 +11,9 @@ import { chunkKey, type Chunk, type Pack, type PackOutcome } from '../lib/record
 import type { RunContext } from '../lib/run-context.js';
 
 export const retryOptionSpecs: readonly OptionSpec[] = [
-  { name: 'max-retries', type: 'integer', default: 3, min: 0, description: 'Retries of a failing request before its pack is split' },
-  { name: 'retry-base-ms', type: 'integer', default: 2000, min: 0, description: 'Backoff base: retry n waits a random time up to base x 2^n (full jitter)' },
-  { name: 'max-retry-after-ms', type: 'integer', default: 60000, min: 0, description: 'Cap on a server Retry-After hint and on any single backoff' },
+  { name: 'max-retries', operational: true, type: 'integer', default: 3, min: 0, description: 'Retries of a failing request before its pack is split' },
+  { name: 'retry-base-ms', operational: true, type: 'integer', default: 2000, min: 0, description: 'Backoff base: retry n waits a random time up to base x 2^n (full jitter)' },
+  { name: 'max-retry-after-ms', operational: true, type: 'integer', default: 60000, min: 0, description: 'Cap on a server Retry-After hint and on any single backoff' },
 ];
 
 export interface RetryOptions {
@@ -56,6 +56,9 @@ export function withRetrySplit(extractor: Extractor, options: RetryOptions, ctx:
       const sub = chunks === pack.chunks ? pack : subPack(pack, chunks);
       for (let retry = 0; ; retry++) {
         let err: unknown;
+        const halt = ctx.beforeRequest?.();
+        if (halt) ctx.stop(halt);
+        if (ctx.signal.aborted) throw new SluiceError(ErrorCode.ABORTED, 'not sent: the run is stopping');
         try {
           ctx.stats.requests++;
           const answer = await extractor.extract(sub, ctx.signal);

@@ -32,8 +32,9 @@ export function serialiseFailure(f: Failure): string {
 
 /** `serialise` turns a result into its output line (the kg line by default). */
 export function jsonlSink(options: SinkTarget, serialise: (r: Result) => string = serialiseResult): Sink {
-  const out = new LineWriter(options.output ?? process.stdout, typeof options.output === 'string' ? options.output : 'stdout');
-  const dead = options.deadLetter === undefined ? undefined : new LineWriter(options.deadLetter, typeof options.deadLetter === 'string' ? options.deadLetter : 'dead letters');
+  const keep = options.keep;
+  const out = new LineWriter(options.output ?? process.stdout, typeof options.output === 'string' ? options.output : 'stdout', { keepBytes: keep?.output });
+  const dead = options.deadLetter === undefined ? undefined : new LineWriter(options.deadLetter, typeof options.deadLetter === 'string' ? options.deadLetter : 'dead letters', { keepBytes: keep?.deadLetter });
   return {
     async write(item) {
       if (item.kind === 'failure') {
@@ -50,6 +51,12 @@ export function jsonlSink(options: SinkTarget, serialise: (r: Result) => string 
       }
       await out.writeLine(line);
       return undefined;
+    },
+    offsets() {
+      return { output: out.length, ...(dead ? { deadLetter: dead.length } : {}) };
+    },
+    async sync() {
+      await Promise.all([out.sync(), dead?.sync()]);
     },
     async close() {
       await Promise.all([out.close(), dead?.close()]);

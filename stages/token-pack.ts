@@ -35,8 +35,16 @@ export function tokenPack(options: TokenPackOptions): StageTransform<(Chunk | Fa
         push(null, _.nil);
       } else {
         for (const item of batch) {
-          if (item.kind === 'failure') push(null, item);
-          else for (const p of packer.add(item)) emit(p);
+          if (item.kind === 'failure') {
+            if (packer.empty) ctx.input?.positions.cut(item.seq);
+            push(null, item);
+          } else {
+            const packs = packer.add(item);
+            // A pack closed at a document boundary: everything before this document is in packs
+            // (or failed) and packing restarts with it, so a resume just before it packs the same.
+            if (packs.length > 0 && item.index === 0) ctx.input?.positions.cut(item.doc.seq - 1);
+            for (const p of packs) emit(p);
+          }
         }
         next();
       }
@@ -63,6 +71,10 @@ export class Packer {
     if (this.room <= this.perChunk) {
       throw usageError(`--token-budget (${options.tokenBudget}) leaves no room for documents after the prompt template (${options.templateTokens ?? 0} tokens)`);
     }
+  }
+
+  get empty(): boolean {
+    return this.chunks.length === 0;
   }
 
   /** Largest chunk that fits a pack on its own. */
