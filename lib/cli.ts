@@ -9,6 +9,7 @@ import { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { ErrorCode, ExitCode, codeOf, messageOf, usageError } from './errors.js';
 import { coerceOption, formatDefault, keyOf, resolveOptions, type OptionSpec } from './options.js';
+import { metricsOptionSpecs, startCliMetrics, type CliMetrics } from './metrics.js';
 import { items, run, type PipelineDefinition } from './pipeline.js';
 import { costUsd, priceOf, type Price } from './prices.js';
 import { Progress } from './progress.js';
@@ -23,6 +24,7 @@ export const cliOptionSpecs: readonly OptionSpec[] = [
   { name: 'progress', type: 'boolean', default: false, description: 'Show progress on stderr even when it is not a terminal' },
   { name: 'quiet', short: 'q', type: 'boolean', default: false, description: 'No progress and no summary (errors and a dead-letter count still show)' },
   { name: 'summary', type: 'string', description: 'Also write the run summary as JSON to this file' },
+  ...metricsOptionSpecs,
   { name: 'price-input', type: 'number', min: 0, description: 'Override the input price, USD per million tokens (default: the table in lib/prices.ts)' },
   { name: 'price-output', type: 'number', min: 0, description: 'Override the output price, USD per million tokens' },
   { name: 'help', short: 'h', type: 'boolean', default: false, description: 'Show this help' },
@@ -39,7 +41,7 @@ export const EXIT_CODES_HELP = [
 ] as const;
 
 export interface ParsedCommandLine {
-  cli: { output?: string; deadLetter?: string; dryRun: boolean; progress: boolean; quiet: boolean; summary?: string; priceInput?: number; priceOutput?: number; help: boolean };
+  cli: { output?: string; deadLetter?: string; dryRun: boolean; progress: boolean; quiet: boolean; summary?: string; priceInput?: number; priceOutput?: number; help: boolean; metricsPort?: number; metricsFile?: string };
   options: Record<string, unknown>;
   inputs: string[];
 }
@@ -150,7 +152,10 @@ export async function runCli(pipeline: PipelineDefinition<any>, argv: readonly s
   const price = model ? priceOf(model, { input: cli.priceInput, output: cli.priceOutput }) : undefined;
   let exit: number = ExitCode.OK;
   let dryRunReport: string | undefined;
+  let metrics: CliMetrics | undefined;
+  let metricsError: string | undefined;
   try {
+    metrics = await startCliMetrics(ctx, cli, { price, log: cli.quiet ? undefined : (line) => stderr.write(`${pipeline.name}: ${line}\n`) });
     if (cli.dryRun) dryRunReport = await dryRun(pipeline, inputs, options, ctx, cli.deadLetter, model, price);
     else await run(pipeline, inputs, options, { context: ctx, output: cli.output, deadLetter: cli.deadLetter });
   } catch (err) {
@@ -162,6 +167,7 @@ export async function runCli(pipeline: PipelineDefinition<any>, argv: readonly s
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    metricsError = await metrics?.finish();
   }
   progress?.stop();
   if (controller.signal.aborted && exit === ExitCode.OK) exit = ExitCode.INTERRUPTED;
@@ -179,6 +185,10 @@ export async function runCli(pipeline: PipelineDefinition<any>, argv: readonly s
       stderr.write(`${pipeline.name}: error: cannot write --summary ${cli.summary}: ${messageOf(err)}\n`);
       if (exit === ExitCode.OK) exit = ExitCode.FATAL;
     }
+  }
+  if (metricsError) {
+    stderr.write(`${pipeline.name}: error: ${metricsError}\n`);
+    if (exit === ExitCode.OK) exit = ExitCode.FATAL;
   }
   return exit;
 }
