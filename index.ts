@@ -25,3 +25,6 @@ export { openaiExtractor } from './stages/openai-extractor.js';
 export { openaiEmbedder } from './stages/openai-embedder.js';
 export { mergeEmbeddings, serialiseEmbedding } from './stages/merge-embeddings.js';
 export { mergeByDocument } from './lib/merge-docs.js';
+export { ResponseCache, requestKey } from './lib/response-cache.js';
+export { createRunMetrics, serveMetrics, writeMetricsFile, type RunMetrics } from './lib/metrics.js';
+export type { RunObserver } from './lib/run-context.js';

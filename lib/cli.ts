@@ -9,6 +9,7 @@ import { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { ErrorCode, ExitCode, codeOf, messageOf, usageError } from './errors.js';
 import { coerceOption, formatDefault, keyOf, resolveOptions, type OptionSpec } from './options.js';
+import { metricsOptionSpecs, startCliMetrics, type CliMetrics } from './metrics.js';
 import { items, run, type PipelineDefinition } from './pipeline.js';
 import { costUsd, priceOf, type Price } from './prices.js';
 import { Progress } from './progress.js';
@@ -25,6 +26,7 @@ export const cliOptionSpecs: readonly OptionSpec[] = [
   { name: 'checkpoint', type: 'string', description: 'Commit progress to this file (needs --output FILE); rerunning the same command after a crash or a stop resumes where it was committed' },
   { name: 'max-cost', type: 'number', min: 0, description: 'Stop cleanly once the estimated cost (USD, from the price table) reaches this cap; with --checkpoint, the same command with a higher cap continues' },
   { name: 'summary', type: 'string', description: 'Also write the run summary as JSON to this file' },
+  ...metricsOptionSpecs,
   { name: 'price-input', type: 'number', min: 0, description: 'Override the input price, USD per million tokens (default: the table in lib/prices.ts)' },
   { name: 'price-output', type: 'number', min: 0, description: 'Override the output price, USD per million tokens' },
   { name: 'help', short: 'h', type: 'boolean', default: false, description: 'Show this help' },
@@ -42,7 +44,7 @@ export const EXIT_CODES_HELP = [
 ] as const;
 
 export interface ParsedCommandLine {
-  cli: { output?: string; deadLetter?: string; dryRun: boolean; progress: boolean; quiet: boolean; checkpoint?: string; maxCost?: number; summary?: string; priceInput?: number; priceOutput?: number; help: boolean };
+  cli: { output?: string; deadLetter?: string; dryRun: boolean; progress: boolean; quiet: boolean; checkpoint?: string; maxCost?: number; summary?: string; priceInput?: number; priceOutput?: number; help: boolean; metricsPort?: number; metricsFile?: string };
   options: Record<string, unknown>;
   inputs: string[];
 }
@@ -169,7 +171,10 @@ export async function runCli(pipeline: PipelineDefinition<any>, argv: readonly s
 
   let exit: number = ExitCode.OK;
   let dryRunReport: string | undefined;
+  let metrics: CliMetrics | undefined;
+  let metricsError: string | undefined;
   try {
+    metrics = await startCliMetrics(ctx, cli, { price, log: cli.quiet ? undefined : (line) => stderr.write(`${pipeline.name}: ${line}\n`) });
     if (cli.dryRun) dryRunReport = await dryRun(pipeline, inputs, options, ctx, cli.deadLetter, model, price);
     else await run(pipeline, inputs, options, { context: ctx, output: cli.output, deadLetter: cli.deadLetter, checkpoint: cli.checkpoint });
   } catch (err) {
@@ -182,6 +187,7 @@ export async function runCli(pipeline: PipelineDefinition<any>, argv: readonly s
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    metricsError = await metrics?.finish();
   }
   progress?.stop();
   if (ctx.stopReason === 'max-cost' && exit === ExitCode.OK) exit = ExitCode.COST_CAP;
@@ -206,6 +212,10 @@ export async function runCli(pipeline: PipelineDefinition<any>, argv: readonly s
       stderr.write(`${pipeline.name}: error: cannot write --summary ${cli.summary}: ${messageOf(err)}\n`);
       if (exit === ExitCode.OK) exit = ExitCode.FATAL;
     }
+  }
+  if (metricsError) {
+    stderr.write(`${pipeline.name}: error: ${metricsError}\n`);
+    if (exit === ExitCode.OK) exit = ExitCode.FATAL;
   }
   return exit;
 }

@@ -3,6 +3,7 @@
  * the LLM extractor both implement it, and retry/split wraps any of them, so tests inject fakes.
  */
 import type { Pack, PackAnswer } from './records.js';
+import type { RunContext } from './run-context.js';
 
 export interface Extractor {
   readonly name: string;
@@ -15,7 +16,9 @@ export interface Extractor {
   /**
    * Extracts every chunk of the pack. Throws a SluiceError whose code tells retry/split what to do
    * (lib/errors.ts). Chunks absent from the answer are treated as missing and sent again.
+   * `run` (when given) is the run's context: its counters and observer (cache hits, request
+   * durations); `signal` is its stop signal.
    */
-  extract(pack: Pack, signal: AbortSignal): Promise<PackAnswer>;
+  extract(pack: Pack, signal: AbortSignal, run?: RunContext): Promise<PackAnswer>;
   close(): Promise<void>;
 }

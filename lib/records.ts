@@ -83,6 +83,8 @@ export interface PackAnswer {
   usage: Usage;
   /** Ids the answer named that were not in the pack (discarded). */
   inventedIds?: number;
+  /** Served from --cache: no request was sent, and `usage` (what the answer cost when first asked) is not billed. */
+  cached?: boolean;
 }
 
 /** One pack's outcome after retry/split: extractions for the chunks that succeeded, failures for the rest. */

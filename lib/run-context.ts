@@ -20,8 +20,15 @@ export class RunStats {
   requests = 0;
   retries = 0;
   splits = 0;
+  /** Tokens billed this run (requests sent, failed attempts included): what costs money. */
   promptTokens = 0;
   completionTokens = 0;
+  /** --cache: lookups answered from the cache (no request, nothing billed) and lookups that were not. */
+  cacheHits = 0;
+  cacheMisses = 0;
+  /** Tokens of the answers served from the cache: what they cost when first asked, not billed this run. */
+  cachedPromptTokens = 0;
+  cachedCompletionTokens = 0;
   inventedIds = 0;
   resultsOut = 0;
   entitiesOut = 0;
@@ -45,6 +52,27 @@ export class RunStats {
 
 export const FIRST_FAILURES_KEPT = 5;
 
+/**
+ * Events that counters cannot carry (durations, sizes for histograms, what is in flight), for
+ * whoever watches the run (lib/metrics.ts). Every method is optional and must be cheap.
+ */
+export interface RunObserver {
+  /** A request left for the API (after rate-limit admission). */
+  requestStarted?(): void;
+  /**
+   * ...and ended: `status` is the HTTP status ("200", "429") or one of REQUEST_OUTCOMES when there
+   * was none; `seconds` is the time from sending to the answer or error.
+   */
+  requestEnded?(status: RequestStatus, seconds: number): void;
+  /** token-pack formed a pack of this many documents. */
+  packFormed?(documents: number): void;
+}
+
+/** Ends of a request without an HTTP status: a fixed set, so metric labels stay bounded. */
+export const REQUEST_OUTCOMES = ['timeout', 'connection', 'aborted', 'error'] as const;
+/** An HTTP status as three digits, or one of REQUEST_OUTCOMES. */
+export type RequestStatus = `${number}` | (typeof REQUEST_OUTCOMES)[number];
+
 export interface RunContext {
   readonly stats: RunStats;
   /** Aborted on SIGINT/SIGTERM or a fatal error: the reader stops, in-flight work settles. */
@@ -57,10 +85,12 @@ export interface RunContext {
   stopReason?: string;
   /** Stops the run as a signal would: reading stops, in-flight work settles. */
   stop(reason: string): void;
+  /** Set before the run starts (e.g. by lib/metrics.ts); absent, nothing is observed. */
+  observer?: RunObserver;
 }
 
 /** `signal`: an outside stop (SIGINT, a caller's AbortController); the run can also stop itself. */
-export function createRunContext(signal?: AbortSignal): RunContext {
+export function createRunContext(signal?: AbortSignal, observer?: RunObserver): RunContext {
   const controller = new AbortController();
   // Every request in flight listens for the stop (and removes its listener after): with
   // --concurrency over 10 that is more than Node's leak-warning default, and not a leak.
@@ -74,6 +104,7 @@ export function createRunContext(signal?: AbortSignal): RunContext {
       ctx.stopReason ??= reason;
       controller.abort();
     },
+    ...(observer ? { observer } : {}),
   };
   return ctx;
 }

@@ -25,8 +25,15 @@ export interface RunSummary {
   splits: number;
   inventedIds: number;
   textTokens: number;
+  /** Tokens billed this run (failed attempts included); the cost counts these only. */
   promptTokens: number;
   completionTokens: number;
+  /** --cache lookups: answered from the cache, and sent to the API. */
+  cacheHits: number;
+  cacheMisses: number;
+  /** Tokens of the answers served from the cache: paid for by an earlier run, not this one. */
+  cachedPromptTokens: number;
+  cachedCompletionTokens: number;
   costUsd: number | null;
   wallSeconds: number;
   docsPerSecond: number;
@@ -61,6 +68,10 @@ export function summarise(pipeline: string, stats: RunStats, extra: { interrupte
     textTokens: stats.textTokens,
     promptTokens: stats.promptTokens,
     completionTokens: stats.completionTokens,
+    cacheHits: stats.cacheHits,
+    cacheMisses: stats.cacheMisses,
+    cachedPromptTokens: stats.cachedPromptTokens,
+    cachedCompletionTokens: stats.cachedCompletionTokens,
     costUsd: extra.costUsd ?? null,
     wallSeconds: round(wallSeconds, 2),
     docsPerSecond: round(wallSeconds > 0 ? done / wallSeconds : 0, 1),
@@ -85,6 +96,9 @@ export function formatSummary(s: RunSummary): string {
     `  work       ${n(s.chunks)} chunks in ${n(s.packs)} packs (${s.docsPerPack} docs/pack), ${n(s.requests)} requests, ${n(s.retries)} retries, ${n(s.splits)} splits`,
     `  tokens     text ${n(s.textTokens)}, prompt ${n(s.promptTokens)}, completion ${n(s.completionTokens)}${s.costUsd !== null ? `, cost $${s.costUsd.toFixed(4)}` : ''}`,
   ];
+  if (s.cacheHits || s.cacheMisses) {
+    lines.push(`  cache      ${n(s.cacheHits)} hits, ${n(s.cacheMisses)} misses; answered from the cache: prompt ${n(s.cachedPromptTokens)}, completion ${n(s.cachedCompletionTokens)} tokens (not billed, not in the cost)`);
+  }
   if (s.inventedIds) lines.push(`  answers named ${n(s.inventedIds)} ids that were not sent (discarded)`);
   if (s.deadLettered) {
     lines.push(`  dead letters by reason: ${Object.entries(s.deadLettersByCode).map(([k, v]) => `${k} ${n(v)}`).join(', ')}`);

@@ -21,6 +21,7 @@ import { retryOptionSpecs, type RetryOptions } from '../stages/retry-split.js';
 import { jsonlSink } from '../stages/sink.js';
 import { tokenPack, tokenPackOptionSpecs } from '../stages/token-pack.js';
 import { connectionOf, type ConnectionOptions } from '../lib/openai-client.js';
+import { cacheOptionSpecs, ResponseCache } from '../lib/response-cache.js';
 
 export const DEFAULT_EMBEDDING_MODEL = 'text-embedding-3-small';
 
@@ -59,9 +60,10 @@ export type EmbedOptions = ReadOptions &
     reorderWindow?: number;
     dimensions?: number;
     encodingFormat: EncodingFormat;
+    cache?: string;
   };
 
-export const embedOptionSpecs = mergeSpecs(readOptionSpecs, parseOptionSpecs, embedChunkSpecs, embedPackSpecs, openaiEmbedderOptionSpecs, embedExtractSpecs, retryOptionSpecs);
+export const embedOptionSpecs = mergeSpecs(readOptionSpecs, parseOptionSpecs, embedChunkSpecs, embedPackSpecs, openaiEmbedderOptionSpecs, embedExtractSpecs, retryOptionSpecs, cacheOptionSpecs);
 
 /** Shown (after "embed: ") with exit code 2 when there is nothing to send requests to. */
 export const NO_SERVER_MESSAGE = 'no embeddings server: set OPENAI_API_KEY in the environment for the OpenAI API, or give --base-url with the URL of an OpenAI-compatible server (e.g. --base-url http://127.0.0.1:8080/v1 for llama.cpp, vLLM or Ollama)';
@@ -75,6 +77,8 @@ export const embed = definePipeline<EmbedOptions>({
     // A dry run sends nothing, so it needs no server.
     if (!mode.dryRun && !apiKey && !o.baseUrl) throw usageError(NO_SERVER_MESSAGE);
     if (o.chunkTokens > o.tokenBudget) throw usageError(`--chunk-tokens (${o.chunkTokens}) must not exceed --token-budget (${o.tokenBudget})`);
+    // A dry run sends nothing, so it opens no cache either.
+    const cache = !mode.dryRun && o.cache !== undefined ? ResponseCache.open(o.cache) : undefined;
     const embedder = mode.dryRun
       ? undefined
       : openaiEmbedder({
@@ -85,6 +89,7 @@ export const embed = definePipeline<EmbedOptions>({
           encodingFormat: o.encodingFormat,
           concurrency: o.concurrency,
           maxRetryAfterMs: o.maxRetryAfterMs,
+          cache,
         });
     return {
       source: read(inputs as InputSpec[], o),
@@ -96,7 +101,13 @@ export const embed = definePipeline<EmbedOptions>({
           ? [extract({ extractor: embedder, retry: o, concurrency: o.concurrency, unordered: o.unordered, reorderWindow: o.reorderWindow }), mergeEmbeddings({ model: o.model, unordered: o.unordered })]
           : []),
       ],
-      close: async () => embedder?.close(),
+      close: async () => {
+        try {
+          await embedder?.close();
+        } finally {
+          cache?.close();
+        }
+      },
     };
   },
   sink: (target) => jsonlSink(target, serialiseEmbedding),

@@ -24,6 +24,7 @@ import { retryOptionSpecs, type RetryOptions } from '../stages/retry-split.js';
 import { jsonlSink } from '../stages/sink.js';
 import { tokenPack, tokenPackOptionSpecs, type TokenPackOptions } from '../stages/token-pack.js';
 import { connectionOf, type ConnectionOptions } from '../lib/openai-client.js';
+import { cacheOptionSpecs, ResponseCache } from '../lib/response-cache.js';
 
 const extractorChoiceSpec: OptionSpec = {
   name: 'extractor',
@@ -47,9 +48,10 @@ export type KgOptions = ReadOptions &
     maxOutputTokens: number;
     entityTypes: string;
     relationTypes: string;
+    cache?: string;
   };
 
-export const kgOptionSpecs = mergeSpecs(readOptionSpecs, parseOptionSpecs, chunkOptionSpecs, tokenPackOptionSpecs, [extractorChoiceSpec], offlineExtractorOptionSpecs, openaiExtractorOptionSpecs, extractOptionSpecs, retryOptionSpecs);
+export const kgOptionSpecs = mergeSpecs(readOptionSpecs, parseOptionSpecs, chunkOptionSpecs, tokenPackOptionSpecs, [extractorChoiceSpec], offlineExtractorOptionSpecs, openaiExtractorOptionSpecs, extractOptionSpecs, retryOptionSpecs, cacheOptionSpecs);
 
 /** The LLM when a key or a server is given (or asked for), the offline extractor otherwise. */
 function extractorKind(o: KgOptions): 'offline' | 'openai' {
@@ -61,7 +63,10 @@ async function chooseExtractor(o: KgOptions): Promise<Extractor> {
   const kind = extractorKind(o);
   if (kind === 'offline') return offlineExtractor({ workers: o.workers });
   if (!apiKey && !o.baseUrl) throw usageError('--extractor openai needs OPENAI_API_KEY in the environment, or --base-url for an OpenAI-compatible server');
-  return openaiExtractor({
+  const counter = await tokenCounterForModel(o.model);
+  // Only LLM answers are cached (the offline extractor costs nothing to run again).
+  const cache = o.cache !== undefined ? ResponseCache.open(o.cache) : undefined;
+  const extractor = openaiExtractor({
     ...connectionOf(o),
     model: o.model,
     apiKey,
@@ -70,8 +75,21 @@ async function chooseExtractor(o: KgOptions): Promise<Extractor> {
     relationTypes: splitTypes(o.relationTypes),
     concurrency: o.concurrency,
     maxRetryAfterMs: o.maxRetryAfterMs,
-    counter: await tokenCounterForModel(o.model),
+    counter,
+    cache,
   });
+  if (!cache) return extractor;
+  // Opened here, closed with the extractor.
+  return {
+    ...extractor,
+    close: async () => {
+      try {
+        await extractor.close();
+      } finally {
+        cache.close();
+      }
+    },
+  };
 }
 
 export const kg = definePipeline<KgOptions>({

@@ -7,6 +7,7 @@
  * server's rate-limit headers pace the requests.
  */
 import type OpenAI from 'openai';
+import type { EmbeddingCreateParams } from 'openai/resources/embeddings';
 import { ErrorCode, SluiceError } from '../lib/errors.js';
 import type { Extractor } from '../lib/extractor.js';
 import { createClient, openaiConnectionOptionSpecs, type ConnectionOptions } from '../lib/openai-client.js';
@@ -14,6 +15,8 @@ import { pacedRequest } from '../lib/openai-request.js';
 import type { OptionSpec } from '../lib/options.js';
 import { RateLimiter } from '../lib/rate-limiter.js';
 import { chunkKey, type ChunkExtraction, type Pack, type PackAnswer, type Usage } from '../lib/records.js';
+import { endpointOf, lookup, requestKey, type ResponseCache } from '../lib/response-cache.js';
+import type { RunContext } from '../lib/run-context.js';
 
 /** The connection options are shared with the chat extractor (copies where the wording differs). */
 const REWORDED: Record<string, Partial<OptionSpec>> = {
@@ -44,6 +47,8 @@ export interface OpenAIEmbedderOptions extends ConnectionOptions {
   maxInputs?: number;
   /** Inject a client (tests); otherwise one is made from baseUrl/apiKey. */
   client?: OpenAI;
+  /** --cache: answers are looked up before a request is sent, and stored once validated. */
+  cache?: ResponseCache;
 }
 
 /** Requests in flight when not told otherwise. */
@@ -72,50 +77,61 @@ export function openaiEmbedder(o: OpenAIEmbedderOptions): Extractor {
   const maxRetryAfterMs = o.maxRetryAfterMs ?? DEFAULT_MAX_RETRY_AFTER_MS;
   // Every vector of a run has one width: the one asked for, or the first one answered.
   let width = o.dimensions;
+  // Part of every cache key (an injected client may have no baseURL).
+  const endpoint = o.cache ? endpointOf(client.baseURL ?? o.baseUrl ?? '', '/embeddings') : '';
+
+  /** The vectors of an answer (fresh or stored), or an AnswerError. */
+  const interpret = (answer: unknown, pack: Pack): PackAnswer => {
+    const vectors = vectorsOf(answer, pack.chunks.length, width);
+    width ??= vectors[0]!.length;
+    const chunks = new Map<string, ChunkExtraction>();
+    pack.chunks.forEach((c, i) => chunks.set(chunkKey(c), { entities: [], relations: [], embedding: vectors[i]! }));
+    return { chunks, usage: usageOf(answer) ?? { promptTokens: 0, completionTokens: 0 } };
+  };
 
   return {
     name: 'openai-embeddings',
     templateTokens: 0,
     perChunkTokens: 0,
     concurrency: o.concurrency ?? DEFAULT_EMBED_CONCURRENCY,
-    async extract(pack: Pack, signal: AbortSignal): Promise<PackAnswer> {
+    async extract(pack: Pack, signal: AbortSignal, run?: RunContext): Promise<PackAnswer> {
       if (pack.chunks.length > maxInputs) {
         throw new SluiceError(ErrorCode.SPLIT_REQUIRED, `${pack.chunks.length} inputs in one request; the server takes at most ${maxInputs}`);
       }
-      const pace = { limiter, reserve: pack.promptTokens, signal, apiKey: o.apiKey, maxRetryAfterMs };
+      const body: EmbeddingCreateParams = {
+        model: o.model,
+        input: pack.chunks.map((c) => c.text),
+        // Always explicit: the SDK then hands back the answer as sent, and we decode it ourselves.
+        encoding_format: encodingFormat,
+        ...(o.dimensions !== undefined ? { dimensions: o.dimensions } : {}),
+      };
+      const key = o.cache ? requestKey(endpoint, body) : undefined;
+      if (o.cache && key) {
+        const hit = lookup(o.cache, key, run?.stats, (stored) => ({ ...interpret(JSON.parse(stored), pack), cached: true }));
+        if (hit) return hit;
+      }
+      const pace = { limiter, reserve: pack.promptTokens, signal, apiKey: o.apiKey, maxRetryAfterMs, observer: run?.observer };
       const data = await pacedRequest(
         pace,
-        (requestSignal) =>
-          client.embeddings
-            .create(
-              {
-                model: o.model,
-                input: pack.chunks.map((c) => c.text),
-                // Always explicit: the SDK then hands back the answer as sent, and we decode it ourselves.
-                encoding_format: encodingFormat,
-                ...(o.dimensions !== undefined ? { dimensions: o.dimensions } : {}),
-              },
-              { signal: requestSignal },
-            )
-            .withResponse(),
+        (requestSignal) => client.embeddings.create(body, { signal: requestSignal }).withResponse(),
         (answer) => usageOf(answer)?.promptTokens,
       );
-      const usage = usageOf(data);
-      let vectors: number[][];
+      let answer: PackAnswer;
       try {
-        vectors = vectorsOf(data, pack.chunks.length, width);
+        answer = interpret(data, pack);
       } catch (err) {
         if (err instanceof WidthMismatch && o.dimensions !== undefined) {
           // The server ignores --dimensions: every request would be refused the same way, and billed.
           throw new SluiceError(ErrorCode.FATAL, `the server answered ${err.answered}-dimension vectors, not the ${o.dimensions} asked for with --dimensions (does ${o.model} support it?)`);
         }
+        const usage = usageOf(data);
         if (err instanceof AnswerError) throw new SluiceError(ErrorCode.TRANSIENT, `invalid embeddings answer: ${err.message}`, usage ? { usage } : undefined);
         throw err;
       }
-      width ??= vectors[0]!.length;
-      const chunks = new Map<string, ChunkExtraction>();
-      pack.chunks.forEach((c, i) => chunks.set(chunkKey(c), { entities: [], relations: [], embedding: vectors[i]! }));
-      return { chunks, usage: usage ?? { promptTokens: 0, completionTokens: 0 } };
+      // What is stored is what was validated: the vectors as the server sent them (decoded again,
+      // identically, when served) and the usage.
+      if (o.cache && key) o.cache.put(key, JSON.stringify({ data: data.data.map((d) => ({ index: d.index, embedding: d.embedding })), usage: data.usage }));
+      return answer;
     },
     async close() {},
   };

@@ -6,6 +6,7 @@
  * rate-limit headers pace the requests.
  */
 import type OpenAI from 'openai';
+import type { ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
 import { ErrorCode, SluiceError } from '../lib/errors.js';
 import type { Extractor } from '../lib/extractor.js';
 import { AnswerError, parseAnswer } from '../lib/kg-answer.js';
@@ -16,7 +17,9 @@ import { pacedRequest } from '../lib/openai-request.js';
 import { normaliseName } from '../lib/names.js';
 import type { OptionSpec } from '../lib/options.js';
 import { RateLimiter } from '../lib/rate-limiter.js';
-import { chunkKey, type ChunkExtraction, type Entity, type Pack, type PackAnswer, type Relation } from '../lib/records.js';
+import { chunkKey, type ChunkExtraction, type Entity, type Pack, type PackAnswer, type Relation, type Usage } from '../lib/records.js';
+import { endpointOf, lookup, requestKey, type ResponseCache } from '../lib/response-cache.js';
+import type { RunContext } from '../lib/run-context.js';
 import type { TokenCounter } from '../lib/tokens.js';
 
 export const openaiExtractorOptionSpecs: readonly OptionSpec[] = [
@@ -40,6 +43,8 @@ export interface OpenAIExtractorOptions extends ConnectionOptions {
   counter: TokenCounter;
   /** Inject a client (tests); otherwise one is made from baseUrl/apiKey. */
   client?: OpenAI;
+  /** --cache: answers are looked up before a request is sent, and stored once validated. */
+  cache?: ResponseCache;
 }
 
 const DEFAULT_CONCURRENCY = 8;
@@ -60,13 +65,41 @@ export function openaiExtractor(o: OpenAIExtractorOptions): Extractor {
   const format = responseFormat(o.entityTypes, o.relationTypes);
   const overhead = promptOverhead(o.counter, o.entityTypes, o.relationTypes);
   const reasoning = isReasoningModel(o.model);
+  // Part of every cache key (an injected client may have no baseURL).
+  const endpoint = o.cache ? endpointOf(client.baseURL ?? o.baseUrl ?? '', '/chat/completions') : '';
+
+  /** The answer's documents mapped back to the chunks sent (an AnswerError becomes a transient error). */
+  const interpret = (content: string | null, usage: Usage, sent: Map<string, string>): { answer: PackAnswer; complete: boolean } => {
+    let parsed;
+    try {
+      parsed = parseAnswer(content, o.entityTypes, o.relationTypes);
+    } catch (err) {
+      if (err instanceof AnswerError) throw new SluiceError(ErrorCode.TRANSIENT, `invalid answer: ${err.message}`, { usage });
+      throw err;
+    }
+    const chunks = new Map<string, ChunkExtraction>();
+    let inventedIds = 0;
+    for (const doc of parsed.documents) {
+      const key = sent.get(doc.id);
+      if (key === undefined || chunks.has(key)) {
+        if (key === undefined) inventedIds++;
+        continue;
+      }
+      chunks.set(key, toExtraction(doc.entities, doc.relations));
+    }
+    // Only an answer with every document sent, once, and nothing else is kept: one that named
+    // none of them would be served again to its own retry (same request, same key), and a rerun
+    // should get a new chance at a whole answer rather than the defect replayed.
+    const complete = inventedIds === 0 && parsed.documents.length === sent.size && chunks.size === sent.size;
+    return { answer: { chunks, usage, inventedIds }, complete };
+  };
 
   return {
     name: 'openai',
     templateTokens: overhead.templateTokens,
     perChunkTokens: overhead.perChunkTokens,
     concurrency: o.concurrency ?? DEFAULT_CONCURRENCY,
-    async extract(pack: Pack, signal: AbortSignal): Promise<PackAnswer> {
+    async extract(pack: Pack, signal: AbortSignal, run?: RunContext): Promise<PackAnswer> {
       // Short per-request ids: cheap in tokens, and two chunks of one document stay distinct.
       const sent = new Map<string, string>();
       const user = pack.chunks
@@ -76,27 +109,32 @@ export function openaiExtractor(o: OpenAIExtractorOptions): Extractor {
           return documentBlock(id, c.text);
         })
         .join('');
+      const body: ChatCompletionCreateParamsNonStreaming = {
+        model: o.model,
+        messages: [
+          { role: 'system', content: system },
+          { role: 'user', content: user },
+        ],
+        response_format: format,
+        ...(reasoning ? { max_completion_tokens: o.maxOutputTokens } : { temperature: 0, ...(o.baseUrl ? { max_tokens: o.maxOutputTokens } : { max_completion_tokens: o.maxOutputTokens }) }),
+      };
+      // The ids D1..Dn are in the prompt, so the body alone says what the answer's ids mean.
+      const key = o.cache ? requestKey(endpoint, body) : undefined;
+      if (o.cache && key) {
+        const hit = lookup(o.cache, key, run?.stats, (stored) => {
+          const { content, usage } = storedAnswer(stored);
+          const { answer, complete } = interpret(content, usage, sent);
+          return complete ? { ...answer, cached: true } : undefined;
+        });
+        if (hit) return hit;
+      }
       // Rate limits count max_tokens at request time (OpenAI does), so that is what we reserve.
       // Counted exactly (the packer's figure allows for ids): a short count risks a 429.
       const promptTokens = overhead.templateTokens + o.counter.count(user);
       const reserve = promptTokens + o.maxOutputTokens;
       const data = await pacedRequest(
-        { limiter, reserve, signal, apiKey: o.apiKey, maxRetryAfterMs: o.maxRetryAfterMs },
-        (requestSignal) =>
-          client.chat.completions
-            .create(
-              {
-                model: o.model,
-                messages: [
-                  { role: 'system', content: system },
-                  { role: 'user', content: user },
-                ],
-                response_format: format,
-                ...(reasoning ? { max_completion_tokens: o.maxOutputTokens } : { temperature: 0, ...(o.baseUrl ? { max_tokens: o.maxOutputTokens } : { max_completion_tokens: o.maxOutputTokens }) }),
-              },
-              { signal: requestSignal },
-            )
-            .withResponse(),
+        { limiter, reserve, signal, apiKey: o.apiKey, maxRetryAfterMs: o.maxRetryAfterMs, observer: run?.observer },
+        (requestSignal) => client.chat.completions.create(body, { signal: requestSignal }).withResponse(),
         // The limit was charged at admission with the prompt (counted exactly, as reserved) plus
         // max_tokens: the reservation stands. (usage.prompt_tokens need not equal that charge, and
         // refunding the difference let us drift ahead of the server.)
@@ -107,27 +145,25 @@ export function openaiExtractor(o: OpenAIExtractorOptions): Extractor {
       if (!choice) throw new SluiceError(ErrorCode.TRANSIENT, 'answer has no choices', { usage });
       if (choice.finish_reason === 'length') throw new SluiceError(ErrorCode.TRUNCATED, 'answer truncated (finish_reason "length")', { usage });
       if (choice.message.refusal) throw new SluiceError(ErrorCode.EXTRACT, `the model refused: ${choice.message.refusal.slice(0, 200)}`, { usage });
-      let answer;
-      try {
-        answer = parseAnswer(choice.message.content, o.entityTypes, o.relationTypes);
-      } catch (err) {
-        if (err instanceof AnswerError) throw new SluiceError(ErrorCode.TRANSIENT, `invalid answer: ${err.message}`, { usage });
-        throw err;
-      }
-      const chunks = new Map<string, ChunkExtraction>();
-      let inventedIds = 0;
-      for (const doc of answer.documents) {
-        const key = sent.get(doc.id);
-        if (key === undefined || chunks.has(key)) {
-          if (key === undefined) inventedIds++;
-          continue;
-        }
-        chunks.set(key, toExtraction(doc.entities, doc.relations));
-      }
-      return { chunks, usage, inventedIds };
+      const { answer, complete } = interpret(choice.message.content, usage, sent);
+      if (o.cache && key && complete) o.cache.put(key, JSON.stringify({ content: choice.message.content, usage } satisfies StoredAnswer));
+      return answer;
     },
     async close() {},
   };
+}
+
+/** What the cache keeps of a chat answer: its content (validated again when served) and its usage. */
+interface StoredAnswer {
+  content: string | null;
+  usage: Usage;
+}
+
+function storedAnswer(text: string): StoredAnswer {
+  const v = JSON.parse(text) as Partial<StoredAnswer>;
+  const u = v.usage;
+  if (typeof v.content !== 'string' || !u || !Number.isInteger(u.promptTokens) || !Number.isInteger(u.completionTokens)) throw new Error('not a stored answer');
+  return { content: v.content, usage: { promptTokens: u.promptTokens, completionTokens: u.completionTokens } };
 }
 
 /** Entities de-duplicated; relations kept only between entities the answer listed for that document. */

@@ -51,6 +51,14 @@ export function withRetrySplit(extractor: Extractor, options: RetryOptions, ctx:
       ctx.stats.promptTokens += usage.promptTokens;
       ctx.stats.completionTokens += usage.completionTokens;
     };
+    // An answer from --cache was paid for by an earlier run: its tokens stay in the documents' usage
+    // (a rerun writes the same output) but are counted apart from what this run was billed.
+    const reuse = (usage: { promptTokens: number; completionTokens: number }) => {
+      outcome.usage.promptTokens += usage.promptTokens;
+      outcome.usage.completionTokens += usage.completionTokens;
+      ctx.stats.cachedPromptTokens += usage.promptTokens;
+      ctx.stats.cachedCompletionTokens += usage.completionTokens;
+    };
 
     const attempt = async (chunks: Chunk[]): Promise<void> => {
       const sub = chunks === pack.chunks ? pack : subPack(pack, chunks);
@@ -59,10 +67,16 @@ export function withRetrySplit(extractor: Extractor, options: RetryOptions, ctx:
         const halt = ctx.beforeRequest?.();
         if (halt) ctx.stop(halt);
         if (ctx.signal.aborted) throw new SluiceError(ErrorCode.ABORTED, 'not sent: the run is stopping');
+        // Set once this attempt has its answer: what throws after that comes from the recursion below.
+        let answered = false;
         try {
-          ctx.stats.requests++;
-          const answer = await extractor.extract(sub, ctx.signal);
-          bill(answer.usage);
+          const answer = await extractor.extract(sub, ctx.signal, ctx);
+          answered = true;
+          if (answer.cached) reuse(answer.usage);
+          else {
+            ctx.stats.requests++;
+            bill(answer.usage);
+          }
           ctx.stats.inventedIds += answer.inventedIds ?? 0;
           const missing = chunks.filter((c) => !answer.chunks.has(chunkKey(c)));
           for (const c of chunks) {
@@ -74,8 +88,11 @@ export function withRetrySplit(extractor: Extractor, options: RetryOptions, ctx:
           err = new SluiceError(ErrorCode.TRANSIENT, 'the answer covered none of the documents sent');
         } catch (e) {
           err = e;
-          const billed = (e as SluiceError).usage;
-          if (billed) bill(billed);
+          if (!answered) {
+            ctx.stats.requests++;
+            const billed = (e as SluiceError).usage;
+            if (billed) bill(billed);
+          }
         }
         const decision = decideFn(err);
         if (decision === 'fatal' || ctx.signal.aborted) throw err;

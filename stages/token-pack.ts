@@ -49,8 +49,10 @@ export function tokenPack(options: TokenPackOptions): StageTransform<(Chunk | Fa
         next();
       }
       function emit(p: Pack): void {
+        const docs = new Set(p.chunks.map((c) => c.doc.seq)).size;
         ctx.stats.packs++;
-        ctx.stats.packedDocs += new Set(p.chunks.map((c) => c.doc.seq)).size;
+        ctx.stats.packedDocs += docs;
+        ctx.observer?.packFormed?.(docs);
         push(null, p);
       }
     });
