@@ -2,7 +2,7 @@
  * The LLM path on the simulator with a latency model: packed (--max-docs 10) against one document
  * per request at the same concurrency, and pacing under a server tpm limit.
  *
- *   npm run build && node bench/llm-throughput.js [--docs 300] [--latency-ms 800] [--ms-per-token 3]
+ *   npm run build && node bench/llm-throughput.js [--docs 300] [--latency-ms 800] [--ms-per-token 0,1,3]
  *     [--max-output-tokens 4096] [--tpm 120000] [--tpm-seconds 150] [--client-tpm] [--only packing|pacing]
  *
  * Writes bench/results/llm-throughput.json; the runs reported in the closing note of the LLM issue are
@@ -22,7 +22,8 @@ const { values } = parseArgs({
   options: {
     docs: { type: 'string', default: '400' },
     'latency-ms': { type: 'string', default: '800' },
-    'ms-per-token': { type: 'string', default: '3' },
+    // A list sweeps the packing comparison over output speeds (the pacing run takes the first).
+    'ms-per-token': { type: 'string', default: '0,1,3' },
     concurrency: { type: 'string', default: '8' },
     tpm: { type: 'string', default: '120000' },
     'tpm-seconds': { type: 'string', default: '150' },
@@ -34,7 +35,8 @@ const { values } = parseArgs({
 const docCount = Number(values.docs);
 const MAX_OUTPUT_TOKENS = Number(values['max-output-tokens']);
 const concurrency = Number(values.concurrency);
-const latency: SimulatorOptions = { latencyMs: Number(values['latency-ms']), msPerToken: Number(values['ms-per-token']) };
+const msPerTokenList = values['ms-per-token'].split(',').map(Number);
+const latency: SimulatorOptions = { latencyMs: Number(values['latency-ms']), msPerToken: msPerTokenList[0]! };
 
 function corpus(count: number, seed: number) {
   const lines = [...generateDocs(count, seed, { medianWords: 100, maxWords: 600 })].map((d) => JSON.stringify(d)).join('\n');
@@ -50,16 +52,24 @@ async function drive(options: Record<string, unknown>, sim: { url: string }, cou
   return { docs: out, deadLettered: ctx.stats.deadLettered, seconds, docsPerSecond: out / seconds, requests: ctx.stats.requests, promptTokens: ctx.stats.promptTokens, completionTokens: ctx.stats.completionTokens, promptTokensPerDoc: ctx.stats.promptTokens / Math.max(1, out), retries: ctx.stats.retries };
 }
 
+/** Packed against one document per request, side by side, for each output speed. */
 async function packing() {
-  const rows: Record<string, unknown>[] = [];
-  for (const maxDocs of [10, 1]) {
-    const sim = await startSimulator(latency);
-    const r = await drive({ maxDocs, concurrency, maxOutputTokens: MAX_OUTPUT_TOKENS }, sim, docCount, 21);
-    await sim.close();
-    rows.push({ maxDocs, ...r });
-    console.log(`max-docs ${String(maxDocs).padStart(2)}: ${r.docsPerSecond.toFixed(1)} docs/s, ${r.requests} requests, ${r.promptTokensPerDoc.toFixed(0)} prompt tokens/doc, ${r.seconds.toFixed(1)} s`);
+  const sweep: { latencyMs: number; msPerToken: number; speedup: number; runs: Record<string, unknown>[] }[] = [];
+  for (const msPerToken of msPerTokenList) {
+    const model = { latencyMs: latency.latencyMs!, msPerToken };
+    const runs: { maxDocs: number; docsPerSecond: number }[] = [];
+    for (const maxDocs of [10, 1]) {
+      const sim = await startSimulator(model);
+      const r = await drive({ maxDocs, concurrency, maxOutputTokens: MAX_OUTPUT_TOKENS }, sim, docCount, 21);
+      await sim.close();
+      runs.push({ maxDocs, ...r });
+      console.log(`${model.latencyMs} ms + ${msPerToken} ms/token, max-docs ${String(maxDocs).padStart(2)}: ${r.docsPerSecond.toFixed(1)} docs/s, ${r.requests} requests, ${r.promptTokensPerDoc.toFixed(0)} prompt tokens/doc, ${(r.completionTokens / Math.max(1, r.docs)).toFixed(0)} completion tokens/doc, ${r.seconds.toFixed(1)} s`);
+    }
+    const speedup = runs[0]!.docsPerSecond / runs[1]!.docsPerSecond;
+    console.log(`packing speed-up at ${model.latencyMs} ms + ${msPerToken} ms/token (max-docs 10 vs 1, concurrency ${concurrency}): ${speedup.toFixed(2)}x`);
+    sweep.push({ ...model, speedup, runs });
   }
-  return rows;
+  return sweep;
 }
 
 /**
@@ -100,8 +110,6 @@ async function pacing() {
 }
 
 const packed = values.only === 'pacing' ? [] : await packing();
-const speedup = packed.length ? (packed[0]!.docsPerSecond as number) / (packed[1]!.docsPerSecond as number) : null;
-if (speedup !== null) console.log(`packing speed-up (max-docs 10 vs 1, concurrency ${concurrency}): ${speedup.toFixed(2)}x`);
 const paced = values.only === 'packing' ? null : await pacing();
 const result = {
   name: 'llm-throughput',
@@ -112,7 +120,6 @@ const result = {
   concurrency,
   packing: packed,
   maxOutputTokens: MAX_OUTPUT_TOKENS,
-  packingSpeedup: speedup,
   pacing: paced,
 };
 mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
