@@ -80,7 +80,9 @@ export class LineWriter {
       }
       this.bytes += buf.length;
     } else if (!this.stream!.write(data)) {
-      await Promise.race([once(this.stream!, 'drain'), once(this.stream!, 'error')]).catch(() => undefined);
+      // once() rejects on 'error' and removes its listeners either way (a race of two once()s would
+      // leave one behind per wait).
+      await once(this.stream!, 'drain').catch(() => undefined);
     }
     this.check();
   }
