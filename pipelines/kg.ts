@@ -24,6 +24,8 @@ import { retryOptionSpecs, type RetryOptions } from '../stages/retry-split.js';
 import { jsonlSink } from '../stages/sink.js';
 import { tokenPack, tokenPackOptionSpecs, type TokenPackOptions } from '../stages/token-pack.js';
 import { connectionOf, type ConnectionOptions } from '../lib/openai-client.js';
+import { GraphStore } from '../lib/graph/store.js';
+import { graphSink, graphSinkOptionSpecs, type GraphSinkOptions } from '../stages/graph-sink.js';
 
 const extractorChoiceSpec: OptionSpec = {
   name: 'extractor',
@@ -38,7 +40,8 @@ export type KgOptions = ReadOptions &
   ChunkOptions &
   Omit<TokenPackOptions, 'templateTokens' | 'perChunkTokens'> &
   RetryOptions &
-  ConnectionOptions & {
+  ConnectionOptions &
+  GraphSinkOptions & {
     extractor: 'auto' | 'offline' | 'openai';
     workers?: number;
     concurrency?: number;
@@ -49,7 +52,7 @@ export type KgOptions = ReadOptions &
     relationTypes: string;
   };
 
-export const kgOptionSpecs = mergeSpecs(readOptionSpecs, parseOptionSpecs, chunkOptionSpecs, tokenPackOptionSpecs, [extractorChoiceSpec], offlineExtractorOptionSpecs, openaiExtractorOptionSpecs, extractOptionSpecs, retryOptionSpecs);
+export const kgOptionSpecs = mergeSpecs(readOptionSpecs, parseOptionSpecs, chunkOptionSpecs, tokenPackOptionSpecs, [extractorChoiceSpec], offlineExtractorOptionSpecs, openaiExtractorOptionSpecs, extractOptionSpecs, retryOptionSpecs, graphSinkOptionSpecs);
 
 /** The LLM when a key or a server is given (or asked for), the offline extractor otherwise. */
 async function chooseExtractor(o: KgOptions): Promise<Extractor> {
@@ -82,6 +85,13 @@ export const kg = definePipeline<KgOptions>({
       await extractor?.close();
       throw usageError(`--chunk-tokens (${o.chunkTokens}) does not fit --token-budget (${o.tokenBudget}) with the prompt template (${overhead.templateTokens} tokens)`);
     }
+    let graph: GraphStore | undefined;
+    try {
+      graph = extractor && o.graph ? GraphStore.open(o.graph, { create: true }) : undefined;
+    } catch (err) {
+      await extractor?.close();
+      throw err;
+    }
     return {
       source: read(inputs as InputSpec[], o),
       stages: [
@@ -91,8 +101,12 @@ export const kg = definePipeline<KgOptions>({
         ...(extractor
           ? [extract({ extractor, retry: o, concurrency: o.concurrency, unordered: o.unordered, reorderWindow: o.reorderWindow }), mergeChunks({ unordered: o.unordered })]
           : []),
+        ...(graph ? [graphSink(graph, { batchSize: o.graphBatchSize })] : []),
       ],
-      close: async () => extractor?.close(),
+      close: async () => {
+        graph?.close();
+        await extractor?.close();
+      },
     };
   },
   sink: (target) => jsonlSink(target),
