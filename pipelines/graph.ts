@@ -10,7 +10,6 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import _ from 'highland';
 import { EXIT_CODES_HELP, isMain, type CliIo } from '../lib/cli.js';
 import { ErrorCode, ExitCode, codeOf, messageOf, usageError } from '../lib/errors.js';
 import { checkGraph } from '../lib/graph/check.js';
@@ -19,25 +18,23 @@ import { exportNeo4j, type ExportReport } from '../lib/graph/export-neo4j.js';
 import { exportTables } from '../lib/graph/export-tables.js';
 import { DEFAULT_CACHE_MB } from '../lib/graph/schema.js';
 import { formatStats, graphStats } from '../lib/graph/stats.js';
-import { GraphStore, type AddReport } from '../lib/graph/store.js';
-import { LineWriter } from '../lib/line-writer.js';
+import { GraphStore } from '../lib/graph/store.js';
 import { coerceOption, formatDefault, keyOf, resolveOptions, type OptionSpec } from '../lib/options.js';
-import type { Failure } from '../lib/records.js';
-import { createRunContext, FIRST_FAILURES_KEPT } from '../lib/run-context.js';
-import type { Stream } from '../lib/stage.js';
-import { read, readOptionSpecs, type InputSpec, type ReadOptions } from '../stages/read.js';
-import { resultLines, type ContributionRecord } from '../stages/result-lines.js';
-import { serialiseFailure } from '../stages/sink.js';
+import { readOptionSpecs } from '../stages/read.js';
+import { runAdd, type AddCliOptions } from './graph-add.js';
+
+export { addToGraph, type AddSummary, type AddHooks } from './graph-add.js';
 
 const helpSpec: OptionSpec = { name: 'help', short: 'h', type: 'boolean', default: false, description: 'Show this help' };
 const quietSpec: OptionSpec = { name: 'quiet', short: 'q', type: 'boolean', default: false, description: 'No summary (bad lines are still counted on stderr)' };
 const cacheSpec: OptionSpec = { name: 'cache-mb', type: 'integer', default: DEFAULT_CACHE_MB, min: 1, description: "SQLite page cache in MiB: the store's share of memory" };
 
 export const addOptionSpecs: readonly OptionSpec[] = [
-  { name: 'batch-size', type: 'integer', default: 500, min: 1, description: 'Documents per transaction' },
+  { name: 'batch-size', type: 'integer', default: 1000, min: 1, description: 'Documents per transaction (larger is faster; memory grows with it)' },
   ...readOptionSpecs,
   { name: 'dead-letter', type: 'string', description: 'Write bad lines as JSONL dead letters to this file; without it stderr shows their count and first reasons' },
   cacheSpec,
+  { name: 'progress', type: 'boolean', default: false, description: 'Show progress on stderr even when it is not a terminal' },
   quietSpec,
   helpSpec,
 ];
@@ -143,109 +140,6 @@ export function parseGraphCommandLine(argv: readonly string[]): Parsed {
   return { command, graph, inputs, options, help: false };
 }
 
-async function* pullAll<T>(stream: Stream<T>): AsyncGenerator<T> {
-  try {
-    for (;;) {
-      const x = await new Promise<T | undefined>((resolve, reject) => stream.pull((err, v) => (err ? reject(err) : resolve(_.isNil(v) ? undefined : (v as T)))));
-      if (x === undefined) return;
-      yield x;
-    }
-  } finally {
-    stream.destroy();
-  }
-}
-
-export interface AddSummary extends AddReport {
-  lines: number;
-  blankLines: number;
-  badLines: number;
-  skippedRelations: number;
-}
-
-export interface AddHooks {
-  signal?: AbortSignal;
-  onBadLine?: (f: Failure) => void | Promise<void>;
-  onSkippedRelation?: (where: ContributionRecord, reason: string) => void;
-}
-
-/** Reads result lines from `inputs` and adds them to `store`, `batchSize` documents per transaction. */
-export async function addToGraph(store: GraphStore, inputs: readonly InputSpec[], options: ReadOptions & { batchSize: number }, hooks: AddHooks = {}): Promise<AddSummary> {
-  const ctx = createRunContext(hooks.signal);
-  const summary: AddSummary = { lines: 0, blankLines: 0, badLines: 0, skippedRelations: 0, added: 0, replaced: 0, unchanged: 0 };
-  const stream = read(inputs, options)(ctx).through((s: Stream<any>) => resultLines()(s, ctx));
-  let pending: ContributionRecord[] = [];
-  const commit = () => {
-    if (pending.length === 0) return;
-    const r = store.add(pending.map((p) => p.contribution));
-    summary.added += r.added;
-    summary.replaced += r.replaced;
-    summary.unchanged += r.unchanged;
-    pending = [];
-  };
-  for await (const batch of pullAll(stream as Stream<(ContributionRecord | Failure)[]>)) {
-    for (const item of batch) {
-      summary.lines++;
-      if (item.kind === 'failure') {
-        summary.badLines++;
-        await hooks.onBadLine?.(item);
-        continue;
-      }
-      for (const s of item.contribution.skipped) {
-        summary.skippedRelations++;
-        hooks.onSkippedRelation?.(item, s.reason);
-      }
-      pending.push(item);
-      if (pending.length >= options.batchSize) commit();
-    }
-  }
-  commit();
-  summary.blankLines = ctx.stats.blankLines;
-  return summary;
-}
-
-function where(x: { source: string; line: number; id?: string }): string {
-  return `${x.source}:${x.line}${x.id !== undefined ? ` id=${x.id}` : ''}`;
-}
-
-async function runAdd(p: Parsed, io: Required<CliIo>, signal: AbortSignal): Promise<number> {
-  const o = p.options as unknown as ReadOptions & { batchSize: number; deadLetter?: string; cacheMb: number; quiet: boolean };
-  const started = Date.now();
-  const store = GraphStore.open(p.graph, { create: true, cacheMb: o.cacheMb });
-  const dead = o.deadLetter === undefined ? undefined : new LineWriter(o.deadLetter);
-  const firstBad: Failure[] = [];
-  const firstSkipped: string[] = [];
-  let summary: AddSummary;
-  try {
-    summary = await addToGraph(store, p.inputs, o, {
-      signal,
-      onBadLine: async (f) => {
-        if (firstBad.length < FIRST_FAILURES_KEPT) firstBad.push(f);
-        await dead?.writeLine(serialiseFailure(f));
-      },
-      onSkippedRelation: (rec, reason) => {
-        if (firstSkipped.length < FIRST_FAILURES_KEPT) firstSkipped.push(`  ${where({ ...rec, id: rec.contribution.docId })} ${reason}`);
-      },
-    });
-  } finally {
-    await dead?.close().catch(() => undefined);
-  }
-  const totals = graphStats(store, 0);
-  store.close();
-  if (summary.badLines > 0 && dead === undefined) {
-    io.stderr.write(`${summary.badLines.toLocaleString('en-US')} bad line(s) skipped (write them all with --dead-letter FILE); first:\n`);
-    for (const f of firstBad) io.stderr.write(`  ${where(f)} [${f.code}] ${f.reason}\n`);
-  }
-  if (!o.quiet) {
-    const n = (x: number) => x.toLocaleString('en-US');
-    if (summary.skippedRelations > 0) io.stderr.write(`${n(summary.skippedRelations)} relation(s) left out of the graph; first:\n${firstSkipped.join('\n')}\n`);
-    io.stderr.write(
-      `graph add: ${n(summary.lines)} lines${summary.blankLines > 0 ? ` (and ${n(summary.blankLines)} blank)` : ''}: ${n(summary.added)} documents added, ${n(summary.replaced)} replaced, ${n(summary.unchanged)} unchanged, ${n(summary.badLines)} bad lines (${((Date.now() - started) / 1000).toFixed(1)} s)\n` +
-        `graph ${p.graph}: ${n(totals.documents)} documents, ${n(totals.nodes)} nodes, ${n(totals.edges)} edges\n`,
-    );
-  }
-  return signal.aborted ? ExitCode.INTERRUPTED : ExitCode.OK;
-}
-
 async function runExport(p: Parsed, io: Required<CliIo>): Promise<number> {
   const o = p.options as { format?: 'neo4j' | 'graphml' | 'tables'; out?: string; cacheMb: number };
   if (o.format === undefined) throw usageError('export: --format is required (neo4j, graphml or tables)');
@@ -319,7 +213,7 @@ export async function runGraphCli(argv: readonly string[] = process.argv.slice(2
   try {
     switch (parsed.command) {
       case 'add':
-        return await runAdd(parsed, io, controller.signal);
+        return await runAdd(parsed.graph, parsed.inputs, parsed.options as unknown as AddCliOptions, io, controller.signal);
       case 'export':
         return await runExport(parsed, io);
       case 'stats':

@@ -13,7 +13,7 @@ export interface GraphStats {
   mentions: number;
   /** Distinct surface forms over all nodes. */
   surfaceForms: number;
-  /** Surface forms folded into a node whose display name differs: surfaceForms - nodes. */
+  /** Surface forms merged into a node beyond its first: surfaceForms - nodes. */
   merges: number;
   /** Nodes seen with more than one type (all kept; the most frequent is `type`). */
   multiTypeNodes: number;
@@ -60,7 +60,7 @@ export function formatStats(s: GraphStats, path: string): string {
     `  documents       ${f(s.documents)}`,
     `  nodes           ${f(s.nodes)} (from ${f(s.entityRows)} entity rows: ${ratio} per node; ${f(s.mentions)} mentions)`,
     `  edges           ${f(s.edges)} (total weight ${f(s.relationWeight)})`,
-    `  merges made     ${f(s.merges)} surface forms folded into another's node (${f(s.surfaceForms)} surface forms in all)`,
+    `  merges made     ${f(s.merges)} (surface forms merged into a node beyond its first; ${f(s.surfaceForms)} surface forms in all)`,
     `  type clashes    ${f(s.multiTypeNodes)} nodes seen with more than one type (all kept)`,
   ];
   if (s.topEntities.length > 0) {

@@ -185,6 +185,11 @@ t.test('usage errors exit 2; a store that is missing, not SQLite or not a graph 
     t.equal(r.code, 2, `exit 2: ${args.join(' ')}`);
     t.match(r.stderr, message);
   }
+  const noInput = await graph(['add', join(dir, 'never.db'), join(dir, 'no-such-input.jsonl')]);
+  t.equal(noInput.code, 1);
+  t.match(noInput.stderr, /error: cannot read input .*no-such-input\.jsonl: no such file/);
+  t.notOk(existsSync(join(dir, 'never.db')), 'no empty store is left behind');
+
   const missing = await graph(['stats', join(dir, 'missing.db')]);
   t.equal(missing.code, 1);
   t.match(missing.stderr, /error: no graph store at .*missing\.db \(build one with: node pipelines\/graph\.js add/);
