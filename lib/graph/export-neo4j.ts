@@ -40,6 +40,11 @@ function delimiterArgument(d: string): string {
   return d === '\u001f' ? 'U+001F' : `'${d}'`;
 }
 
+/** A path as one shell word, quoted only when it needs to be. */
+function shellQuote(s: string): string {
+  return /^[\w./-]+$/u.test(s) ? s : `'${s.replace(/'/gu, "'\\''")}'`;
+}
+
 export function importCommand(delimiter: string, multiline: boolean, database = 'neo4j'): string {
   return `neo4j-admin database import full ${database} --nodes=nodes.csv --relationships=relationships.csv --array-delimiter=${delimiterArgument(delimiter)}${multiline ? ' --multiline-fields=true' : ''}`;
 }
@@ -93,6 +98,6 @@ export async function exportNeo4j(store: GraphStore, dir: string): Promise<Expor
       ].join('\n'),
     );
     chmodSync(script, 0o755);
-    return { files: [...files, script], nodes, edges, next: `cd ${dir} && ${importCommand(delimiter, multiline)}` };
+    return { files: [...files, script], nodes, edges, next: `cd ${shellQuote(dir)} && ${importCommand(delimiter, multiline)}` };
   });
 }
