@@ -16,6 +16,8 @@ export const RecordCode = {
   INVALID_ID: 'INVALID_ID',
   EXTRACT_FAILED: 'EXTRACT_FAILED',
   UNSERIALISABLE: 'UNSERIALISABLE',
+  /** A result line given to the graph whose entities or relations do not follow the result schema. */
+  INVALID_RESULT: 'INVALID_RESULT',
 } as const;
 
 /** Codes of thrown errors; retry/split decides by these. */

@@ -25,6 +25,8 @@ import { jsonlSink } from '../stages/sink.js';
 import { tokenPack, tokenPackOptionSpecs, type TokenPackOptions } from '../stages/token-pack.js';
 import { connectionOf, type ConnectionOptions } from '../lib/openai-client.js';
 import { cacheOptionSpecs, ResponseCache } from '../lib/response-cache.js';
+import { GraphStore } from '../lib/graph/store.js';
+import { graphSink, graphSinkOptionSpecs, type GraphSinkOptions } from '../stages/graph-sink.js';
 
 const extractorChoiceSpec: OptionSpec = {
   name: 'extractor',
@@ -39,7 +41,8 @@ export type KgOptions = ReadOptions &
   ChunkOptions &
   Omit<TokenPackOptions, 'templateTokens' | 'perChunkTokens'> &
   RetryOptions &
-  ConnectionOptions & {
+  ConnectionOptions &
+  GraphSinkOptions & {
     extractor: 'auto' | 'offline' | 'openai';
     workers?: number;
     concurrency?: number;
@@ -51,7 +54,7 @@ export type KgOptions = ReadOptions &
     cache?: string;
   };
 
-export const kgOptionSpecs = mergeSpecs(readOptionSpecs, parseOptionSpecs, chunkOptionSpecs, tokenPackOptionSpecs, [extractorChoiceSpec], offlineExtractorOptionSpecs, openaiExtractorOptionSpecs, extractOptionSpecs, retryOptionSpecs, cacheOptionSpecs);
+export const kgOptionSpecs = mergeSpecs(readOptionSpecs, parseOptionSpecs, chunkOptionSpecs, tokenPackOptionSpecs, [extractorChoiceSpec], offlineExtractorOptionSpecs, openaiExtractorOptionSpecs, extractOptionSpecs, retryOptionSpecs, cacheOptionSpecs, graphSinkOptionSpecs);
 
 /** The LLM when a key or a server is given (or asked for), the offline extractor otherwise. */
 function extractorKind(o: KgOptions): 'offline' | 'openai' {
@@ -104,6 +107,13 @@ export const kg = definePipeline<KgOptions>({
       await extractor?.close();
       throw usageError(`--chunk-tokens (${o.chunkTokens}) does not fit --token-budget (${o.tokenBudget}) with the prompt template (${overhead.templateTokens} tokens)`);
     }
+    let graph: GraphStore | undefined;
+    try {
+      graph = extractor && o.graph ? GraphStore.open(o.graph, { create: true }) : undefined;
+    } catch (err) {
+      await extractor?.close();
+      throw err;
+    }
     return {
       source: read(inputs as InputSpec[], o),
       stages: [
@@ -113,8 +123,12 @@ export const kg = definePipeline<KgOptions>({
         ...(extractor
           ? [extract({ extractor, retry: o, concurrency: o.concurrency, unordered: o.unordered, reorderWindow: o.reorderWindow }), mergeChunks({ unordered: o.unordered })]
           : []),
+        ...(graph ? [graphSink(graph, { batchSize: o.graphBatchSize })] : []),
       ],
-      close: async () => extractor?.close(),
+      close: async () => {
+        graph?.close();
+        await extractor?.close();
+      },
     };
   },
   sink: (target) => jsonlSink(target),
