@@ -11,7 +11,7 @@ import { ErrorCode, ExitCode, codeOf, messageOf, usageError } from './errors.js'
 import { coerceOption, formatDefault, keyOf, resolveOptions, type OptionSpec } from './options.js';
 import { metricsOptionSpecs, startCliMetrics, type CliMetrics } from './metrics.js';
 import { items, run, type PipelineDefinition } from './pipeline.js';
-import { costUsd, priceOf, type Price } from './prices.js';
+import { batchPrice, costUsd, priceOf, type Price } from './prices.js';
 import { Progress } from './progress.js';
 import type { Failure, Pack } from './records.js';
 import { createRunContext, type RunContext } from './run-context.js';
@@ -136,7 +136,9 @@ export async function runCli(pipeline: PipelineDefinition<any>, argv: readonly s
   }
 
   const model = typeof options.model === 'string' ? options.model : undefined;
-  const price = model ? priceOf(model, { input: cli.priceInput, output: cli.priceOutput }) : undefined;
+  const listed = model ? priceOf(model, { input: cli.priceInput, output: cli.priceOutput }) : undefined;
+  // What is actually paid: the Batch API bills half (a dry run with --batch-api prices it so too).
+  const price = listed && options.batchApi === true ? batchPrice(listed) : listed;
   if (cli.maxCost !== undefined && !price) {
     stderr.write(`${pipeline.name}: --max-cost needs a price for --model ${model ?? '(none)'}: give --price-input and --price-output\n`);
     return ExitCode.USAGE;
@@ -257,7 +259,7 @@ async function dryRun(pipeline: PipelineDefinition<any>, inputs: string[], optio
   if (model && price) {
     const input = costUsd(price, promptTokens, 0);
     const output = costUsd(price, 0, completion);
-    lines.push(`  estimated cost   $${(input + output).toFixed(4)} for ${model} (input $${input.toFixed(4)} + output ~$${output.toFixed(4)}; $${price.input}/$${price.output} per 1M tokens)`);
+    lines.push(`  estimated cost   $${(input + output).toFixed(4)} for ${model} (input $${input.toFixed(4)} + output ~$${output.toFixed(4)}; $${price.input}/$${price.output} per 1M tokens${options.batchApi === true ? ', Batch API rate: half of live' : ''})`);
   } else if (model) {
     lines.push(`  estimated cost   unknown: no price for ${model} (give --price-input and --price-output)`);
   }
