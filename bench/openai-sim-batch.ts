@@ -19,10 +19,12 @@ export interface BatchCounters {
   linesProcessed: number;
   /** Lines put in an error file (faults, non-200 answers, expired, cancelled). */
   linesFailed: number;
+  /** File contents read (GET /v1/files/:id/content). */
+  contentReads: number;
 }
 
 export function emptyBatchCounters(): BatchCounters {
-  return { filesUploaded: 0, batchesCreated: 0, linesProcessed: 0, linesFailed: 0 };
+  return { filesUploaded: 0, batchesCreated: 0, linesProcessed: 0, linesFailed: 0, contentReads: 0 };
 }
 
 export interface BatchLineAnswer {
@@ -39,6 +41,8 @@ export interface BatchSettings {
   expireAt?: number;
   /** Enqueued-token limit over the batches in progress. */
   maxTokens?: number;
+  /** Time a Files or Batches call takes after its effect, before the reply, ms. */
+  apiLatencyMs: number;
   seed: number;
 }
 
@@ -141,7 +145,14 @@ export class BatchStore {
     return { files: this.files.size, batches: this.batches.size };
   }
 
+  /** The reply to a Files or Batches call, sent after apiLatencyMs (the effect is already done: a client that dies meanwhile never learns of it). */
   async handle(req: IncomingMessage, path: string): Promise<BatchReply> {
+    const reply = await this.route(req, path);
+    await this.sleep(this.o.apiLatencyMs);
+    return reply;
+  }
+
+  private async route(req: IncomingMessage, path: string): Promise<BatchReply> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const parts = path.split('/').filter(Boolean); // ['v1', 'files' | 'batches', id?, action?]
     const [, kind, id, action] = parts;
@@ -151,7 +162,11 @@ export class BatchStore {
       req.resume();
       if (method === 'GET' && id === undefined) return this.list([...this.files.values()].map((f) => f.object), url, 10_000, (f) => !url.searchParams.get('purpose') || f.purpose === url.searchParams.get('purpose'));
       if (method === 'GET' && id !== undefined && action === undefined) return { status: 200, body: this.file(id).object };
-      if (method === 'GET' && id !== undefined && action === 'content') return { status: 200, body: this.file(id).data, headers: { 'content-type': 'application/octet-stream' } };
+      if (method === 'GET' && id !== undefined && action === 'content') {
+        const data = this.file(id).data;
+        this.hooks.counters().contentReads++;
+        return { status: 200, body: data, headers: { 'content-type': 'application/octet-stream' } };
+      }
     } else {
       if (method === 'POST' && id === undefined) return this.create(parseJsonObject(await readBody(req, 1024 * 1024)));
       req.resume();
@@ -344,7 +359,8 @@ export class BatchStore {
       const j = Math.floor(this.rand() * (i + 1));
       [order[i], order[j]] = [order[j]!, order[i]!];
     }
-    const stopAt = this.o.expireAt === undefined ? lines.length : Math.floor(this.o.expireAt * lines.length);
+    // Rounded up: a batch with any share done finishes at least one line, so retries converge.
+    const stopAt = this.o.expireAt === undefined ? lines.length : Math.ceil(this.o.expireAt * lines.length);
     const output: string[] = [];
     const failed: string[] = [];
     const counters = () => this.hooks.counters();

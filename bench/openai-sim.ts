@@ -55,6 +55,8 @@ export interface SimulatorOptions {
   batchExpire?: number;
   /** Batch API: enqueued-token limit (in-progress batches together); a batch over it fails with token_limit_exceeded (default: none). */
   batchMaxTokens?: number;
+  /** Batch API: time a Files or Batches call takes, after its effect and before the reply, ms (default 0). */
+  batchApiLatencyMs?: number;
 }
 
 export interface SimulatorStats {
@@ -113,6 +115,7 @@ interface Settings {
   batchFaultRate: number;
   batchExpire?: number;
   batchMaxTokens?: number;
+  batchApiLatencyMs: number;
 }
 
 function check(name: string, value: number | undefined, fallback: number, test: (v: number) => boolean, what: string): number {
@@ -138,6 +141,7 @@ function settings(o: SimulatorOptions): Settings {
     hangMs: check('hangMs', o.hangMs, 120_000, nonNegative, '>= 0'),
     batchLatencyMs: check('batchLatencyMs', o.batchLatencyMs, 1000, nonNegative, '>= 0'),
     batchFaultRate: check('batchFaultRate', o.batchFaultRate, 0, (v) => v >= 0 && v <= 1, 'between 0 and 1'),
+    batchApiLatencyMs: check('batchApiLatencyMs', o.batchApiLatencyMs, 0, nonNegative, '>= 0'),
   };
   if (o.batchExpire !== undefined) s.batchExpire = check('batchExpire', o.batchExpire, 0, (v) => v >= 0 && v <= 1, 'between 0 and 1');
   if (o.batchMaxTokens !== undefined) s.batchMaxTokens = check('batchMaxTokens', o.batchMaxTokens, 0, positiveInt, 'a positive integer');
@@ -427,7 +431,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     }
   };
 
-  const batches = new BatchStore({ latencyMs: o.batchLatencyMs, faultRate: o.batchFaultRate, expireAt: o.batchExpire, maxTokens: o.batchMaxTokens, seed: o.seed }, { answer: answerLine, enqueuedTokens, counters: () => stats.batch });
+  const batches = new BatchStore({ latencyMs: o.batchLatencyMs, faultRate: o.batchFaultRate, expireAt: o.batchExpire, maxTokens: o.batchMaxTokens, apiLatencyMs: o.batchApiLatencyMs, seed: o.seed }, { answer: answerLine, enqueuedTokens, counters: () => stats.batch });
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
@@ -551,6 +555,7 @@ Prints its base URL (http://127.0.0.1:PORT/v1) on stdout once listening; SIGINT/
   --batch-fault-rate X  Batch API: share 0..1 of lines that go to the error file (default 0)
   --batch-expire X      Batch API: batches expire with this share 0..1 of lines done (default never)
   --batch-max-tokens N  Batch API: enqueued-token limit; a batch over it fails token_limit_exceeded
+  --batch-api-latency-ms N  Batch API: time a Files/Batches call takes (after its effect) (default 0)
   -h, --help            this help
 `;
 
@@ -575,6 +580,7 @@ export function parseSimulatorArgs(argv: readonly string[]): SimulatorOptions | 
       'batch-fault-rate': { type: 'string' },
       'batch-expire': { type: 'string' },
       'batch-max-tokens': { type: 'string' },
+      'batch-api-latency-ms': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -602,6 +608,7 @@ export function parseSimulatorArgs(argv: readonly string[]): SimulatorOptions | 
   set('batchFaultRate', num('batch-fault-rate', values['batch-fault-rate']));
   set('batchExpire', num('batch-expire', values['batch-expire']));
   set('batchMaxTokens', num('batch-max-tokens', values['batch-max-tokens']));
+  set('batchApiLatencyMs', num('batch-api-latency-ms', values['batch-api-latency-ms']));
   if (values.faults !== undefined) {
     const kinds = values.faults.split(',').map((k) => k.trim()).filter((k) => k !== '');
     for (const k of kinds) if (!isFaultKind(k)) throw new RangeError(`--faults: unknown kind ${JSON.stringify(k)} (kinds: ${FAULT_KINDS.join(', ')})`);

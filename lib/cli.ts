@@ -26,6 +26,7 @@ export const cliOptionSpecs: readonly OptionSpec[] = [
   { name: 'checkpoint', type: 'string', description: 'Commit progress to this file (needs --output FILE); rerunning the same command after a crash or a stop resumes where it was committed' },
   { name: 'max-cost', type: 'number', min: 0, description: 'Stop cleanly once the estimated cost (USD, from the price table) reaches this cap; with --checkpoint, the same command with a higher cap continues' },
   { name: 'summary', type: 'string', description: 'Also write the run summary as JSON to this file' },
+  { name: 'status', type: 'boolean', default: false, description: 'With --batch-api and --checkpoint DIR: show where every batch of the run stands (from the ledger and the provider), then exit; reads no input' },
   ...metricsOptionSpecs,
   { name: 'price-input', type: 'number', min: 0, description: 'Override the input price, USD per million tokens (default: the table in lib/prices.ts)' },
   { name: 'price-output', type: 'number', min: 0, description: 'Override the output price, USD per million tokens' },
@@ -44,7 +45,7 @@ export const EXIT_CODES_HELP = [
 ] as const;
 
 export interface ParsedCommandLine {
-  cli: { output?: string; deadLetter?: string; dryRun: boolean; progress: boolean; quiet: boolean; checkpoint?: string; maxCost?: number; summary?: string; priceInput?: number; priceOutput?: number; help: boolean; metricsPort?: number; metricsFile?: string };
+  cli: { output?: string; deadLetter?: string; dryRun: boolean; status: boolean; progress: boolean; quiet: boolean; checkpoint?: string; maxCost?: number; summary?: string; priceInput?: number; priceOutput?: number; help: boolean; metricsPort?: number; metricsFile?: string };
   options: Record<string, unknown>;
   inputs: string[];
 }
@@ -146,6 +147,20 @@ export async function runCli(pipeline: PipelineDefinition<any>, argv: readonly s
   if (cli.checkpoint !== undefined && cli.dryRun) {
     stderr.write(`${pipeline.name}: --dry-run writes nothing to resume: drop --checkpoint\n`);
     return ExitCode.USAGE;
+  }
+
+  if (cli.status) {
+    if (cli.checkpoint === undefined || !pipeline.status || pipeline.checkpointLayout?.(options) !== 'directory') {
+      stderr.write(`${pipeline.name}: --status shows a batch run: give --batch-api and its --checkpoint DIR\n`);
+      return ExitCode.USAGE;
+    }
+    try {
+      (io.stdout ?? process.stdout).write(`${await pipeline.status(options, cli.checkpoint)}\n`);
+      return ExitCode.OK;
+    } catch (err) {
+      stderr.write(`${pipeline.name}: ${codeOf(err) === ErrorCode.USAGE ? '' : 'error: '}${messageOf(err)}\n`);
+      return codeOf(err) === ErrorCode.USAGE ? ExitCode.USAGE : ExitCode.FATAL;
+    }
   }
 
   const controller = new AbortController();

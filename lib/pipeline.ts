@@ -66,6 +66,8 @@ export interface PipelineDefinition<O = Record<string, unknown>> {
    * and the pipeline's own state (batch mode); a file otherwise.
    */
   checkpointLayout?(options: O): 'file' | 'directory';
+  /** `--status`: where a checkpointed run's outside work stands (batch mode's batches), as text. */
+  status?(options: O, stateDir: string): Promise<string>;
 }
 
 /** The commit file inside a checkpoint directory. */

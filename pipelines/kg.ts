@@ -11,7 +11,8 @@ import { usageError } from '../lib/errors.js';
 import type { Extractor } from '../lib/extractor.js';
 import { promptOverhead } from '../lib/kg-prompt.js';
 import { mergeSpecs, type OptionSpec } from '../lib/options.js';
-import { definePipeline } from '../lib/pipeline.js';
+import { CHECKPOINT_FILE, definePipeline } from '../lib/pipeline.js';
+import { batchStatus } from '../lib/batch-status.js';
 import { tokenCounterForModel } from '../lib/tokens.js';
 import { chunk, chunkOptionSpecs, type ChunkOptions } from '../stages/chunk.js';
 import { extract, extractOptionSpecs } from '../stages/extract.js';
@@ -150,6 +151,7 @@ export const kg = definePipeline<KgOptions>({
   identity: (o) => ({ extractor: extractorKind(o) }),
   // Batch mode keeps its ledger beside the commit file.
   checkpointLayout: (o) => (o.batchApi ? 'directory' : 'file'),
+  status: (o, dir) => batchStatus(dir, CHECKPOINT_FILE, createClient({ baseUrl: o.baseUrl, apiKey: process.env.OPENAI_API_KEY || undefined, timeoutMs: o.timeoutMs }), process.env.OPENAI_API_KEY || undefined),
 });
 
 export default kg;

@@ -110,6 +110,8 @@ class BatchExtractor implements Extractor {
   private readonly inputs: string;
   private readonly waiters = new Map<string, Waiter>();
   private readonly tracked = new Set<number>();
+  /** Tracked files failed with token_limit_exceeded, waiting for the other batches to finish. */
+  private readonly draining = new Set<number>();
   private readonly batchCounts = new Map<number, { total: number; completed: number; failed: number }>();
   private open: BatchInputFile | undefined;
   private flushTimer: NodeJS.Timeout | undefined;
@@ -340,6 +342,15 @@ class BatchExtractor implements Extractor {
       for (const seq of [...this.tracked]) {
         if (this.closed) return;
         const f = this.ledger.file(seq)!;
+        if (this.draining.has(seq)) {
+          // Failed over the enqueued-token limit: its lines go again once no other batch holds the queue.
+          if (this.draining.size < this.tracked.size) continue;
+          this.draining.delete(seq);
+          this.tracked.delete(seq);
+          this.finishFile(f, 'failed', f.errors, { code: ErrorCode.TRANSIENT, message: `batch ${f.batchId} failed: ${f.errors ?? 'token_limit_exceeded'}` });
+          changed = true;
+          continue;
+        }
         let b: Batch;
         try {
           b = await this.api.retrieve(f.batchId!);
@@ -357,9 +368,8 @@ class BatchExtractor implements Extractor {
           this.ledger.updateFile(f);
         }
         if (TERMINAL.has(b.status)) {
-          await this.collect(f, b);
-          this.tracked.delete(seq);
           this.batchCounts.delete(seq);
+          if (await this.collect(f, b)) this.tracked.delete(seq);
         }
       }
       this.count();
@@ -367,21 +377,32 @@ class BatchExtractor implements Extractor {
     }
   }
 
-  /** A finished batch: every answer it has is kept; what it lacks fails (and is retried). */
-  private async collect(f: FileRow, b: Batch): Promise<void> {
+  /**
+   * A finished batch: every answer it has is kept; what it lacks fails (and is retried). False when
+   * its lines wait for the queue to drain (token_limit_exceeded while other batches are in progress).
+   */
+  private async collect(f: FileRow, b: Batch): Promise<boolean> {
     if (b.status === 'failed') {
       const errors = b.errors?.data ?? [];
       const text = errors.map((e) => `${e.code ?? 'error'}: ${e.message ?? ''}${e.line != null ? ` (line ${e.line})` : ''}`).join('; ') || 'no reason given';
       const tokenLimit = errors.some((e) => e.code === 'token_limit_exceeded');
-      // Over the enqueued-token limit: later files are smaller, and these lines go again once the queue drains.
-      if (tokenLimit) this.tokenCap = Math.max(1, Math.floor(f.tokens / 2));
-      this.finishFile(f, b.status, text, { code: tokenLimit ? ErrorCode.TRANSIENT : ErrorCode.EXTRACT, message: `batch ${b.id} failed: ${text}` });
-      return;
+      if (tokenLimit) {
+        // Over the enqueued-token limit: later files are smaller, and these lines go again once
+        // the batches in progress are done (sooner, they would only fail again and use up retries).
+        this.tokenCap = Math.max(1, Math.min(this.tokenCap ?? Infinity, Math.floor(f.tokens / 2)));
+        f.errors = text;
+        this.ledger.updateFile(f);
+        this.draining.add(f.seq);
+        return false;
+      }
+      this.finishFile(f, b.status, text, { code: ErrorCode.EXTRACT, message: `batch ${b.id} failed: ${text}` });
+      return true;
     }
     for (const fileId of [b.output_file_id, b.error_file_id]) if (fileId) await this.download(f, b.id, fileId);
-    if (this.closed) return;
+    if (this.closed) return false;
     const why = b.status === 'expired' ? 'batch_expired: the batch expired before this request ran' : b.status === 'cancelled' ? 'batch_cancelled: the batch was cancelled before this request ran' : 'the line is missing from the batch output and error files';
     this.finishFile(f, b.status, null, { code: ErrorCode.TRANSIENT, message: `batch ${b.id}: ${why}` });
+    return true;
   }
 
   /** Lines without an outcome fail with `error` (their custom_id added), the file is done, its waiters answered. */

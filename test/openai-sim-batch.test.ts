@@ -98,7 +98,7 @@ t.test('upload, create, poll, download: real shapes, answers equal to the live e
     t.same(l.response.body.usage, live.usage);
   }
   const st = s.stats();
-  t.same(st.batch, { filesUploaded: 1, batchesCreated: 1, linesProcessed: n, linesFailed: 0 });
+  t.match(st.batch, { filesUploaded: 1, batchesCreated: 1, linesProcessed: n, linesFailed: 0 });
 });
 
 t.test('a share of lines goes to the error file as server errors', async (t) => {
