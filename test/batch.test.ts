@@ -12,7 +12,7 @@ import type { ChildProcess } from 'node:child_process';
 import Database from 'better-sqlite3';
 import { generateDocs } from '../bench/generate-docs.js';
 import { acquireTokenTools, startSimulator, type Simulator, type SimulatorOptions } from '../bench/openai-sim.js';
-import { kg, type CliRun } from './helpers/cli.js';
+import { kg, runScript, type CliRun } from './helpers/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sluice-batch-'));
 const held = acquireTokenTools(['o200k_base']);
@@ -212,3 +212,57 @@ for (const [moment, options, when] of moments) {
     t.ok(ledger.every((x) => x.batch_status === 'completed'));
   });
 }
+
+t.test('embed --batch-api writes what live embed writes', async (t) => {
+  const s = await sim(t);
+  const out = (name: string) => join(dir, `embed-${name}.jsonl`);
+  const liveRun = await runScript('pipelines/embed.js', ['--quiet', '--base-url', s.url, '--batch-size', '8', input, '-o', out('live'), '--dead-letter', out('live-dead')]);
+  t.equal(liveRun.code, 0, liveRun.stderr);
+  const state = join(dir, 'embed-state');
+  const batch = await runScript('pipelines/embed.js', ['--quiet', '--base-url', s.url, '--batch-size', '8', '--batch-api', ...FAST, input, '-o', out('batch'), '--dead-letter', out('batch-dead'), '--checkpoint', state]);
+  t.equal(batch.code, 0, batch.stderr);
+  t.ok(readFileSync(out('batch')).equals(readFileSync(out('live'))), 'vectors byte for byte');
+  t.ok(readFileSync(out('batch-dead')).equals(readFileSync(out('live-dead'))));
+  t.ok(s.stats().batch.batchesCreated >= 1);
+  t.ok(ledgerFiles(state).every((x) => x.batch_status === 'completed'));
+});
+
+t.test('--status shows every batch; batch mode refuses what it cannot do', async (t) => {
+  const s = await sim(t);
+  const f = files('status');
+  const r = await batchRun(s, f, ['--batch-max-requests', '5']);
+  t.equal(r.code, 0, r.stderr);
+  const status = await kg(['--batch-api', '--status', '--checkpoint', f.state, '--base-url', s.url]);
+  t.equal(status.code, 0, status.stderr);
+  t.match(status.stdout, /run: complete; \d+ records committed/);
+  t.match(status.stdout, /requests: \d+ answered, 0 failed, 0 pending; \d+ input file\(s\)/);
+  t.equal(status.stdout.split('\n').filter((l) => /^\d+\s+batch_\S+\s+completed/.test(l)).length, ledgerFiles(f.state).length, 'one line per batch');
+
+  const noDir = await kg(['--batch-api', '--status', '--checkpoint', join(dir, 'nowhere')]);
+  t.equal(noDir.code, 2);
+  t.match(noDir.stderr, /no batch ledger/);
+  const noCheckpoint = await kg(['--batch-api', '--base-url', s.url, input, '-o', join(dir, 'x.jsonl')]);
+  t.equal(noCheckpoint.code, 2);
+  t.match(noCheckpoint.stderr, /--batch-api needs --checkpoint DIR/);
+  const offline = await kg(['--batch-api', '--extractor', 'offline', input, '-o', join(dir, 'y.jsonl'), '--checkpoint', join(dir, 'y-state')]);
+  t.equal(offline.code, 2);
+  t.match(offline.stderr, /drop --extractor offline/);
+  const withCache = await kg(['--batch-api', '--base-url', s.url, '--cache', join(dir, 'cache'), input, '-o', join(dir, 'z.jsonl'), '--checkpoint', join(dir, 'z-state')]);
+  t.equal(withCache.code, 2);
+  t.match(withCache.stderr, /--cache is not used with --batch-api/);
+  const fileCheckpoint = join(dir, 'a-file');
+  writeFileSync(fileCheckpoint, '');
+  const notDir = await kg(['--batch-api', '--base-url', s.url, input, '-o', join(dir, 'w.jsonl'), '--checkpoint', fileCheckpoint]);
+  t.equal(notDir.code, 2);
+  t.match(notDir.stderr, /is a file; in this mode it is a directory/);
+});
+
+t.test('no API key reaches the ledger, the checkpoint or the output', async (t) => {
+  const s = await sim(t);
+  const f = files('key');
+  const key = 'sk-batchsecret0123456789abcdef';
+  const r = await kg(['--quiet', '--base-url', s.url, '--batch-api', ...FAST, input, '-o', f.output, '--checkpoint', f.state], { env: { OPENAI_API_KEY: key } });
+  t.equal(r.code, 0, r.stderr);
+  for (const file of [f.output, join(f.state, 'checkpoint.json'), join(f.state, 'batches.sqlite')]) t.notOk(readFileSync(file).includes(key), `${file} holds no key`);
+  t.notOk(r.stderr.includes(key));
+});
