@@ -23,7 +23,7 @@ export const cliOptionSpecs: readonly OptionSpec[] = [
   { name: 'dry-run', type: 'boolean', default: false, description: 'Read, parse, chunk and pack without extracting; print token totals, requests and estimated cost for --model' },
   { name: 'progress', type: 'boolean', default: false, description: 'Show progress on stderr even when it is not a terminal' },
   { name: 'quiet', short: 'q', type: 'boolean', default: false, description: 'No progress and no summary (errors and a dead-letter count still show)' },
-  { name: 'checkpoint', type: 'string', description: 'Commit progress to this file (needs --output FILE); rerunning the same command after a crash or a stop resumes where it was committed' },
+  { name: 'checkpoint', type: 'string', description: 'Commit progress to this file (needs --output FILE); rerunning the same command after a crash or a stop resumes where it was committed. With --batch-api it is a directory: the commit file and the batch ledger' },
   { name: 'max-cost', type: 'number', min: 0, description: 'Stop cleanly once the estimated cost (USD, from the price table) reaches this cap; with --checkpoint, the same command with a higher cap continues' },
   { name: 'summary', type: 'string', description: 'Also write the run summary as JSON to this file' },
   { name: 'status', type: 'boolean', default: false, description: 'With --batch-api and --checkpoint DIR: show where every batch of the run stands (from the ledger and the provider), then exit; reads no input' },
