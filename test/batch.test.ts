@@ -132,8 +132,9 @@ t.test('error-file lines are retried in follow-up batches (or live) until the ou
   t.equal(viaLive.code, 0, viaLive.stderr);
   t.ok(readFileSync(g.output).equals(ref.output), '--batch-retry live: output byte for byte');
   const st = s2.stats();
+  t.ok(st.batch.linesFailed > 0, `${st.batch.linesFailed} error lines`);
+  // The output is whole with no second batch: the failed lines were answered live.
   t.equal(st.batch.batchesCreated, 1, 'no follow-up batch: the failed lines went live');
-  t.ok((st.byStatus['200'] ?? 0) > st.batch.batchesCreated * 3, 'live requests were made');
 });
 
 t.test('expired batches keep what was done and resubmit the rest', async (t) => {
