@@ -60,3 +60,41 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), ...headers });
   res.end(payload);
 }
+
+export function sendBytes(res: ServerResponse, status: number, body: Buffer, headers: Record<string, string> = {}): void {
+  if (res.headersSent || res.destroyed) return;
+  res.writeHead(status, { 'content-type': 'application/octet-stream', 'content-length': body.length, ...headers });
+  res.end(body);
+}
+
+export interface FormPart {
+  name: string;
+  filename?: string;
+  data: Buffer;
+}
+
+/** The parts of a multipart/form-data body (RFC 7578), as the openai SDK sends a file upload. */
+export function parseMultipart(body: Buffer, contentType: string | undefined): FormPart[] {
+  const boundary = /boundary=(?:"([^"]+)"|([^;]+))/i.exec(contentType ?? '');
+  if (!/^multipart\/form-data/i.test(contentType ?? '') || !boundary) throw invalidRequest('Expected a multipart/form-data body with a boundary.');
+  const delimiter = Buffer.from(`--${boundary[1] ?? boundary[2]!.trim()}`);
+  const parts: FormPart[] = [];
+  let at = body.indexOf(delimiter);
+  while (at !== -1) {
+    const start = at + delimiter.length;
+    if (body.subarray(start, start + 2).toString() === '--') break;
+    const next = body.indexOf(delimiter, start);
+    if (next === -1) throw invalidRequest('The multipart body is not terminated.');
+    // Each part: CRLF, headers, CRLF CRLF, data, CRLF before the next delimiter.
+    const part = body.subarray(start + 2, next - 2);
+    const split = part.indexOf('\r\n\r\n');
+    if (split === -1) throw invalidRequest('A multipart part has no headers.');
+    const headers = part.subarray(0, split).toString('utf8');
+    const name = /name="([^"]*)"/i.exec(headers)?.[1];
+    if (name === undefined) throw invalidRequest('A multipart part has no name.');
+    const filename = /filename="([^"]*)"/i.exec(headers)?.[1];
+    parts.push({ name, ...(filename !== undefined ? { filename } : {}), data: part.subarray(split + 4) });
+    at = next;
+  }
+  return parts;
+}

@@ -17,7 +17,8 @@ import type { Answer } from '../lib/kg-answer.js';
 import { buildAnswer, contentText, ExtractionCache, loadExtractor, requestDocuments, typeFilter } from './openai-sim-answer.js';
 import { embeddingVector, float32Base64 } from './openai-sim-embeddings.js';
 import { FAULT_KINDS, FaultDrawer, inventDocument, isFaultKind, omitDocument, TRANSPORT_FAULTS, type FaultKind } from './openai-sim-faults.js';
-import { errorBody, HttpError, invalidRequest, parseJsonObject, readBody, sendJson } from './openai-sim-http.js';
+import { BatchStore, emptyBatchCounters, isBatchPath, type BatchCounters, type BatchLineAnswer } from './openai-sim-batch.js';
+import { errorBody, HttpError, invalidRequest, parseJsonObject, readBody, sendBytes, sendJson } from './openai-sim-http.js';
 import { formatDuration, RateLimiter, type Admission } from './openai-sim-rate-limit.js';
 import { acquireTokenTools } from './openai-sim-tokens.js';
 
@@ -46,6 +47,16 @@ export interface SimulatorOptions {
   seed?: number;
   /** How long a "hang" fault stalls before closing the socket, ms (default 120000). */
   hangMs?: number;
+  /** Batch API: time from creating a batch until it completes, ms (default 1000). */
+  batchLatencyMs?: number;
+  /** Batch API: share 0..1 of a batch's lines that go to its error file as server errors (default 0). */
+  batchFaultRate?: number;
+  /** Batch API: expire every batch once this share 0..1 of its lines is done (default: never). */
+  batchExpire?: number;
+  /** Batch API: enqueued-token limit (in-progress batches together); a batch over it fails with token_limit_exceeded (default: none). */
+  batchMaxTokens?: number;
+  /** Batch API: time a Files or Batches call takes, after its effect and before the reply, ms (default 0). */
+  batchApiLatencyMs?: number;
 }
 
 export interface SimulatorStats {
@@ -62,6 +73,8 @@ export interface SimulatorStats {
   rateLimited: number;
   /** Tokens charged to the tpm budget by admitted requests (prompt + max_tokens, as OpenAI counts). */
   admittedTokens: number;
+  /** The Batch API: files uploaded, batches created, batch lines processed (see openai-sim-batch.ts). */
+  batch: BatchCounters;
 }
 
 export interface Simulator {
@@ -98,6 +111,11 @@ interface Settings {
   faults: FaultKind[];
   seed: number;
   hangMs: number;
+  batchLatencyMs: number;
+  batchFaultRate: number;
+  batchExpire?: number;
+  batchMaxTokens?: number;
+  batchApiLatencyMs: number;
 }
 
 function check(name: string, value: number | undefined, fallback: number, test: (v: number) => boolean, what: string): number {
@@ -121,18 +139,23 @@ function settings(o: SimulatorOptions): Settings {
     faults,
     seed: check('seed', o.seed, 1, Number.isInteger, 'an integer'),
     hangMs: check('hangMs', o.hangMs, 120_000, nonNegative, '>= 0'),
+    batchLatencyMs: check('batchLatencyMs', o.batchLatencyMs, 1000, nonNegative, '>= 0'),
+    batchFaultRate: check('batchFaultRate', o.batchFaultRate, 0, (v) => v >= 0 && v <= 1, 'between 0 and 1'),
+    batchApiLatencyMs: check('batchApiLatencyMs', o.batchApiLatencyMs, 0, nonNegative, '>= 0'),
   };
+  if (o.batchExpire !== undefined) s.batchExpire = check('batchExpire', o.batchExpire, 0, (v) => v >= 0 && v <= 1, 'between 0 and 1');
+  if (o.batchMaxTokens !== undefined) s.batchMaxTokens = check('batchMaxTokens', o.batchMaxTokens, 0, positiveInt, 'a positive integer');
   if (o.rpm !== undefined) s.rpm = check('rpm', o.rpm, 0, (v) => v > 0, '> 0');
   if (o.tpm !== undefined) s.tpm = check('tpm', o.tpm, 0, (v) => v > 0, '> 0');
   return s;
 }
 
 function emptyStats(): SimulatorStats {
-  return { requests: 0, byStatus: {}, promptTokens: 0, completionTokens: 0, faults: {}, rateLimited: 0, admittedTokens: 0 };
+  return { requests: 0, byStatus: {}, promptTokens: 0, completionTokens: 0, faults: {}, rateLimited: 0, admittedTokens: 0, batch: emptyBatchCounters() };
 }
 
 function copyStats(s: SimulatorStats): SimulatorStats {
-  return { ...s, byStatus: { ...s.byStatus }, faults: { ...s.faults } };
+  return { ...s, byStatus: { ...s.byStatus }, faults: { ...s.faults }, batch: { ...s.batch } };
 }
 
 function positiveIntOrUndefined(value: unknown, param: string): number | undefined {
@@ -205,7 +228,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const reply = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string>): void => {
     stats.byStatus[String(status)] = (stats.byStatus[String(status)] ?? 0) + 1;
     if (status === 429) stats.rateLimited++;
-    sendJson(res, status, body, headers);
+    // File contents (batch output) go as they are, not as JSON.
+    if (Buffer.isBuffer(body)) sendBytes(res, status, body, headers);
+    else sendJson(res, status, body, headers);
   };
 
   const countFault = (kind: FaultKind): void => {
@@ -253,7 +278,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     return a.headers;
   };
 
-  const chat = async (req: IncomingMessage, res: ServerResponse, body: Record<string, unknown>, common: Record<string, string>): Promise<void> => {
+  /** A chat request checked and measured as the API does, before any answer is built. */
+  const prepareChat = (body: Record<string, unknown>) => {
     const model = requireModel(body);
     if (!Array.isArray(body.messages) || body.messages.length === 0) throw invalidRequest("Missing required parameter: 'messages'.", 'messages');
     if (body.stream === true) throw invalidRequest('The simulator does not support streaming (stream: true).', 'stream');
@@ -274,7 +300,32 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     }
     const maxTokens = positiveIntOrUndefined(body.max_completion_tokens, 'max_completion_tokens') ?? positiveIntOrUndefined(body.max_tokens, 'max_tokens');
     const docs = requestDocuments(messages as { role?: unknown; content?: unknown }[]);
-    const filter = typeFilter(body.response_format);
+    return { model, promptTokens, maxTokens, docs, filter: typeFilter(body.response_format) };
+  };
+
+  /** The content cut to max_tokens, as the API cuts it (finish_reason "length"). */
+  const capped = (model: string, content: string, maxTokens: number | undefined): { content: string; finishReason: 'stop' | 'length' } =>
+    maxTokens !== undefined && tokens.count(model, content) > maxTokens ? { content: tokens.prefix(model, content, maxTokens), finishReason: 'length' } : { content, finishReason: 'stop' };
+
+  const completionBody = (model: string, content: string, finishReason: 'stop' | 'length', promptTokens: number, completionTokens: number) => ({
+    id: `chatcmpl-${requestId()}`,
+    object: 'chat.completion',
+    created: Math.floor(Date.now() / 1000),
+    model,
+    choices: [{ index: 0, message: { role: 'assistant', content, refusal: null, annotations: [] }, finish_reason: finishReason, logprobs: null }],
+    usage: {
+      prompt_tokens: promptTokens,
+      completion_tokens: completionTokens,
+      total_tokens: promptTokens + completionTokens,
+      prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
+      completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
+    },
+    service_tier: 'default',
+    system_fingerprint: null,
+  });
+
+  const chat = async (req: IncomingMessage, res: ServerResponse, body: Record<string, unknown>, common: Record<string, string>): Promise<void> => {
+    const { model, promptTokens, maxTokens, docs, filter } = prepareChat(body);
 
     // With max_tokens the cost is known up front (OpenAI counts max_tokens); without it the
     // simulator counts the completion it is about to give, so it answers before admitting.
@@ -291,12 +342,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
 
     if (fault === 'omit') answer = omitDocument(answer, drawer);
     if (fault === 'invent') answer = inventDocument(answer, docs.map((d) => d.id), drawer);
-    let content = fault === 'omit' || fault === 'invent' ? JSON.stringify(answer) : full;
-    let finishReason: 'stop' | 'length' = 'stop';
-    if (maxTokens !== undefined && tokens.count(model, content) > maxTokens) {
-      content = tokens.prefix(model, content, maxTokens);
-      finishReason = 'length';
-    }
+    let { content, finishReason } = capped(model, fault === 'omit' || fault === 'invent' ? JSON.stringify(answer) : full, maxTokens);
     if (fault === 'truncated') {
       content = tokens.prefix(model, content, Math.floor(tokens.count(model, content) / 2));
       finishReason = 'length';
@@ -309,30 +355,11 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     alive();
     stats.promptTokens += promptTokens;
     stats.completionTokens += completionTokens;
-    reply(
-      res,
-      200,
-      {
-        id: `chatcmpl-${requestId()}`,
-        object: 'chat.completion',
-        created: Math.floor(Date.now() / 1000),
-        model,
-        choices: [{ index: 0, message: { role: 'assistant', content, refusal: null, annotations: [] }, finish_reason: finishReason, logprobs: null }],
-        usage: {
-          prompt_tokens: promptTokens,
-          completion_tokens: completionTokens,
-          total_tokens: promptTokens + completionTokens,
-          prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
-          completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
-        },
-        service_tier: 'default',
-        system_fingerprint: null,
-      },
-      headers,
-    );
+    reply(res, 200, completionBody(model, content, finishReason, promptTokens, completionTokens), headers);
   };
 
-  const embeddings = async (req: IncomingMessage, res: ServerResponse, body: Record<string, unknown>, common: Record<string, string>): Promise<void> => {
+  /** An embeddings request checked and measured as the API does. */
+  const prepareEmbeddings = (body: Record<string, unknown>) => {
     const model = requireModel(body);
     const inputs = embeddingInputs(body.input);
     const dimensions = positiveIntOrUndefined(body.dimensions, 'dimensions');
@@ -347,19 +374,64 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
         'context_length_exceeded',
       );
     }
-    const promptTokens = counts.reduce((a, b) => a + b, 0);
-    const headers = { ...common, ...admit(model, promptTokens) };
-    if (await transportFault(drawer.draw(TRANSPORT_FAULTS), req, res, headers)) return;
+    return { model, inputs, dimensions, format, promptTokens: counts.reduce((a, b) => a + b, 0) };
+  };
 
-    const data = inputs.map((input, index) => {
-      const v = embeddingVector(input, model, dimensions);
-      return { object: 'embedding', index, embedding: format === 'base64' ? float32Base64(v) : Array.from(v) };
+  const embeddingsBody = (e: ReturnType<typeof prepareEmbeddings>) => {
+    const data = e.inputs.map((input, index) => {
+      const v = embeddingVector(input, e.model, e.dimensions);
+      return { object: 'embedding', index, embedding: e.format === 'base64' ? float32Base64(v) : Array.from(v) };
     });
+    return { object: 'list', data, model: e.model, usage: { prompt_tokens: e.promptTokens, total_tokens: e.promptTokens } };
+  };
+
+  const embeddings = async (req: IncomingMessage, res: ServerResponse, body: Record<string, unknown>, common: Record<string, string>): Promise<void> => {
+    const e = prepareEmbeddings(body);
+    const headers = { ...common, ...admit(e.model, e.promptTokens) };
+    if (await transportFault(drawer.draw(TRANSPORT_FAULTS), req, res, headers)) return;
+    const answer = embeddingsBody(e);
     await sleep(o.latencyMs);
     alive();
-    stats.promptTokens += promptTokens;
-    reply(res, 200, { object: 'list', data, model, usage: { prompt_tokens: promptTokens, total_tokens: promptTokens } }, headers);
+    stats.promptTokens += e.promptTokens;
+    reply(res, 200, answer, headers);
   };
+
+  /**
+   * One line of a batch: the answer the live endpoint gives the same body, without its latency,
+   * rate limits or faults (a batch has its own: see openai-sim-batch.ts).
+   */
+  const answerLine = async (url: string, body: Record<string, unknown>): Promise<BatchLineAnswer> => {
+    try {
+      if (url === '/v1/embeddings') {
+        const e = prepareEmbeddings(body);
+        stats.promptTokens += e.promptTokens;
+        return { status: 200, body: embeddingsBody(e) };
+      }
+      const { model, promptTokens, maxTokens, docs, filter } = prepareChat(body);
+      const answer = await buildAnswer(docs, filter, cache);
+      const { content, finishReason } = capped(model, JSON.stringify(answer), maxTokens);
+      const completionTokens = tokens.count(model, content);
+      stats.promptTokens += promptTokens;
+      stats.completionTokens += completionTokens;
+      return { status: 200, body: completionBody(model, content, finishReason, promptTokens, completionTokens) };
+    } catch (err) {
+      if (err instanceof HttpError) return { status: err.status, body: err.body };
+      throw err;
+    }
+  };
+
+  /** Tokens a line puts in the queue (prompt + max_tokens, as the enqueued-token limit counts). */
+  const enqueuedTokens = (url: string, body: Record<string, unknown>): number => {
+    try {
+      if (url === '/v1/embeddings') return prepareEmbeddings(body).promptTokens;
+      const c = prepareChat(body);
+      return c.promptTokens + (c.maxTokens ?? 0);
+    } catch {
+      return 0;
+    }
+  };
+
+  const batches = new BatchStore({ latencyMs: o.batchLatencyMs, faultRate: o.batchFaultRate, expireAt: o.batchExpire, maxTokens: o.batchMaxTokens, apiLatencyMs: o.batchApiLatencyMs, seed: o.seed }, { answer: answerLine, enqueuedTokens, counters: () => stats.batch });
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
@@ -375,6 +447,15 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     const id = `req_${requestId()}`;
     const common = { 'x-request-id': id, 'openai-organization': ORGANIZATION, 'openai-version': '2020-10-01' };
     try {
+      if (isBatchPath(path)) {
+        if (REVOKED_KEY.test(req.headers.authorization ?? '')) {
+          req.resume();
+          throw new HttpError(401, errorBody('Incorrect API key provided. You can find your API key at https://platform.openai.com/account/api-keys.', 'invalid_request_error', null, 'invalid_api_key'));
+        }
+        const answer = await batches.handle(req, path);
+        alive();
+        return reply(res, answer.status, answer.body, { ...common, ...(answer.headers ?? {}) });
+      }
       const endpoint = req.method !== 'POST' ? undefined : path === '/v1/chat/completions' ? chat : path === '/v1/embeddings' ? embeddings : undefined;
       if (!endpoint) {
         req.resume();
@@ -421,6 +502,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
         closed = true;
         for (const t of timers) clearTimeout(t);
         timers.clear();
+        batches.close();
         server.close(() => {
           tokens.release();
           cache.clear();
@@ -456,7 +538,7 @@ function embeddingInputs(input: unknown): (string | number[])[] {
 
 const USAGE = `Usage: node bench/openai-sim.js [options]
 
-An OpenAI-compatible simulator on 127.0.0.1 (chat completions, embeddings, /stats).
+An OpenAI-compatible simulator on 127.0.0.1 (chat completions, embeddings, files and batches, /stats).
 Prints its base URL (http://127.0.0.1:PORT/v1) on stdout once listening; SIGINT/SIGTERM stop it.
 
   --port N              port (default 8089; 0 picks a free one)
@@ -469,6 +551,11 @@ Prints its base URL (http://127.0.0.1:PORT/v1) on stdout once listening; SIGINT/
   --faults LIST         comma-separated mix: ${FAULT_KINDS.join(',')} (default all)
   --seed N              seed of the fault draws (default 1)
   --hang-ms N           how long a "hang" fault stalls (default 120000)
+  --batch-latency-ms N  Batch API: time from create until a batch completes (default 1000)
+  --batch-fault-rate X  Batch API: share 0..1 of lines that go to the error file (default 0)
+  --batch-expire X      Batch API: batches expire with this share 0..1 of lines done (default never)
+  --batch-max-tokens N  Batch API: enqueued-token limit; a batch over it fails token_limit_exceeded
+  --batch-api-latency-ms N  Batch API: time a Files/Batches call takes (after its effect) (default 0)
   -h, --help            this help
 `;
 
@@ -489,6 +576,11 @@ export function parseSimulatorArgs(argv: readonly string[]): SimulatorOptions | 
       faults: { type: 'string' },
       seed: { type: 'string' },
       'hang-ms': { type: 'string' },
+      'batch-latency-ms': { type: 'string' },
+      'batch-fault-rate': { type: 'string' },
+      'batch-expire': { type: 'string' },
+      'batch-max-tokens': { type: 'string' },
+      'batch-api-latency-ms': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -512,6 +604,11 @@ export function parseSimulatorArgs(argv: readonly string[]): SimulatorOptions | 
   set('faultRate', num('fault-rate', values['fault-rate']));
   set('seed', num('seed', values.seed));
   set('hangMs', num('hang-ms', values['hang-ms']));
+  set('batchLatencyMs', num('batch-latency-ms', values['batch-latency-ms']));
+  set('batchFaultRate', num('batch-fault-rate', values['batch-fault-rate']));
+  set('batchExpire', num('batch-expire', values['batch-expire']));
+  set('batchMaxTokens', num('batch-max-tokens', values['batch-max-tokens']));
+  set('batchApiLatencyMs', num('batch-api-latency-ms', values['batch-api-latency-ms']));
   if (values.faults !== undefined) {
     const kinds = values.faults.split(',').map((k) => k.trim()).filter((k) => k !== '');
     for (const k of kinds) if (!isFaultKind(k)) throw new RangeError(`--faults: unknown kind ${JSON.stringify(k)} (kinds: ${FAULT_KINDS.join(', ')})`);

@@ -11,7 +11,7 @@ import { ErrorCode, ExitCode, codeOf, messageOf, usageError } from './errors.js'
 import { coerceOption, formatDefault, keyOf, resolveOptions, type OptionSpec } from './options.js';
 import { metricsOptionSpecs, startCliMetrics, type CliMetrics } from './metrics.js';
 import { items, run, type PipelineDefinition } from './pipeline.js';
-import { costUsd, priceOf, type Price } from './prices.js';
+import { batchPrice, costUsd, priceOf, type Price } from './prices.js';
 import { Progress } from './progress.js';
 import type { Failure, Pack } from './records.js';
 import { createRunContext, type RunContext } from './run-context.js';
@@ -23,9 +23,10 @@ export const cliOptionSpecs: readonly OptionSpec[] = [
   { name: 'dry-run', type: 'boolean', default: false, description: 'Read, parse, chunk and pack without extracting; print token totals, requests and estimated cost for --model' },
   { name: 'progress', type: 'boolean', default: false, description: 'Show progress on stderr even when it is not a terminal' },
   { name: 'quiet', short: 'q', type: 'boolean', default: false, description: 'No progress and no summary (errors and a dead-letter count still show)' },
-  { name: 'checkpoint', type: 'string', description: 'Commit progress to this file (needs --output FILE); rerunning the same command after a crash or a stop resumes where it was committed' },
+  { name: 'checkpoint', type: 'string', description: 'Commit progress to this file (needs --output FILE); rerunning the same command after a crash or a stop resumes where it was committed. With --batch-api it is a directory: the commit file and the batch ledger' },
   { name: 'max-cost', type: 'number', min: 0, description: 'Stop cleanly once the estimated cost (USD, from the price table) reaches this cap; with --checkpoint, the same command with a higher cap continues' },
   { name: 'summary', type: 'string', description: 'Also write the run summary as JSON to this file' },
+  { name: 'status', type: 'boolean', default: false, description: 'With --batch-api and --checkpoint DIR: show where every batch of the run stands (from the ledger and the provider), then exit; reads no input' },
   ...metricsOptionSpecs,
   { name: 'price-input', type: 'number', min: 0, description: 'Override the input price, USD per million tokens (default: the table in lib/prices.ts)' },
   { name: 'price-output', type: 'number', min: 0, description: 'Override the output price, USD per million tokens' },
@@ -44,7 +45,7 @@ export const EXIT_CODES_HELP = [
 ] as const;
 
 export interface ParsedCommandLine {
-  cli: { output?: string; deadLetter?: string; dryRun: boolean; progress: boolean; quiet: boolean; checkpoint?: string; maxCost?: number; summary?: string; priceInput?: number; priceOutput?: number; help: boolean; metricsPort?: number; metricsFile?: string };
+  cli: { output?: string; deadLetter?: string; dryRun: boolean; status: boolean; progress: boolean; quiet: boolean; checkpoint?: string; maxCost?: number; summary?: string; priceInput?: number; priceOutput?: number; help: boolean; metricsPort?: number; metricsFile?: string };
   options: Record<string, unknown>;
   inputs: string[];
 }
@@ -136,7 +137,9 @@ export async function runCli(pipeline: PipelineDefinition<any>, argv: readonly s
   }
 
   const model = typeof options.model === 'string' ? options.model : undefined;
-  const price = model ? priceOf(model, { input: cli.priceInput, output: cli.priceOutput }) : undefined;
+  const listed = model ? priceOf(model, { input: cli.priceInput, output: cli.priceOutput }) : undefined;
+  // What is actually paid: the Batch API bills half (a dry run with --batch-api prices it so too).
+  const price = listed && options.batchApi === true ? batchPrice(listed) : listed;
   if (cli.maxCost !== undefined && !price) {
     stderr.write(`${pipeline.name}: --max-cost needs a price for --model ${model ?? '(none)'}: give --price-input and --price-output\n`);
     return ExitCode.USAGE;
@@ -144,6 +147,20 @@ export async function runCli(pipeline: PipelineDefinition<any>, argv: readonly s
   if (cli.checkpoint !== undefined && cli.dryRun) {
     stderr.write(`${pipeline.name}: --dry-run writes nothing to resume: drop --checkpoint\n`);
     return ExitCode.USAGE;
+  }
+
+  if (cli.status) {
+    if (cli.checkpoint === undefined || !pipeline.status || pipeline.checkpointLayout?.(options) !== 'directory') {
+      stderr.write(`${pipeline.name}: --status shows a batch run: give --batch-api and its --checkpoint DIR\n`);
+      return ExitCode.USAGE;
+    }
+    try {
+      (io.stdout ?? process.stdout).write(`${await pipeline.status(options, cli.checkpoint)}\n`);
+      return ExitCode.OK;
+    } catch (err) {
+      stderr.write(`${pipeline.name}: ${codeOf(err) === ErrorCode.USAGE ? '' : 'error: '}${messageOf(err)}\n`);
+      return codeOf(err) === ErrorCode.USAGE ? ExitCode.USAGE : ExitCode.FATAL;
+    }
   }
 
   const controller = new AbortController();
@@ -257,7 +274,7 @@ async function dryRun(pipeline: PipelineDefinition<any>, inputs: string[], optio
   if (model && price) {
     const input = costUsd(price, promptTokens, 0);
     const output = costUsd(price, 0, completion);
-    lines.push(`  estimated cost   $${(input + output).toFixed(4)} for ${model} (input $${input.toFixed(4)} + output ~$${output.toFixed(4)}; $${price.input}/$${price.output} per 1M tokens)`);
+    lines.push(`  estimated cost   $${(input + output).toFixed(4)} for ${model} (input $${input.toFixed(4)} + output ~$${output.toFixed(4)}; $${price.input}/$${price.output} per 1M tokens${options.batchApi === true ? ', Batch API rate: half of live' : ''})`);
   } else if (model) {
     lines.push(`  estimated cost   unknown: no price for ${model} (give --price-input and --price-output)`);
   }

@@ -22,3 +22,26 @@ export interface Extractor {
   extract(pack: Pack, signal: AbortSignal, run?: RunContext): Promise<PackAnswer>;
   close(): Promise<void>;
 }
+
+/**
+ * How a pack becomes one API request body and how that request's answer becomes extractions: the
+ * same for a live request and a batch input line, so both modes validate answers alike.
+ */
+export interface RequestCodec {
+  /** The API path the bodies go to (a batch input line's `url`). */
+  readonly url: '/v1/chat/completions' | '/v1/embeddings';
+  /** Throws a SluiceError when the pack cannot be one request (e.g. too many inputs). */
+  request(pack: Pack): PackRequest;
+}
+
+export interface PackRequest {
+  body: object;
+  /** Prompt tokens of the body, counted exactly (rate and enqueued-token budgets). */
+  promptTokens: number;
+  /** Validates an answer body (untrusted) and maps it back to the pack's chunks; throws a SluiceError. */
+  read(data: unknown): PackAnswer;
+  /** Reads a stored answer (--cache); undefined when it is not whole (it is then asked again). */
+  readStored?(stored: string): PackAnswer | undefined;
+  /** What --cache keeps of a fresh answer, when it may be kept. */
+  toStore?(data: unknown): string | undefined;
+}

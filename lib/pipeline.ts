@@ -6,7 +6,9 @@
 import type { Writable } from 'node:stream';
 import _ from 'highland';
 import { Checkpoint, type SinkOffsets } from './checkpoint.js';
-import { usageError } from './errors.js';
+import { mkdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { ErrorCode, SluiceError, messageOf, usageError } from './errors.js';
 import { outputShapingOptions, resolveOptions, type OptionSpec } from './options.js';
 import type { Failure, Result } from './records.js';
 import { createRunContext, type RunContext, type RunStats } from './run-context.js';
@@ -25,6 +27,11 @@ export interface PipelineParts {
 export interface BuildMode {
   /** Stop after token-pack: nothing is extracted. */
   dryRun: boolean;
+  /**
+   * A directory for the run's own state beside its checkpoint (batch mode's ledger and input
+   * files); set by `run` when the pipeline's checkpoint is a directory.
+   */
+  stateDir?: string;
 }
 
 /** Where `run` writes: a file path or a stream, for results and for dead letters. */
@@ -54,7 +61,17 @@ export interface PipelineDefinition<O = Record<string, unknown>> {
   sink(target: SinkTarget): Sink;
   /** What shapes the output beyond the options themselves (e.g. which extractor "auto" picks here); a checkpoint pins it too. */
   identity?(options: O): Record<string, unknown>;
+  /**
+   * 'directory' when `--checkpoint` names a directory holding the commit file (CHECKPOINT_FILE)
+   * and the pipeline's own state (batch mode); a file otherwise.
+   */
+  checkpointLayout?(options: O): 'file' | 'directory';
+  /** `--status`: where a checkpointed run's outside work stands (batch mode's batches), as text. */
+  status?(options: O, stateDir: string): Promise<string>;
 }
+
+/** The commit file inside a checkpoint directory. */
+export const CHECKPOINT_FILE = 'checkpoint.json';
 
 export function definePipeline<O>(definition: PipelineDefinition<O>): PipelineDefinition<O> {
   const names = new Set<string>();
@@ -73,13 +90,15 @@ export interface RunControl {
   /** Receives every dead letter (results() and onBatch() do not yield them). */
   onDeadLetter?: (failure: Failure) => void | Promise<void>;
   dryRun?: boolean;
+  /** See BuildMode.stateDir. */
+  stateDir?: string;
 }
 
 /** Pulls every item the pipeline emits, in order, keeping the run's counters. */
 export async function* items<O>(pipeline: PipelineDefinition<O>, inputs: readonly unknown[], options: Record<string, unknown>, control: RunControl = {}): AsyncGenerator<Result | Failure | { kind: string }> {
   const ctx = control.context ?? createRunContext(control.signal);
   const resolved = resolveOptions<O>(pipeline.options, options);
-  const parts = await pipeline.build(resolved, inputs, { dryRun: control.dryRun ?? false });
+  const parts = await pipeline.build(resolved, inputs, { dryRun: control.dryRun ?? false, ...(control.stateDir !== undefined ? { stateDir: control.stateDir } : {}) });
   let stream = parts.source(ctx);
   for (const s of parts.stages) stream = stream.through((input: Stream<any>) => s(input, ctx));
   try {
@@ -160,7 +179,8 @@ export interface RunTarget extends RunControl, Omit<SinkTarget, 'keep'> {
 /** Runs to the pipeline's sink (stdout unless `output` is given); resolves with the run's counters. */
 export async function run<O>(pipeline: PipelineDefinition<O>, inputs: readonly unknown[], options: Record<string, unknown> = {}, target: RunTarget = {}): Promise<RunStats> {
   const ctx = target.context ?? createRunContext(target.signal);
-  const checkpoint = target.checkpoint === undefined ? undefined : openCheckpoint(pipeline, options, target);
+  const stateDir = target.checkpoint !== undefined && layoutOf(pipeline, options) === 'directory' ? target.checkpoint : undefined;
+  const checkpoint = target.checkpoint === undefined ? undefined : openCheckpoint(pipeline, options, target, stateDir);
   if (checkpoint) {
     ctx.stats.sessions = checkpoint.sessions;
     if (checkpoint.complete) {
@@ -172,7 +192,7 @@ export async function run<O>(pipeline: PipelineDefinition<O>, inputs: readonly u
     ctx.stats.resumedAt = checkpoint.resumedAt;
     ctx.input = checkpoint.tracking();
   }
-  const stream = items(pipeline, inputs, options, { ...target, context: ctx });
+  const stream = items(pipeline, inputs, options, { ...target, context: ctx, ...(stateDir !== undefined ? { stateDir } : {}) });
   // Options are checked and the pipeline built (and the first input's head checked against the
   // checkpoint) before the output is opened: a refused run must not truncate an existing output.
   let next: IteratorResult<Result | Failure | { kind: string }>;
@@ -229,11 +249,25 @@ export async function run<O>(pipeline: PipelineDefinition<O>, inputs: readonly u
   return ctx.stats;
 }
 
-function openCheckpoint<O>(pipeline: PipelineDefinition<O>, options: Record<string, unknown>, target: RunTarget): Checkpoint {
+function layoutOf<O>(pipeline: PipelineDefinition<O>, options: Record<string, unknown>): 'file' | 'directory' {
+  return pipeline.checkpointLayout?.(resolveOptions<O>(pipeline.options, options)) ?? 'file';
+}
+
+function openCheckpoint<O>(pipeline: PipelineDefinition<O>, options: Record<string, unknown>, target: RunTarget, stateDir: string | undefined): Checkpoint {
   if (typeof target.output !== 'string') throw usageError('--checkpoint needs --output FILE: a checkpoint records how far the output file is committed');
   if (target.deadLetter !== undefined && typeof target.deadLetter !== 'string') throw usageError('--checkpoint needs --dead-letter to be a file');
   const resolved = resolveOptions<Record<string, unknown>>(pipeline.options, options);
   if (resolved.unordered === true) throw usageError('--checkpoint needs ordered output: drop --unordered');
   const pinned = { ...outputShapingOptions(pipeline.options, resolved), ...pipeline.identity?.(resolved as O) };
-  return Checkpoint.open({ path: target.checkpoint!, pipeline: pipeline.name, options: pinned, output: target.output, deadLetter: target.deadLetter });
+  let path = target.checkpoint!;
+  if (stateDir !== undefined) {
+    if (statSync(stateDir, { throwIfNoEntry: false })?.isDirectory() === false) throw usageError(`--checkpoint ${stateDir} is a file; in this mode it is a directory (the commit file and the batch ledger)`);
+    try {
+      mkdirSync(stateDir, { recursive: true });
+    } catch (err) {
+      throw new SluiceError(ErrorCode.FATAL, `cannot create the --checkpoint directory ${stateDir}: ${messageOf(err)}`);
+    }
+    path = join(stateDir, CHECKPOINT_FILE);
+  }
+  return Checkpoint.open({ path, pipeline: pipeline.name, options: pinned, output: target.output, deadLetter: target.deadLetter });
 }

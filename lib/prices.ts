@@ -32,3 +32,14 @@ export function priceOf(model: string, override?: Partial<Price>): Price | undef
 export function costUsd(price: Price, promptTokens: number, completionTokens: number): number {
   return (promptTokens * price.input + completionTokens * price.output) / 1e6;
 }
+
+/**
+ * The Batch API bills half the standard price for input and output tokens (OpenAI's published
+ * batch discount, the same for every model in the table). --price-input/--price-output give live
+ * prices; batch mode halves them too.
+ */
+export const BATCH_PRICE_FACTOR = 0.5;
+
+export function batchPrice(p: Price): Price {
+  return { input: p.input * BATCH_PRICE_FACTOR, output: p.output * BATCH_PRICE_FACTOR };
+}

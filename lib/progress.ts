@@ -50,6 +50,8 @@ export class Progress {
     parts.push(`${compact((s.textTokens) / seconds)} tok/s`);
     if (s.deadLettered) parts.push(`dead-lettered ${s.deadLettered.toLocaleString('en-US')}`);
     if (s.retries) parts.push(`retries ${s.retries}`);
+    // Batch mode: what the provider's request_counts say of the batches in progress.
+    if (s.batchesInProgress) parts.push(`batches ${s.batchesInProgress} in progress (${s.batchRequestsDone.toLocaleString('en-US')}/${s.batchRequestsTotal.toLocaleString('en-US')} requests done)`);
     if (this.options.cost && s.requests > 0) parts.push(`$${this.options.cost().toFixed(4)}${this.options.maxCost !== undefined ? ` of $${this.options.maxCost}` : ''}`);
     return parts.join('  ');
   }

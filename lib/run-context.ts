@@ -30,6 +30,14 @@ export class RunStats {
   cachedPromptTokens = 0;
   cachedCompletionTokens = 0;
   inventedIds = 0;
+  /** --batch-api: batches created over the whole run (from the ledger), in progress now, and their request counts. */
+  batchesCreated = 0;
+  batchesInProgress = 0;
+  batchRequestsTotal = 0;
+  batchRequestsDone = 0;
+  /** --batch-api: output and error file lines downloaded this session, and lines failed (error file, expired, missing). */
+  batchLinesAnswered = 0;
+  batchLinesFailed = 0;
   resultsOut = 0;
   entitiesOut = 0;
   docsWithoutEntities = 0;

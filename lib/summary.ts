@@ -34,6 +34,10 @@ export interface RunSummary {
   /** Tokens of the answers served from the cache: paid for by an earlier run, not this one. */
   cachedPromptTokens: number;
   cachedCompletionTokens: number;
+  /** --batch-api: batches created over the whole run; lines answered and failed this session. */
+  batchesCreated: number;
+  batchLinesAnswered: number;
+  batchLinesFailed: number;
   costUsd: number | null;
   wallSeconds: number;
   docsPerSecond: number;
@@ -72,6 +76,9 @@ export function summarise(pipeline: string, stats: RunStats, extra: { interrupte
     cacheMisses: stats.cacheMisses,
     cachedPromptTokens: stats.cachedPromptTokens,
     cachedCompletionTokens: stats.cachedCompletionTokens,
+    batchesCreated: stats.batchesCreated,
+    batchLinesAnswered: stats.batchLinesAnswered,
+    batchLinesFailed: stats.batchLinesFailed,
     costUsd: extra.costUsd ?? null,
     wallSeconds: round(wallSeconds, 2),
     docsPerSecond: round(wallSeconds > 0 ? done / wallSeconds : 0, 1),
@@ -98,6 +105,9 @@ export function formatSummary(s: RunSummary): string {
   ];
   if (s.cacheHits || s.cacheMisses) {
     lines.push(`  cache      ${n(s.cacheHits)} hits, ${n(s.cacheMisses)} misses; answered from the cache: prompt ${n(s.cachedPromptTokens)}, completion ${n(s.cachedCompletionTokens)} tokens (not billed, not in the cost)`);
+  }
+  if (s.batchesCreated) {
+    lines.push(`  batch api  ${n(s.batchesCreated)} batches created; this session ${n(s.batchLinesAnswered)} lines answered, ${n(s.batchLinesFailed)} failed (retried); cost at the Batch API rate`);
   }
   if (s.inventedIds) lines.push(`  answers named ${n(s.inventedIds)} ids that were not sent (discarded)`);
   if (s.deadLettered) {

@@ -10,17 +10,19 @@
 import { isMain, runCli } from '../lib/cli.js';
 import { usageError } from '../lib/errors.js';
 import { mergeSpecs, type OptionSpec } from '../lib/options.js';
-import { definePipeline } from '../lib/pipeline.js';
+import { CHECKPOINT_FILE, definePipeline } from '../lib/pipeline.js';
+import { batchStatus } from '../lib/batch-status.js';
 import { chunk, chunkOptionSpecs, type ChunkOptions } from '../stages/chunk.js';
 import { extract, extractOptionSpecs } from '../stages/extract.js';
 import { mergeEmbeddings, serialiseEmbedding } from '../stages/merge-embeddings.js';
-import { DEFAULT_EMBED_CONCURRENCY, MAX_INPUTS_PER_REQUEST, openaiEmbedder, openaiEmbedderOptionSpecs, type EncodingFormat } from '../stages/openai-embedder.js';
+import { DEFAULT_EMBED_CONCURRENCY, MAX_INPUTS_PER_REQUEST, embeddingsCodec, openaiEmbedder, openaiEmbedderOptionSpecs, type EncodingFormat } from '../stages/openai-embedder.js';
 import { parse, parseOptionSpecs, type ParseOptions } from '../stages/parse.js';
 import { read, readOptionSpecs, type InputSpec, type ReadOptions } from '../stages/read.js';
 import { retryOptionSpecs, type RetryOptions } from '../stages/retry-split.js';
 import { jsonlSink } from '../stages/sink.js';
 import { tokenPack, tokenPackOptionSpecs } from '../stages/token-pack.js';
-import { connectionOf, type ConnectionOptions } from '../lib/openai-client.js';
+import { connectionOf, createClient, type ConnectionOptions } from '../lib/openai-client.js';
+import { BATCH_NEEDS_CHECKPOINT, batchExtractor, batchOf, batchOptionSpecs, windowOf, type BatchOptions } from '../stages/batch-extractor.js';
 import { cacheOptionSpecs, ResponseCache } from '../lib/response-cache.js';
 
 export const DEFAULT_EMBEDDING_MODEL = 'text-embedding-3-small';
@@ -52,7 +54,8 @@ export type EmbedOptions = ReadOptions &
   ParseOptions &
   ChunkOptions &
   RetryOptions &
-  ConnectionOptions & {
+  ConnectionOptions &
+  BatchOptions & {
     tokenBudget: number;
     batchSize: number;
     concurrency?: number;
@@ -63,7 +66,7 @@ export type EmbedOptions = ReadOptions &
     cache?: string;
   };
 
-export const embedOptionSpecs = mergeSpecs(readOptionSpecs, parseOptionSpecs, embedChunkSpecs, embedPackSpecs, openaiEmbedderOptionSpecs, embedExtractSpecs, retryOptionSpecs, cacheOptionSpecs);
+export const embedOptionSpecs = mergeSpecs(readOptionSpecs, parseOptionSpecs, embedChunkSpecs, embedPackSpecs, openaiEmbedderOptionSpecs, embedExtractSpecs, retryOptionSpecs, cacheOptionSpecs, batchOptionSpecs);
 
 /** Shown (after "embed: ") with exit code 2 when there is nothing to send requests to. */
 export const NO_SERVER_MESSAGE = 'no embeddings server: set OPENAI_API_KEY in the environment for the OpenAI API, or give --base-url with the URL of an OpenAI-compatible server (e.g. --base-url http://127.0.0.1:8080/v1 for llama.cpp, vLLM or Ollama)';
@@ -77,20 +80,39 @@ export const embed = definePipeline<EmbedOptions>({
     // A dry run sends nothing, so it needs no server.
     if (!mode.dryRun && !apiKey && !o.baseUrl) throw usageError(NO_SERVER_MESSAGE);
     if (o.chunkTokens > o.tokenBudget) throw usageError(`--chunk-tokens (${o.chunkTokens}) must not exceed --token-budget (${o.tokenBudget})`);
+    if (!mode.dryRun && o.batchApi && mode.stateDir === undefined) throw usageError(BATCH_NEEDS_CHECKPOINT);
+    if (o.batchApi && o.cache !== undefined) throw usageError('--cache is not used with --batch-api (batch answers are kept in the --checkpoint directory): drop one of them');
     // A dry run sends nothing, so it opens no cache either.
     const cache = !mode.dryRun && o.cache !== undefined ? ResponseCache.open(o.cache) : undefined;
+    const live = (withCache?: ResponseCache) =>
+      openaiEmbedder({
+        ...connectionOf(o),
+        model: o.model,
+        apiKey,
+        dimensions: o.dimensions,
+        encodingFormat: o.encodingFormat,
+        concurrency: o.concurrency,
+        maxRetryAfterMs: o.maxRetryAfterMs,
+        ...(withCache ? { cache: withCache } : {}),
+      });
     const embedder = mode.dryRun
       ? undefined
-      : openaiEmbedder({
-          ...connectionOf(o),
-          model: o.model,
-          apiKey,
-          dimensions: o.dimensions,
-          encodingFormat: o.encodingFormat,
-          concurrency: o.concurrency,
-          maxRetryAfterMs: o.maxRetryAfterMs,
-          cache,
-        });
+      : o.batchApi
+        ? batchExtractor({
+            ...batchOf(o),
+            dir: mode.stateDir!,
+            pipeline: 'embed',
+            codec: embeddingsCodec({ model: o.model, dimensions: o.dimensions, encodingFormat: o.encodingFormat }),
+            client: createClient({ baseUrl: o.baseUrl, apiKey, timeoutMs: o.timeoutMs }),
+            apiKey,
+            outputTokens: 0,
+            templateTokens: 0,
+            perChunkTokens: 0,
+            ...(o.batchRetry === 'live' ? { live: live() } : {}),
+            maxRetries: o.maxRetries,
+            retryBaseMs: o.retryBaseMs,
+          })
+        : live(cache);
     return {
       source: read(inputs as InputSpec[], o),
       stages: [
@@ -98,7 +120,7 @@ export const embed = definePipeline<EmbedOptions>({
         chunk(o),
         tokenPack({ tokenBudget: o.tokenBudget, maxDocs: o.batchSize }),
         ...(embedder
-          ? [extract({ extractor: embedder, retry: o, concurrency: o.concurrency, unordered: o.unordered, reorderWindow: o.reorderWindow }), mergeEmbeddings({ model: o.model, unordered: o.unordered })]
+          ? [extract({ extractor: embedder, retry: o, ...windowOf(o), unordered: o.unordered }), mergeEmbeddings({ model: o.model, unordered: o.unordered })]
           : []),
       ],
       close: async () => {
@@ -111,6 +133,9 @@ export const embed = definePipeline<EmbedOptions>({
     };
   },
   sink: (target) => jsonlSink(target, serialiseEmbedding),
+  // Batch mode keeps its ledger beside the commit file.
+  checkpointLayout: (o) => (o.batchApi ? 'directory' : 'file'),
+  status: (o, dir) => batchStatus(dir, CHECKPOINT_FILE, createClient({ baseUrl: o.baseUrl, apiKey: process.env.OPENAI_API_KEY || undefined, timeoutMs: o.timeoutMs }), process.env.OPENAI_API_KEY || undefined),
 });
 
 export default embed;

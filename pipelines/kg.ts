@@ -11,19 +11,21 @@ import { usageError } from '../lib/errors.js';
 import type { Extractor } from '../lib/extractor.js';
 import { promptOverhead } from '../lib/kg-prompt.js';
 import { mergeSpecs, type OptionSpec } from '../lib/options.js';
-import { definePipeline } from '../lib/pipeline.js';
+import { CHECKPOINT_FILE, definePipeline } from '../lib/pipeline.js';
+import { batchStatus } from '../lib/batch-status.js';
 import { tokenCounterForModel } from '../lib/tokens.js';
 import { chunk, chunkOptionSpecs, type ChunkOptions } from '../stages/chunk.js';
 import { extract, extractOptionSpecs } from '../stages/extract.js';
 import { mergeChunks } from '../stages/merge-chunks.js';
 import { offlineExtractor, offlineExtractorOptionSpecs } from '../stages/offline-extractor.js';
-import { openaiExtractor, openaiExtractorOptionSpecs, splitTypes } from '../stages/openai-extractor.js';
+import { chatCodec, openaiExtractor, openaiExtractorOptionSpecs, splitTypes } from '../stages/openai-extractor.js';
 import { parse, parseOptionSpecs, type ParseOptions } from '../stages/parse.js';
 import { read, readOptionSpecs, type InputSpec, type ReadOptions } from '../stages/read.js';
 import { retryOptionSpecs, type RetryOptions } from '../stages/retry-split.js';
 import { jsonlSink } from '../stages/sink.js';
 import { tokenPack, tokenPackOptionSpecs, type TokenPackOptions } from '../stages/token-pack.js';
-import { connectionOf, type ConnectionOptions } from '../lib/openai-client.js';
+import { connectionOf, createClient, type ConnectionOptions } from '../lib/openai-client.js';
+import { BATCH_NEEDS_CHECKPOINT, batchExtractor, batchOf, batchOptionSpecs, windowOf, type BatchOptions } from '../stages/batch-extractor.js';
 import { cacheOptionSpecs, ResponseCache } from '../lib/response-cache.js';
 import { GraphStore } from '../lib/graph/store.js';
 import { graphSink, graphSinkOptionSpecs, type GraphSinkOptions } from '../stages/graph-sink.js';
@@ -42,7 +44,8 @@ export type KgOptions = ReadOptions &
   Omit<TokenPackOptions, 'templateTokens' | 'perChunkTokens'> &
   RetryOptions &
   ConnectionOptions &
-  GraphSinkOptions & {
+  GraphSinkOptions &
+  BatchOptions & {
     extractor: 'auto' | 'offline' | 'openai';
     workers?: number;
     concurrency?: number;
@@ -54,19 +57,45 @@ export type KgOptions = ReadOptions &
     cache?: string;
   };
 
-export const kgOptionSpecs = mergeSpecs(readOptionSpecs, parseOptionSpecs, chunkOptionSpecs, tokenPackOptionSpecs, [extractorChoiceSpec], offlineExtractorOptionSpecs, openaiExtractorOptionSpecs, extractOptionSpecs, retryOptionSpecs, cacheOptionSpecs, graphSinkOptionSpecs);
+export const kgOptionSpecs = mergeSpecs(readOptionSpecs, parseOptionSpecs, chunkOptionSpecs, tokenPackOptionSpecs, [extractorChoiceSpec], offlineExtractorOptionSpecs, openaiExtractorOptionSpecs, extractOptionSpecs, retryOptionSpecs, cacheOptionSpecs, graphSinkOptionSpecs, batchOptionSpecs);
 
 /** The LLM when a key or a server is given (or asked for), the offline extractor otherwise. */
 function extractorKind(o: KgOptions): 'offline' | 'openai' {
+  // The Batch API is the LLM's.
+  if (o.batchApi && o.extractor === 'auto') return 'openai';
   return o.extractor === 'auto' ? (process.env.OPENAI_API_KEY || o.baseUrl ? 'openai' : 'offline') : o.extractor;
 }
 
-async function chooseExtractor(o: KgOptions): Promise<Extractor> {
+async function chooseExtractor(o: KgOptions, stateDir: string | undefined): Promise<Extractor> {
   const apiKey = process.env.OPENAI_API_KEY || undefined;
   const kind = extractorKind(o);
-  if (kind === 'offline') return offlineExtractor({ workers: o.workers });
-  if (!apiKey && !o.baseUrl) throw usageError('--extractor openai needs OPENAI_API_KEY in the environment, or --base-url for an OpenAI-compatible server');
+  if (kind === 'offline') {
+    if (o.batchApi) throw usageError('--batch-api sends LLM requests: drop --extractor offline');
+    return offlineExtractor({ workers: o.workers });
+  }
+  if (!apiKey && !o.baseUrl) throw usageError(`${o.batchApi ? '--batch-api' : '--extractor openai'} needs OPENAI_API_KEY in the environment, or --base-url for an OpenAI-compatible server`);
   const counter = await tokenCounterForModel(o.model);
+  if (o.batchApi) {
+    if (stateDir === undefined) throw usageError(BATCH_NEEDS_CHECKPOINT);
+    if (o.cache !== undefined) throw usageError('--cache is not used with --batch-api (batch answers are kept in the --checkpoint directory): drop one of them');
+    const types = { entityTypes: splitTypes(o.entityTypes), relationTypes: splitTypes(o.relationTypes) };
+    const overhead = promptOverhead(counter, types.entityTypes, types.relationTypes);
+    const live = o.batchRetry === 'live' ? openaiExtractor({ ...connectionOf(o), model: o.model, apiKey, maxOutputTokens: o.maxOutputTokens, ...types, concurrency: o.concurrency, maxRetryAfterMs: o.maxRetryAfterMs, counter }) : undefined;
+    return batchExtractor({
+      ...batchOf(o),
+      dir: stateDir,
+      pipeline: 'kg',
+      codec: chatCodec({ model: o.model, maxOutputTokens: o.maxOutputTokens, ...types, counter, baseUrl: o.baseUrl }),
+      client: createClient({ baseUrl: o.baseUrl, apiKey, timeoutMs: o.timeoutMs }),
+      apiKey,
+      outputTokens: o.maxOutputTokens,
+      templateTokens: overhead.templateTokens,
+      perChunkTokens: overhead.perChunkTokens,
+      ...(live ? { live } : {}),
+      maxRetries: o.maxRetries,
+      retryBaseMs: o.retryBaseMs,
+    });
+  }
   // Only LLM answers are cached (the offline extractor costs nothing to run again).
   const cache = o.cache !== undefined ? ResponseCache.open(o.cache) : undefined;
   const extractor = openaiExtractor({
@@ -100,7 +129,7 @@ export const kg = definePipeline<KgOptions>({
   description: 'Extract entities (people, organisations, places, ...) and their relations from every document; one JSONL line per document.',
   options: kgOptionSpecs,
   async build(o, inputs, mode) {
-    const extractor = mode.dryRun ? undefined : await chooseExtractor(o);
+    const extractor = mode.dryRun ? undefined : await chooseExtractor(o, mode.stateDir);
     // A dry run prices the LLM requests, so it packs as the LLM prompt would.
     const overhead = extractor ?? promptOverhead(await tokenCounterForModel(o.model), splitTypes(o.entityTypes), splitTypes(o.relationTypes));
     if (o.chunkTokens + overhead.perChunkTokens > o.tokenBudget - overhead.templateTokens) {
@@ -121,7 +150,7 @@ export const kg = definePipeline<KgOptions>({
         chunk(o),
         tokenPack({ tokenBudget: o.tokenBudget, maxDocs: o.maxDocs, templateTokens: overhead.templateTokens, perChunkTokens: overhead.perChunkTokens }),
         ...(extractor
-          ? [extract({ extractor, retry: o, concurrency: o.concurrency, unordered: o.unordered, reorderWindow: o.reorderWindow }), mergeChunks({ unordered: o.unordered })]
+          ? [extract({ extractor, retry: o, ...windowOf(o), unordered: o.unordered }), mergeChunks({ unordered: o.unordered })]
           : []),
         ...(graph ? [graphSink(graph, { batchSize: o.graphBatchSize })] : []),
       ],
@@ -134,6 +163,9 @@ export const kg = definePipeline<KgOptions>({
   sink: (target) => jsonlSink(target),
   // "auto" resolves by the environment: a resumed run must not switch from the LLM to offline.
   identity: (o) => ({ extractor: extractorKind(o) }),
+  // Batch mode keeps its ledger beside the commit file.
+  checkpointLayout: (o) => (o.batchApi ? 'directory' : 'file'),
+  status: (o, dir) => batchStatus(dir, CHECKPOINT_FILE, createClient({ baseUrl: o.baseUrl, apiKey: process.env.OPENAI_API_KEY || undefined, timeoutMs: o.timeoutMs }), process.env.OPENAI_API_KEY || undefined),
 });
 
 export default kg;

@@ -9,7 +9,7 @@
 import type OpenAI from 'openai';
 import type { EmbeddingCreateParams } from 'openai/resources/embeddings';
 import { ErrorCode, SluiceError } from '../lib/errors.js';
-import type { Extractor } from '../lib/extractor.js';
+import type { Extractor, RequestCodec } from '../lib/extractor.js';
 import { createClient, openaiConnectionOptionSpecs, type ConnectionOptions } from '../lib/openai-client.js';
 import { pacedRequest } from '../lib/openai-request.js';
 import type { OptionSpec } from '../lib/options.js';
@@ -69,16 +69,14 @@ class WidthMismatch extends AnswerError {
   }
 }
 
-export function openaiEmbedder(o: OpenAIEmbedderOptions): Extractor {
-  const client = o.client ?? createClient({ baseUrl: o.baseUrl, apiKey: o.apiKey, timeoutMs: o.timeoutMs });
-  const limiter = new RateLimiter({ rpm: o.rpm, tpm: o.tpm });
+export type EmbeddingsCodecOptions = Pick<OpenAIEmbedderOptions, 'model' | 'dimensions' | 'encodingFormat' | 'maxInputs'>;
+
+/** The embeddings request of a pack and the validation of its answer: shared by live and batch mode. */
+export function embeddingsCodec(o: EmbeddingsCodecOptions): RequestCodec {
   const maxInputs = o.maxInputs ?? MAX_INPUTS_PER_REQUEST;
   const encodingFormat = o.encodingFormat ?? 'base64';
-  const maxRetryAfterMs = o.maxRetryAfterMs ?? DEFAULT_MAX_RETRY_AFTER_MS;
   // Every vector of a run has one width: the one asked for, or the first one answered.
   let width = o.dimensions;
-  // Part of every cache key (an injected client may have no baseURL).
-  const endpoint = o.cache ? endpointOf(client.baseURL ?? o.baseUrl ?? '', '/embeddings') : '';
 
   /** The vectors of an answer (fresh or stored), or an AnswerError. */
   const interpret = (answer: unknown, pack: Pack): PackAnswer => {
@@ -90,11 +88,8 @@ export function openaiEmbedder(o: OpenAIEmbedderOptions): Extractor {
   };
 
   return {
-    name: 'openai-embeddings',
-    templateTokens: 0,
-    perChunkTokens: 0,
-    concurrency: o.concurrency ?? DEFAULT_EMBED_CONCURRENCY,
-    async extract(pack: Pack, signal: AbortSignal, run?: RunContext): Promise<PackAnswer> {
+    url: '/v1/embeddings',
+    request(pack) {
       if (pack.chunks.length > maxInputs) {
         throw new SluiceError(ErrorCode.SPLIT_REQUIRED, `${pack.chunks.length} inputs in one request; the server takes at most ${maxInputs}`);
       }
@@ -105,9 +100,56 @@ export function openaiEmbedder(o: OpenAIEmbedderOptions): Extractor {
         encoding_format: encodingFormat,
         ...(o.dimensions !== undefined ? { dimensions: o.dimensions } : {}),
       };
+      return {
+        body,
+        promptTokens: pack.promptTokens,
+        read(data) {
+          try {
+            return interpret(data, pack);
+          } catch (err) {
+            if (err instanceof WidthMismatch && o.dimensions !== undefined) {
+              // The server ignores --dimensions: every request would be refused the same way, and billed.
+              throw new SluiceError(ErrorCode.FATAL, `the server answered ${err.answered}-dimension vectors, not the ${o.dimensions} asked for with --dimensions (does ${o.model} support it?)`);
+            }
+            const usage = usageOf(data);
+            if (err instanceof AnswerError) throw new SluiceError(ErrorCode.TRANSIENT, `invalid embeddings answer: ${err.message}`, usage ? { usage } : undefined);
+            throw err;
+          }
+        },
+        readStored: (stored) => interpret(JSON.parse(stored), pack),
+        // What is stored is what was validated: the vectors as the server sent them (decoded again,
+        // identically, when served) and the usage.
+        toStore: (data) => {
+          const d = data as { data: { index: number; embedding: unknown }[]; usage: unknown };
+          return JSON.stringify({ data: d.data.map((x) => ({ index: x.index, embedding: x.embedding })), usage: d.usage });
+        },
+      };
+    },
+  };
+}
+
+export function openaiEmbedder(o: OpenAIEmbedderOptions): Extractor {
+  const client = o.client ?? createClient({ baseUrl: o.baseUrl, apiKey: o.apiKey, timeoutMs: o.timeoutMs });
+  const limiter = new RateLimiter({ rpm: o.rpm, tpm: o.tpm });
+  const maxRetryAfterMs = o.maxRetryAfterMs ?? DEFAULT_MAX_RETRY_AFTER_MS;
+  const codec = embeddingsCodec(o);
+  // Part of every cache key (an injected client may have no baseURL).
+  const endpoint = o.cache ? endpointOf(client.baseURL ?? o.baseUrl ?? '', '/embeddings') : '';
+
+  return {
+    name: 'openai-embeddings',
+    templateTokens: 0,
+    perChunkTokens: 0,
+    concurrency: o.concurrency ?? DEFAULT_EMBED_CONCURRENCY,
+    async extract(pack: Pack, signal: AbortSignal, run?: RunContext): Promise<PackAnswer> {
+      const request = codec.request(pack);
+      const body = request.body as unknown as EmbeddingCreateParams;
       const key = o.cache ? requestKey(endpoint, body) : undefined;
       if (o.cache && key) {
-        const hit = lookup(o.cache, key, run?.stats, (stored) => ({ ...interpret(JSON.parse(stored), pack), cached: true }));
+        const hit = lookup(o.cache, key, run?.stats, (stored) => {
+          const answer = request.readStored!(stored);
+          return answer ? { ...answer, cached: true } : undefined;
+        });
         if (hit) return hit;
       }
       const pace = { limiter, reserve: pack.promptTokens, signal, apiKey: o.apiKey, maxRetryAfterMs, observer: run?.observer };
@@ -116,21 +158,8 @@ export function openaiEmbedder(o: OpenAIEmbedderOptions): Extractor {
         (requestSignal) => client.embeddings.create(body, { signal: requestSignal }).withResponse(),
         (answer) => usageOf(answer)?.promptTokens,
       );
-      let answer: PackAnswer;
-      try {
-        answer = interpret(data, pack);
-      } catch (err) {
-        if (err instanceof WidthMismatch && o.dimensions !== undefined) {
-          // The server ignores --dimensions: every request would be refused the same way, and billed.
-          throw new SluiceError(ErrorCode.FATAL, `the server answered ${err.answered}-dimension vectors, not the ${o.dimensions} asked for with --dimensions (does ${o.model} support it?)`);
-        }
-        const usage = usageOf(data);
-        if (err instanceof AnswerError) throw new SluiceError(ErrorCode.TRANSIENT, `invalid embeddings answer: ${err.message}`, usage ? { usage } : undefined);
-        throw err;
-      }
-      // What is stored is what was validated: the vectors as the server sent them (decoded again,
-      // identically, when served) and the usage.
-      if (o.cache && key) o.cache.put(key, JSON.stringify({ data: data.data.map((d) => ({ index: d.index, embedding: d.embedding })), usage: data.usage }));
+      const answer = request.read(data);
+      if (o.cache && key) o.cache.put(key, request.toStore!(data)!);
       return answer;
     },
     async close() {},

@@ -6,9 +6,9 @@
  * rate-limit headers pace the requests.
  */
 import type OpenAI from 'openai';
-import type { ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
+import type { ChatCompletion, ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
 import { ErrorCode, SluiceError } from '../lib/errors.js';
-import type { Extractor } from '../lib/extractor.js';
+import type { Extractor, RequestCodec } from '../lib/extractor.js';
 import { AnswerError, parseAnswer } from '../lib/kg-answer.js';
 import { responseFormat } from '../lib/kg-answer.js';
 import { DEFAULT_ENTITY_TYPES, DEFAULT_RELATION_TYPES, documentBlock, promptOverhead, systemPrompt } from '../lib/kg-prompt.js';
@@ -58,15 +58,14 @@ function isReasoningModel(model: string): boolean {
   return /^(o\d|gpt-5)/.test(model.replace(/^.*\//, ''));
 }
 
-export function openaiExtractor(o: OpenAIExtractorOptions): Extractor {
-  const client = o.client ?? createClient({ baseUrl: o.baseUrl, apiKey: o.apiKey, timeoutMs: o.timeoutMs });
-  const limiter = new RateLimiter({ rpm: o.rpm, tpm: o.tpm });
+export type ChatCodecOptions = Pick<OpenAIExtractorOptions, 'model' | 'maxOutputTokens' | 'entityTypes' | 'relationTypes' | 'counter' | 'baseUrl'>;
+
+/** The chat request of a pack (ids D1..Dn, strict JSON schema) and the validation of its answer. */
+export function chatCodec(o: ChatCodecOptions): RequestCodec {
   const system = systemPrompt(o.entityTypes, o.relationTypes);
   const format = responseFormat(o.entityTypes, o.relationTypes);
   const overhead = promptOverhead(o.counter, o.entityTypes, o.relationTypes);
   const reasoning = isReasoningModel(o.model);
-  // Part of every cache key (an injected client may have no baseURL).
-  const endpoint = o.cache ? endpointOf(client.baseURL ?? o.baseUrl ?? '', '/chat/completions') : '';
 
   /** The answer's documents mapped back to the chunks sent (an AnswerError becomes a transient error). */
   const interpret = (content: string | null, usage: Usage, sent: Map<string, string>): { answer: PackAnswer; complete: boolean } => {
@@ -95,11 +94,8 @@ export function openaiExtractor(o: OpenAIExtractorOptions): Extractor {
   };
 
   return {
-    name: 'openai',
-    templateTokens: overhead.templateTokens,
-    perChunkTokens: overhead.perChunkTokens,
-    concurrency: o.concurrency ?? DEFAULT_CONCURRENCY,
-    async extract(pack: Pack, signal: AbortSignal, run?: RunContext): Promise<PackAnswer> {
+    url: '/v1/chat/completions',
+    request(pack) {
       // Short per-request ids: cheap in tokens, and two chunks of one document stay distinct.
       const sent = new Map<string, string>();
       const user = pack.chunks
@@ -118,20 +114,66 @@ export function openaiExtractor(o: OpenAIExtractorOptions): Extractor {
         response_format: format,
         ...(reasoning ? { max_completion_tokens: o.maxOutputTokens } : { temperature: 0, ...(o.baseUrl ? { max_tokens: o.maxOutputTokens } : { max_completion_tokens: o.maxOutputTokens }) }),
       };
+      const checked = (data: unknown) => {
+        const d = data as Partial<ChatCompletion> | null;
+        const usage = { promptTokens: d?.usage?.prompt_tokens ?? 0, completionTokens: d?.usage?.completion_tokens ?? 0 };
+        const choice = Array.isArray(d?.choices) ? d.choices[0] : undefined;
+        if (!choice || typeof choice !== 'object' || !choice.message) throw new SluiceError(ErrorCode.TRANSIENT, 'answer has no choices', { usage });
+        if (choice.finish_reason === 'length') throw new SluiceError(ErrorCode.TRUNCATED, 'answer truncated (finish_reason "length")', { usage });
+        if (choice.message.refusal) throw new SluiceError(ErrorCode.EXTRACT, `the model refused: ${String(choice.message.refusal).slice(0, 200)}`, { usage });
+        return { content: choice.message.content, ...interpret(choice.message.content, usage, sent) };
+      };
+      // The last answer read, so that storing it does not parse it again.
+      let last: { data: unknown; result: ReturnType<typeof checked> } | undefined;
+      return {
+        body,
+        // Counted exactly (the packer's figure allows for ids): a short count risks a 429.
+        promptTokens: overhead.templateTokens + o.counter.count(user),
+        read: (data) => {
+          last = { data, result: checked(data) };
+          return last.result.answer;
+        },
+        readStored: (stored) => {
+          const { content, usage } = storedAnswer(stored);
+          const { answer, complete } = interpret(content, usage, sent);
+          return complete ? answer : undefined;
+        },
+        toStore: (data) => {
+          const { content, answer, complete } = last && last.data === data ? last.result : checked(data);
+          return complete ? JSON.stringify({ content, usage: answer.usage } satisfies StoredAnswer) : undefined;
+        },
+      };
+    },
+  };
+}
+
+export function openaiExtractor(o: OpenAIExtractorOptions): Extractor {
+  const client = o.client ?? createClient({ baseUrl: o.baseUrl, apiKey: o.apiKey, timeoutMs: o.timeoutMs });
+  const limiter = new RateLimiter({ rpm: o.rpm, tpm: o.tpm });
+  const overhead = promptOverhead(o.counter, o.entityTypes, o.relationTypes);
+  const codec = chatCodec(o);
+  // Part of every cache key (an injected client may have no baseURL).
+  const endpoint = o.cache ? endpointOf(client.baseURL ?? o.baseUrl ?? '', '/chat/completions') : '';
+
+  return {
+    name: 'openai',
+    templateTokens: overhead.templateTokens,
+    perChunkTokens: overhead.perChunkTokens,
+    concurrency: o.concurrency ?? DEFAULT_CONCURRENCY,
+    async extract(pack: Pack, signal: AbortSignal, run?: RunContext): Promise<PackAnswer> {
+      const request = codec.request(pack);
+      const body = request.body as ChatCompletionCreateParamsNonStreaming;
       // The ids D1..Dn are in the prompt, so the body alone says what the answer's ids mean.
       const key = o.cache ? requestKey(endpoint, body) : undefined;
       if (o.cache && key) {
         const hit = lookup(o.cache, key, run?.stats, (stored) => {
-          const { content, usage } = storedAnswer(stored);
-          const { answer, complete } = interpret(content, usage, sent);
-          return complete ? { ...answer, cached: true } : undefined;
+          const answer = request.readStored!(stored);
+          return answer ? { ...answer, cached: true } : undefined;
         });
         if (hit) return hit;
       }
       // Rate limits count max_tokens at request time (OpenAI does), so that is what we reserve.
-      // Counted exactly (the packer's figure allows for ids): a short count risks a 429.
-      const promptTokens = overhead.templateTokens + o.counter.count(user);
-      const reserve = promptTokens + o.maxOutputTokens;
+      const reserve = request.promptTokens + o.maxOutputTokens;
       const data = await pacedRequest(
         { limiter, reserve, signal, apiKey: o.apiKey, maxRetryAfterMs: o.maxRetryAfterMs, observer: run?.observer },
         (requestSignal) => client.chat.completions.create(body, { signal: requestSignal }).withResponse(),
@@ -140,13 +182,11 @@ export function openaiExtractor(o: OpenAIExtractorOptions): Extractor {
         // refunding the difference let us drift ahead of the server.)
         () => undefined,
       );
-      const usage = { promptTokens: data.usage?.prompt_tokens ?? 0, completionTokens: data.usage?.completion_tokens ?? 0 };
-      const choice = data.choices[0];
-      if (!choice) throw new SluiceError(ErrorCode.TRANSIENT, 'answer has no choices', { usage });
-      if (choice.finish_reason === 'length') throw new SluiceError(ErrorCode.TRUNCATED, 'answer truncated (finish_reason "length")', { usage });
-      if (choice.message.refusal) throw new SluiceError(ErrorCode.EXTRACT, `the model refused: ${choice.message.refusal.slice(0, 200)}`, { usage });
-      const { answer, complete } = interpret(choice.message.content, usage, sent);
-      if (o.cache && key && complete) o.cache.put(key, JSON.stringify({ content: choice.message.content, usage } satisfies StoredAnswer));
+      const answer = request.read(data);
+      if (o.cache && key) {
+        const stored = request.toStore!(data);
+        if (stored !== undefined) o.cache.put(key, stored);
+      }
       return answer;
     },
     async close() {},

@@ -458,11 +458,11 @@ t.test('/stats and /stats/reset: outside /v1, never rate limited', async (t) => 
   const reset = await fetch(`${base}/stats/reset`, { method: 'POST' });
   t.equal(reset.status, 200);
   t.same(((await reset.json()) as { requests: number }).requests, 2, 'reset answers with the stats before it');
-  t.same(await (await fetch(`${base}/stats`)).json(), { requests: 0, byStatus: {}, promptTokens: 0, completionTokens: 0, faults: {}, rateLimited: 0, admittedTokens: 0 });
+  t.same(await (await fetch(`${base}/stats`)).json(), { requests: 0, byStatus: {}, promptTokens: 0, completionTokens: 0, faults: {}, rateLimited: 0, admittedTokens: 0, batch: { filesUploaded: 0, batchesCreated: 0, linesProcessed: 0, linesFailed: 0, contentReads: 0 } });
   await errorOf(ask(c, DOCS.slice(0, 1)));
   t.equal(s.stats().requests, 1);
   s.reset();
-  t.same(s.stats(), { requests: 0, byStatus: {}, promptTokens: 0, completionTokens: 0, faults: {}, rateLimited: 0, admittedTokens: 0 });
+  t.same(s.stats(), { requests: 0, byStatus: {}, promptTokens: 0, completionTokens: 0, faults: {}, rateLimited: 0, admittedTokens: 0, batch: { filesUploaded: 0, batchesCreated: 0, linesProcessed: 0, linesFailed: 0, contentReads: 0 } });
 });
 
 t.test('anything else is a 404 with an OpenAI error body; bad bodies are 400; a revoked key is 401', async (t) => {
