@@ -3,6 +3,7 @@
  * iterator), `onBatch` (a callback per batch of results). Every way pulls from the same highland
  * chain, so backpressure from the consumer reaches the reader.
  */
+import { resolve as resolvePath } from 'node:path';
 import type { Writable } from 'node:stream';
 import _ from 'highland';
 import { Checkpoint, type SinkOffsets } from './checkpoint.js';
@@ -18,13 +19,18 @@ export interface PipelineParts {
   source: (ctx: RunContext) => Stream<any>;
   /** Applied in order with `.through`; the last emits `Result | Failure` (or packs in a dry run). */
   stages: StageTransform<any, any>[];
-  /** Releases what the stages hold (worker threads, connections). */
-  close?: () => Promise<void>;
+  /**
+   * Releases what the stages hold (worker threads, connections). `finished`: every item was
+   * pulled and the run was not stopped, so state kept for a resume (scale-out's queue) can go.
+   */
+  close?: (finished: boolean) => Promise<void>;
 }
 
 export interface BuildMode {
   /** Stop after token-pack: nothing is extracted. */
   dryRun: boolean;
+  /** The output file, when the run writes one (absolute): part of a scale-out run's identity. */
+  output?: string;
 }
 
 /** Where `run` writes: a file path or a stream, for results and for dead letters. */
@@ -73,25 +79,32 @@ export interface RunControl {
   /** Receives every dead letter (results() and onBatch() do not yield them). */
   onDeadLetter?: (failure: Failure) => void | Promise<void>;
   dryRun?: boolean;
+  /** Where results go (run() passes its target's): a file path names the run for scale-out. */
+  output?: string | Writable;
 }
 
 /** Pulls every item the pipeline emits, in order, keeping the run's counters. */
 export async function* items<O>(pipeline: PipelineDefinition<O>, inputs: readonly unknown[], options: Record<string, unknown>, control: RunControl = {}): AsyncGenerator<Result | Failure | { kind: string }> {
   const ctx = control.context ?? createRunContext(control.signal);
   const resolved = resolveOptions<O>(pipeline.options, options);
-  const parts = await pipeline.build(resolved, inputs, { dryRun: control.dryRun ?? false });
+  const output = typeof control.output === 'string' ? resolvePath(control.output) : undefined;
+  const parts = await pipeline.build(resolved, inputs, { dryRun: control.dryRun ?? false, ...(output ? { output } : {}) });
   let stream = parts.source(ctx);
   for (const s of parts.stages) stream = stream.through((input: Stream<any>) => s(input, ctx));
+  let finished = false;
   try {
     for (;;) {
       const item = await pullOne(stream);
-      if (item === undefined) return;
+      if (item === undefined) {
+        finished = !ctx.signal.aborted;
+        return;
+      }
       account(item as { kind: string }, ctx.stats);
       yield item as Result | Failure;
     }
   } finally {
     stream.destroy();
-    await parts.close?.();
+    await parts.close?.(finished);
   }
 }
 
@@ -211,7 +224,9 @@ export async function run<O>(pipeline: PipelineDefinition<O>, inputs: readonly u
       if (item.kind === 'failure') await target.onDeadLetter?.(item as Failure);
       if (checkpoint) {
         checkpoint.written((item as Result | Failure).seq, sink, ctx.stats);
+        const before = checkpoint.committedSeq;
         await checkpoint.maybeCommit(sync, ctx.stats);
+        if (checkpoint.committedSeq !== before) ctx.onCommit?.(checkpoint.committedSeq);
       }
     }
     finished = true;
