@@ -108,3 +108,73 @@ t.test('coordinator + 2 workers (one joining late): output equals a local run by
   const left = (await client.keys('*')).filter((k) => !/:(stalled-check|meta|marker)$/.test(k));
   t.same(left.sort(), [], 'a completed run leaves no jobs, spec or budget in Redis');
 });
+
+t.test('kill -9 of a worker mid-run: its packs are redelivered, no document lost or written twice', async (t) => {
+  const redis = await startRedis();
+  t.teardown(() => redis.stop());
+  const sim = await startSimulator({ latencyMs: 400 });
+  t.teardown(() => sim.close());
+  const input = join(dir, 'kw.jsonl');
+  writeFileSync(input, corpus(200, 8));
+  const ref = await reference(['--quiet', '--base-url', sim.url, '--concurrency', '4', input], 'kw');
+  const localRequests = sim.stats().requests;
+  sim.reset();
+
+  const output = join(dir, 'kw-out.jsonl');
+  const dead = join(dir, 'kw-dead.jsonl');
+  // A short lock, so the dead worker's packs come back within seconds.
+  const lock = ['--lock-duration-ms', '1500', '--concurrency', '2'];
+  const victim = await startWorker(redis.url, lock);
+  const survivor = await startWorker(redis.url, lock);
+  // Killed once it has answers out (the simulator has seen requests), so it dies holding packs.
+  const killer = setInterval(() => {
+    if (sim.stats().requests >= 4) {
+      clearInterval(killer);
+      victim.child.kill('SIGKILL');
+    }
+  }, 5);
+  const r = await kg(['--quiet', '--extractor', 'openai', '--base-url', sim.url, '--redis', redis.url, '--queue-high-water', '8', input, '-o', output, '--dead-letter', dead]);
+  clearInterval(killer);
+  const killed = await victim.done;
+  t.equal(killed.signal, 'SIGKILL', 'the worker was killed');
+  t.equal(r.code, 0, r.stderr);
+  t.ok(readFileSync(output).equals(ref.output), 'output byte for byte');
+  t.ok(readFileSync(dead).equals(ref.dead), 'dead letters byte for byte');
+  const requests = sim.stats().requests;
+  // Packs in flight on the dead worker were asked again: at-least-once underneath.
+  t.ok(requests >= localRequests && requests <= localRequests + 4, `${requests} requests (${localRequests} locally)`);
+  await survivor.stop();
+});
+
+t.test('kill -9 of the coordinator, rerun: resumes from its checkpoint and Redis; answered packs are not asked again', async (t) => {
+  const redis = await startRedis();
+  t.teardown(() => redis.stop());
+  const sim = await startSimulator({ latencyMs: 60 });
+  t.teardown(() => sim.close());
+  const input = join(dir, 'kc.jsonl');
+  writeFileSync(input, corpus(400, 9));
+  const ref = await reference(['--quiet', '--base-url', sim.url, '--concurrency', '4', input], 'kc');
+  const localRequests = sim.stats().requests;
+  sim.reset();
+
+  const workers = await Promise.all([startWorker(redis.url, ['--concurrency', '2']), startWorker(redis.url, ['--concurrency', '2'])]);
+  const files = { output: join(dir, 'kc-out.jsonl'), dead: join(dir, 'kc-dead.jsonl'), checkpoint: join(dir, 'kc.ckpt') };
+  const args = ['--quiet', '--extractor', 'openai', '--base-url', sim.url, '--redis', redis.url, '--queue-high-water', '6', input, '-o', files.output, '--dead-letter', files.dead, '--checkpoint', files.checkpoint];
+  const thresholds = [0, ref.output.length / 4, ref.output.length / 2];
+  let kills = 0;
+  let last: CliRun | undefined;
+  for (let session = 0; session < thresholds.length + 3; session++) {
+    const threshold = thresholds[session];
+    let timer: NodeJS.Timeout | undefined;
+    last = await kg(args, { onSpawn: (child) => (threshold === undefined ? undefined : (timer = whenGrown(files.output, threshold, () => child.kill('SIGKILL')))) });
+    clearInterval(timer);
+    if (last.signal !== 'SIGKILL') break;
+    kills++;
+  }
+  t.equal(last?.code, 0, last?.stderr ?? "");
+  t.ok(kills >= 2, `killed ${kills} times`);
+  t.ok(readFileSync(files.output).equals(ref.output), 'output byte for byte');
+  t.ok(readFileSync(files.dead).equals(ref.dead), 'dead letters byte for byte');
+  t.equal(sim.stats().requests, localRequests, `every pack asked once over ${kills + 1} sessions`);
+  await Promise.all(workers.map((w) => w.stop()));
+});
