@@ -13,6 +13,8 @@ export interface SharedBudget {
   take(tokens: number, signal?: AbortSignal): Promise<void>;
   /** Hands back tokens reserved but not used (a request refused with 429 cost nothing). */
   give(tokens: number): void;
+  /** A server's retry-after: every process sharing the budget waits. */
+  pause(ms: number): void;
 }
 
 export interface RateLimiterOptions {
@@ -172,6 +174,7 @@ export class RateLimiter {
 
   /** A 429 (or similar) told us to wait: everyone waits. */
   pause(ms: number): void {
+    this.shared?.pause(ms);
     this.pausedUntil = Math.max(this.pausedUntil, this.now() + ms);
   }
 

@@ -7,48 +7,13 @@ import t from 'tap';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ChildProcess } from 'node:child_process';
-import { generateDocs } from '../bench/generate-docs.js';
 import { startSimulator } from '../bench/openai-sim.js';
-import { kg, runScript, type CliRun } from './helpers/cli.js';
+import { kg, type CliRun } from './helpers/cli.js';
 import { startRedis } from './helpers/redis.js';
+import { corpus, startWorker, type Worker } from './helpers/scale.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sluice-scale-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-
-/** Generated documents with a few bad records, so dead letters cross the coordinator too. */
-function corpus(count: number, seed: number): string {
-  const lines: string[] = [];
-  let i = 0;
-  for (const d of generateDocs(count, seed, { medianWords: 80, maxWords: 400 })) {
-    lines.push(JSON.stringify(d));
-    if (++i % 97 === 0) lines.push('{"id": "broken", "text": ');
-    if (i % 61 === 0) lines.push(JSON.stringify({ id: `no-text-${i}` }));
-  }
-  return `${lines.join('\n')}\n`;
-}
-
-interface Worker {
-  child: ChildProcess;
-  done: Promise<CliRun>;
-  /** SIGTERM: finishes its packs in flight and exits. */
-  stop(): Promise<CliRun>;
-}
-
-function startWorker(redisUrl: string, args: string[] = []): Promise<Worker> {
-  return new Promise((resolve) => {
-    let child!: ChildProcess;
-    const done = runScript('pipelines/worker.js', ['--redis', redisUrl, ...args], { onSpawn: (c) => (child = c) });
-    resolve({
-      child,
-      done,
-      stop: () => {
-        if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-        return done;
-      },
-    });
-  });
-}
 
 async function reference(args: string[], name: string): Promise<{ output: Buffer; dead: Buffer }> {
   const output = join(dir, `${name}-ref.jsonl`);

@@ -8,7 +8,11 @@
 import type { Redis } from 'ioredis';
 import type { SharedBudget } from '../rate-limiter.js';
 
-/** Tokens kept in hand, as the local limiter does: our count and the server's drift a little. */
+/**
+ * Share of each request charged beyond our count of it: our count and the server's drift apart by a
+ * few percent (the local limiter measured ~4%), and over many requests from many workers a drift
+ * that is only checked, not charged, adds up to a deficit the server answers with 429s.
+ */
 const TOKEN_MARGIN = 0.05;
 /** Longest single sleep before asking again (others may have handed tokens back). */
 const MAX_POLL_MS = 1000;
@@ -26,19 +30,31 @@ local function level(field, cap)
   return math.min(cap, lv + (now - at) * cap / 60000)
 end
 local wait, r, k = 0, 0, 0
+local paused = tonumber(redis.call('HGET', KEYS[1], 'pause_until'))
+if paused ~= nil and paused > now then wait = paused - now end
 if rpm > 0 then
   r = level('r', rpm)
   if r < 1 then wait = math.max(wait, math.ceil((1 - r) * 60000 / rpm)) end
 end
 if tpm > 0 then
   k = level('t', tpm)
-  local want = math.min(need * (1 + margin), tpm)
-  if k < want then wait = math.max(wait, math.ceil((want - k) * 60000 / tpm)) end
+  need = math.min(need * (1 + margin), tpm)
+  if k < need then wait = math.max(wait, math.ceil((need - k) * 60000 / tpm)) end
 end
 if wait > 0 then return wait end
 if rpm > 0 then redis.call('HSET', KEYS[1], 'r', tostring(r - 1), 'r_at', tostring(now)) end
 if tpm > 0 then redis.call('HSET', KEYS[1], 't', tostring(k - need), 't_at', tostring(now)) end
 redis.call('PEXPIRE', KEYS[1], ARGV[5])
+return 0
+`;
+
+const PAUSE = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local until_ = now + tonumber(ARGV[1])
+local was = tonumber(redis.call('HGET', KEYS[1], 'pause_until'))
+if was == nil or was < until_ then redis.call('HSET', KEYS[1], 'pause_until', tostring(until_)) end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 0
 `;
 
@@ -66,7 +82,6 @@ export class RedisBudget implements SharedBudget {
   constructor(private readonly o: RedisBudgetOptions) {}
 
   async take(tokens: number, signal?: AbortSignal): Promise<void> {
-    if (!this.o.rpm && !this.o.tpm) return;
     for (;;) {
       if (signal?.aborted) throw signal.reason;
       const wait = Number(await this.o.redis.eval(TAKE, 1, this.o.key, this.o.rpm ?? 0, this.o.tpm ?? 0, tokens, TOKEN_MARGIN, IDLE_EXPIRY_MS));
@@ -76,8 +91,14 @@ export class RedisBudget implements SharedBudget {
     }
   }
 
+  /** A 429's retry-after: the whole fleet waits, not only the worker that was told. */
+  pause(ms: number): void {
+    this.o.redis.eval(PAUSE, 1, this.o.key, Math.ceil(ms), IDLE_EXPIRY_MS).catch(() => undefined);
+  }
+
   give(tokens: number): void {
     if (!this.o.tpm || tokens <= 0) return;
+    tokens *= 1 + TOKEN_MARGIN; // what take() charged
     // Best effort: a refund lost to an outage only makes the fleet a little more careful.
     this.o.redis.eval(GIVE, 1, this.o.key, this.o.tpm, tokens).catch(() => undefined);
   }
