@@ -111,6 +111,11 @@ export class Checkpoint {
     return { output: this.state.output.bytes, ...(this.state.deadLetter ? { deadLetter: this.state.deadLetter.bytes } : {}) };
   }
 
+  /** The seq of the last committed record (-1 before the first). */
+  get committedSeq(): number {
+    return this.state.position?.seq ?? -1;
+  }
+
   get sessions(): number {
     return this.state.sessions;
   }

@@ -7,7 +7,7 @@ import type { Writable } from 'node:stream';
 import _ from 'highland';
 import { Checkpoint, type SinkOffsets } from './checkpoint.js';
 import { mkdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve as resolvePath } from 'node:path';
 import { ErrorCode, SluiceError, messageOf, usageError } from './errors.js';
 import { outputShapingOptions, resolveOptions, type OptionSpec } from './options.js';
 import type { Failure, Result } from './records.js';
@@ -21,7 +21,11 @@ export interface PipelineParts {
   /** Applied in order with `.through`; the last emits `Result | Failure` (or packs in a dry run). */
   stages: StageTransform<any, any>[];
   /** Releases what the stages hold (worker threads, connections). */
-  close?: () => Promise<void>;
+  /**
+   * Releases what the stages hold (worker threads, connections). `finished`: every item was
+   * pulled and the run was not stopped, so state kept for a resume (scale-out's queue) can go.
+   */
+  close?: (finished: boolean) => Promise<void>;
 }
 
 export interface BuildMode {
@@ -32,6 +36,8 @@ export interface BuildMode {
    * files); set by `run` when the pipeline's checkpoint is a directory.
    */
   stateDir?: string;
+  /** The output file, when the run writes one (absolute): part of a scale-out run's identity. */
+  output?: string;
 }
 
 /** Where `run` writes: a file path or a stream, for results and for dead letters. */
@@ -92,25 +98,32 @@ export interface RunControl {
   dryRun?: boolean;
   /** See BuildMode.stateDir. */
   stateDir?: string;
+  /** Where results go (run() passes its target's): a file path names the run for scale-out. */
+  output?: string | Writable;
 }
 
 /** Pulls every item the pipeline emits, in order, keeping the run's counters. */
 export async function* items<O>(pipeline: PipelineDefinition<O>, inputs: readonly unknown[], options: Record<string, unknown>, control: RunControl = {}): AsyncGenerator<Result | Failure | { kind: string }> {
   const ctx = control.context ?? createRunContext(control.signal);
   const resolved = resolveOptions<O>(pipeline.options, options);
-  const parts = await pipeline.build(resolved, inputs, { dryRun: control.dryRun ?? false, ...(control.stateDir !== undefined ? { stateDir: control.stateDir } : {}) });
+  const output = typeof control.output === 'string' ? resolvePath(control.output) : undefined;
+  const parts = await pipeline.build(resolved, inputs, { dryRun: control.dryRun ?? false, ...(control.stateDir !== undefined ? { stateDir: control.stateDir } : {}), ...(output ? { output } : {}) });
   let stream = parts.source(ctx);
   for (const s of parts.stages) stream = stream.through((input: Stream<any>) => s(input, ctx));
+  let finished = false;
   try {
     for (;;) {
       const item = await pullOne(stream);
-      if (item === undefined) return;
+      if (item === undefined) {
+        finished = !ctx.signal.aborted;
+        return;
+      }
       account(item as { kind: string }, ctx.stats);
       yield item as Result | Failure;
     }
   } finally {
     stream.destroy();
-    await parts.close?.();
+    await parts.close?.(finished);
   }
 }
 
@@ -231,7 +244,9 @@ export async function run<O>(pipeline: PipelineDefinition<O>, inputs: readonly u
       if (item.kind === 'failure') await target.onDeadLetter?.(item as Failure);
       if (checkpoint) {
         checkpoint.written((item as Result | Failure).seq, sink, ctx.stats);
+        const before = checkpoint.committedSeq;
         await checkpoint.maybeCommit(sync, ctx.stats);
+        if (checkpoint.committedSeq !== before) ctx.onCommit?.(checkpoint.committedSeq);
       }
     }
     finished = true;

@@ -4,11 +4,25 @@
  * 429, and a 429's retry-after pauses every request, not just the one that got it.
  */
 
+/**
+ * A budget shared with other processes (scale-out: lib/scale/token-budget.ts keeps it in Redis).
+ * Taken after the local checks, so the fleet's budget and this process's view of the server both hold.
+ */
+export interface SharedBudget {
+  /** Waits until one request of `tokens` fits the shared budget, and takes it. */
+  take(tokens: number, signal?: AbortSignal): Promise<void>;
+  /** Hands back tokens reserved but not used (a request refused with 429 cost nothing). */
+  give(tokens: number): void;
+  /** A server's retry-after: every process sharing the budget waits. */
+  pause(ms: number): void;
+}
+
 export interface RateLimiterOptions {
   /** Requests per minute; undefined = no client-side limit. */
   rpm?: number;
   /** Tokens per minute (prompt + expected completion); undefined = no client-side limit. */
   tpm?: number;
+  shared?: SharedBudget;
   now?: () => number;
 }
 
@@ -78,14 +92,16 @@ export class RateLimiter {
    */
   private probed: boolean;
   private probe: { promise: Promise<void>; resolve: () => void } | undefined;
+  private readonly shared?: SharedBudget;
 
   constructor(options: RateLimiterOptions = {}) {
+    this.shared = options.shared;
     // Monotonic: the wall clock can be stepped, and a budget must not jump with it.
     this.now = options.now ?? (() => performance.now());
     if (options.rpm) this.requests = new Bucket(options.rpm, this.now);
     // Token counts drift from the server's; request counts do not.
     if (options.tpm) this.tokens = new Bucket(options.tpm, this.now, SERVER_MARGIN);
-    this.probed = Boolean(options.rpm || options.tpm);
+    this.probed = Boolean(options.rpm || options.tpm || options.shared);
   }
 
   /** Waits until a request of `tokens` may start, then reserves it. */
@@ -104,6 +120,12 @@ export class RateLimiter {
       if (wait <= 0) break;
       await sleep(wait, signal);
     }
+    if (this.shared) {
+      await this.shared.take(tokens, signal);
+      // The wait for the fleet's budget may have outlasted a pause a 429 set meanwhile.
+      const wait = Math.max(0, this.pausedUntil - this.now());
+      if (wait > 0) await sleep(wait, signal);
+    }
     this.requests?.take(1);
     this.tokens?.take(tokens);
     if (this.serverRequests) this.serverRequests.since += 1;
@@ -117,6 +139,7 @@ export class RateLimiter {
   /** After the answer (or the failure): hands back what was reserved but not used. */
   settle(reserved: number, used: number): void {
     this.endProbe();
+    if (used < reserved) this.shared?.give(reserved - used);
     if (used < reserved) this.tokens?.give(reserved - used);
     else if (used > reserved) this.tokens?.take(used - reserved);
   }
@@ -151,6 +174,7 @@ export class RateLimiter {
 
   /** A 429 (or similar) told us to wait: everyone waits. */
   pause(ms: number): void {
+    this.shared?.pause(ms);
     this.pausedUntil = Math.max(this.pausedUntil, this.now() + ms);
   }
 

@@ -93,6 +93,11 @@ export interface RunContext {
   stopReason?: string;
   /** Stops the run as a signal would: reading stops, in-flight work settles. */
   stop(reason: string): void;
+  /**
+   * Told after each checkpoint commit the seq of the last record committed: work kept for a resume
+   * (scale-out's answered jobs in Redis) up to there can be let go.
+   */
+  onCommit?: (seq: number) => void;
   /** Set before the run starts (e.g. by lib/metrics.ts); absent, nothing is observed. */
   observer?: RunObserver;
 }

@@ -29,6 +29,9 @@ import { BATCH_NEEDS_CHECKPOINT, batchExtractor, batchOf, batchOptionSpecs, wind
 import { cacheOptionSpecs, ResponseCache } from '../lib/response-cache.js';
 import { GraphStore } from '../lib/graph/store.js';
 import { graphSink, graphSinkOptionSpecs, type GraphSinkOptions } from '../stages/graph-sink.js';
+import { openCoordinator } from '../lib/scale/coordinator.js';
+import { redisOptionSpecs } from '../lib/scale/redis.js';
+import type { SharedBudget } from '../lib/rate-limiter.js';
 
 const extractorChoiceSpec: OptionSpec = {
   name: 'extractor',
@@ -55,9 +58,12 @@ export type KgOptions = ReadOptions &
     entityTypes: string;
     relationTypes: string;
     cache?: string;
+    redis?: string;
+    runId?: string;
+    queueHighWater: number;
   };
 
-export const kgOptionSpecs = mergeSpecs(readOptionSpecs, parseOptionSpecs, chunkOptionSpecs, tokenPackOptionSpecs, [extractorChoiceSpec], offlineExtractorOptionSpecs, openaiExtractorOptionSpecs, extractOptionSpecs, retryOptionSpecs, cacheOptionSpecs, graphSinkOptionSpecs, batchOptionSpecs);
+export const kgOptionSpecs = mergeSpecs(readOptionSpecs, parseOptionSpecs, chunkOptionSpecs, tokenPackOptionSpecs, [extractorChoiceSpec], offlineExtractorOptionSpecs, openaiExtractorOptionSpecs, extractOptionSpecs, retryOptionSpecs, cacheOptionSpecs, graphSinkOptionSpecs, batchOptionSpecs, redisOptionSpecs);
 
 /** The LLM when a key or a server is given (or asked for), the offline extractor otherwise. */
 function extractorKind(o: KgOptions): 'offline' | 'openai' {
@@ -66,7 +72,16 @@ function extractorKind(o: KgOptions): 'offline' | 'openai' {
   return o.extractor === 'auto' ? (process.env.OPENAI_API_KEY || o.baseUrl ? 'openai' : 'offline') : o.extractor;
 }
 
-async function chooseExtractor(o: KgOptions, stateDir: string | undefined): Promise<Extractor> {
+/** Where a scale-out worker differs from a local run: the fleet's shared rate budget. */
+export interface ExtractorExtras {
+  shared?: SharedBudget;
+  /** Batch mode's state directory (beside the checkpoint). */
+  stateDir?: string;
+}
+
+/** The extractor a run of these options uses; a scale-out worker builds it from the run's options. */
+export async function kgExtractor(o: KgOptions, extras: ExtractorExtras = {}): Promise<Extractor> {
+  const stateDir = extras.stateDir;
   const apiKey = process.env.OPENAI_API_KEY || undefined;
   const kind = extractorKind(o);
   if (kind === 'offline') {
@@ -109,6 +124,7 @@ async function chooseExtractor(o: KgOptions, stateDir: string | undefined): Prom
     maxRetryAfterMs: o.maxRetryAfterMs,
     counter,
     cache,
+    ...(extras.shared ? { shared: extras.shared } : {}),
   });
   if (!cache) return extractor;
   // Opened here, closed with the extractor.
@@ -124,12 +140,44 @@ async function chooseExtractor(o: KgOptions, stateDir: string | undefined): Prom
   };
 }
 
+/** Packing as the extractor's prompt needs, without building it (a dry run, a coordinator). */
+async function overheadOf(o: KgOptions): Promise<{ templateTokens: number; perChunkTokens: number }> {
+  if (extractorKind(o) === 'offline') return { templateTokens: 0, perChunkTokens: 0 };
+  return promptOverhead(await tokenCounterForModel(o.model), splitTypes(o.entityTypes), splitTypes(o.relationTypes));
+}
+
+function checkFits(o: KgOptions, overhead: { templateTokens: number; perChunkTokens: number }): void {
+  if (o.chunkTokens + overhead.perChunkTokens > o.tokenBudget - overhead.templateTokens) {
+    throw usageError(`--chunk-tokens (${o.chunkTokens}) does not fit --token-budget (${o.tokenBudget}) with the prompt template (${overhead.templateTokens} tokens)`);
+  }
+}
+
+/** --redis: read, parse, chunk and pack here; extract on the workers (docs/scale-out.md). */
+async function coordinate(o: KgOptions, redis: string, inputs: readonly unknown[], output: string | undefined) {
+  if (o.batchApi) throw usageError('--redis and --batch-api do not go together: the Batch API needs no workers');
+  const overhead = await overheadOf(o);
+  checkFits(o, overhead);
+  const coordinator = await openCoordinator({ pipeline: 'kg', specs: kgOptionSpecs, options: { ...o, redis }, identity: { extractor: extractorKind(o) }, output, log: (line) => process.stderr.write(`kg: ${line}\n`) });
+  return {
+    source: read(inputs as InputSpec[], o),
+    stages: [
+      parse(o),
+      chunk(o),
+      tokenPack({ tokenBudget: o.tokenBudget, maxDocs: o.maxDocs, templateTokens: overhead.templateTokens, perChunkTokens: overhead.perChunkTokens }),
+      extract({ runner: coordinator.runner, retry: o, concurrency: coordinator.highWater, unordered: o.unordered, reorderWindow: o.reorderWindow }),
+      mergeChunks({ unordered: o.unordered }),
+    ],
+    close: (finished: boolean) => coordinator.close(finished),
+  };
+}
+
 export const kg = definePipeline<KgOptions>({
   name: 'kg',
   description: 'Extract entities (people, organisations, places, ...) and their relations from every document; one JSONL line per document.',
   options: kgOptionSpecs,
   async build(o, inputs, mode) {
-    const extractor = mode.dryRun ? undefined : await chooseExtractor(o, mode.stateDir);
+    if (o.redis !== undefined && !mode.dryRun) return coordinate(o, o.redis, inputs, mode.output);
+    const extractor = mode.dryRun ? undefined : await kgExtractor(o, mode.stateDir !== undefined ? { stateDir: mode.stateDir } : {});
     // A dry run prices the LLM requests, so it packs as the LLM prompt would.
     const overhead = extractor ?? promptOverhead(await tokenCounterForModel(o.model), splitTypes(o.entityTypes), splitTypes(o.relationTypes));
     if (o.chunkTokens + overhead.perChunkTokens > o.tokenBudget - overhead.templateTokens) {

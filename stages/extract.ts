@@ -9,8 +9,9 @@ import type { Extractor } from '../lib/extractor.js';
 import { Semaphore } from '../lib/semaphore.js';
 import type { OptionSpec } from '../lib/options.js';
 import type { Failure, Pack, PackOutcome } from '../lib/records.js';
+import type { RunContext } from '../lib/run-context.js';
 import type { StageTransform, Stream } from '../lib/stage.js';
-import { withRetrySplit, type RetryOptions } from './retry-split.js';
+import { withRetrySplit, type PackRunner, type RetryOptions } from './retry-split.js';
 
 export const extractOptionSpecs: readonly OptionSpec[] = [
   { name: 'concurrency', operational: true, type: 'integer', min: 1, defaultLabel: 'extractor-dependent', description: 'Packs in flight at once (offline: 2 per worker thread; LLM: requests in flight)' },
@@ -21,22 +22,25 @@ export const extractOptionSpecs: readonly OptionSpec[] = [
 /** Packs started ahead of the oldest unfinished one, per request slot, when not told otherwise. */
 const REORDER_PER_SLOT = 4;
 
-export interface ExtractOptions {
-  extractor: Extractor;
+export type ExtractOptions = {
   retry: RetryOptions;
   concurrency?: number;
   unordered?: boolean;
   reorderWindow?: number;
-}
+} & (
+  | { extractor: Extractor }
+  /** Runs each pack elsewhere (scale-out: a BullMQ job); `concurrency` then bounds the packs outstanding. */
+  | { runner: (ctx: RunContext) => PackRunner; concurrency: number }
+);
 
 export function extract(options: ExtractOptions): StageTransform<Pack | Failure, PackOutcome | Failure> {
-  const width = options.concurrency ?? options.extractor.concurrency;
+  const width = options.concurrency ?? ('extractor' in options ? options.extractor.concurrency : 1);
   // Ordered mode holds finished packs until the oldest is done; with only `width` packs started, one
   // slow pack (a retry, a split) would idle every other slot. So more packs are started than run:
   // the semaphore bounds the work in flight, the window bounds what waits to be written.
   const window = Math.max(width, options.reorderWindow ?? width * REORDER_PER_SLOT);
   return (input, ctx) => {
-    const runPack = withRetrySplit(options.extractor, options.retry, ctx);
+    const runPack = 'runner' in options ? options.runner(ctx) : withRetrySplit(options.extractor, options.retry, ctx);
     const slots = new Semaphore(width);
     const gated = async (pack: Pack): Promise<PackOutcome> => {
       await slots.acquire();

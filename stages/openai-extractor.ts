@@ -16,7 +16,7 @@ import { createClient, openaiConnectionOptionSpecs, type ConnectionOptions } fro
 import { pacedRequest } from '../lib/openai-request.js';
 import { normaliseName } from '../lib/names.js';
 import type { OptionSpec } from '../lib/options.js';
-import { RateLimiter } from '../lib/rate-limiter.js';
+import { RateLimiter, type SharedBudget } from '../lib/rate-limiter.js';
 import { chunkKey, type ChunkExtraction, type Entity, type Pack, type PackAnswer, type Relation, type Usage } from '../lib/records.js';
 import { endpointOf, lookup, requestKey, type ResponseCache } from '../lib/response-cache.js';
 import type { RunContext } from '../lib/run-context.js';
@@ -45,6 +45,8 @@ export interface OpenAIExtractorOptions extends ConnectionOptions {
   client?: OpenAI;
   /** --cache: answers are looked up before a request is sent, and stored once validated. */
   cache?: ResponseCache;
+  /** Scale-out: the fleet's rate budget, drawn on before every request besides this process's own. */
+  shared?: SharedBudget;
 }
 
 const DEFAULT_CONCURRENCY = 8;
@@ -149,7 +151,7 @@ export function chatCodec(o: ChatCodecOptions): RequestCodec {
 
 export function openaiExtractor(o: OpenAIExtractorOptions): Extractor {
   const client = o.client ?? createClient({ baseUrl: o.baseUrl, apiKey: o.apiKey, timeoutMs: o.timeoutMs });
-  const limiter = new RateLimiter({ rpm: o.rpm, tpm: o.tpm });
+  const limiter = new RateLimiter({ rpm: o.rpm, tpm: o.tpm, ...(o.shared ? { shared: o.shared } : {}) });
   const overhead = promptOverhead(o.counter, o.entityTypes, o.relationTypes);
   const codec = chatCodec(o);
   // Part of every cache key (an injected client may have no baseURL).

@@ -1,0 +1,138 @@
+/**
+ * worker: extracts packs for coordinators that run with --redis (scale-out, docs/scale-out.md).
+ *
+ *   node pipelines/worker.js --redis redis://127.0.0.1:6379 --concurrency 16
+ *
+ * Start and stop any number of them, on any machine, at any time. Each needs only the Redis URL
+ * and its own OPENAI_API_KEY or --base-url: the run's options come from Redis.
+ */
+import { parseArgs } from 'node:util';
+import { isMain } from '../lib/cli.js';
+import { ErrorCode, ExitCode, SluiceError, messageOf, usageError } from '../lib/errors.js';
+import { coerceOption, keyOf, resolveOptions, type OptionSpec } from '../lib/options.js';
+import { runKeys, checkRunId } from '../lib/scale/queue-names.js';
+import { checkRedisUrl } from '../lib/scale/redis.js';
+import type { RunSpec } from '../lib/scale/run-spec.js';
+import { RedisBudget } from '../lib/scale/token-budget.js';
+import { FleetWorker, type PackService } from '../lib/scale/worker.js';
+import { withRetrySplit } from '../stages/retry-split.js';
+import { kgExtractor, kgOptionSpecs, type KgOptions } from './kg.js';
+import type { Redis } from 'ioredis';
+
+export const workerOptionSpecs: readonly OptionSpec[] = [
+  { name: 'redis', type: 'string', description: 'The Redis the coordinators enqueue on (redis://[user:password@]host:port[/db], rediss:// for TLS); required' },
+  { name: 'concurrency', type: 'integer', default: 8, min: 1, description: 'Packs in flight at once (per run served)' },
+  { name: 'base-url', type: 'string', description: 'This worker\'s OpenAI-compatible server (instead of the run\'s --base-url, which may be local to the coordinator); the API key comes from OPENAI_API_KEY' },
+  { name: 'run-id', type: 'string', description: 'Serve only this run (default: every run published on the Redis)' },
+  { name: 'lock-duration-ms', type: 'integer', default: 30_000, min: 1000, description: 'How long a pack stays locked to this worker without renewal: a killed worker\'s packs go to another after about this (x2 at most)' },
+  { name: 'cache', type: 'string', description: 'This worker\'s response cache directory (see --cache of the pipelines)' },
+  { name: 'workers', type: 'integer', min: 0, max: 256, defaultLabel: 'CPU count', description: 'Worker threads for the offline extractor' },
+  { name: 'quiet', short: 'q', type: 'boolean', default: false, description: 'Only errors on stderr' },
+  { name: 'help', short: 'h', type: 'boolean', default: false, description: 'Show this help' },
+];
+
+export interface WorkerCli {
+  redis: string;
+  concurrency: number;
+  baseUrl?: string;
+  runId?: string;
+  lockDurationMs: number;
+  cache?: string;
+  workers?: number;
+  quiet: boolean;
+  help: boolean;
+}
+
+export function parseWorkerArgs(argv: readonly string[]): WorkerCli {
+  const config: Record<string, { type: 'string' | 'boolean'; short?: string }> = {};
+  for (const s of workerOptionSpecs) config[s.name] = { type: s.type === 'boolean' ? 'boolean' : 'string', ...(s.short ? { short: s.short } : {}) };
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    values = parseArgs({ args: [...argv], options: config, strict: true, allowPositionals: false }).values as Record<string, string | boolean | undefined>;
+  } catch (err) {
+    throw usageError(`${messageOf(err)} (see --help)`);
+  }
+  const given: Record<string, unknown> = {};
+  for (const s of workerOptionSpecs) if (values[s.name] !== undefined) given[keyOf(s.name)] = coerceOption(s, values[s.name]);
+  const cli = resolveOptions<WorkerCli>(workerOptionSpecs, given);
+  if (cli.help) return cli;
+  if (cli.redis === undefined) throw usageError('--redis URL is required: the Redis the coordinator runs with');
+  try {
+    checkRedisUrl(cli.redis);
+  } catch (err) {
+    throw usageError(messageOf(err));
+  }
+  if (cli.runId !== undefined) checkRunId(cli.runId);
+  return cli;
+}
+
+/** Builds what runs a published run's packs here: its extractor, as the coordinator's options say, inside retry/split. */
+export function serviceFactory(cli: WorkerCli) {
+  return async (spec: RunSpec, redis: Redis): Promise<PackService> => {
+    if (spec.pipeline !== 'kg') throw new SluiceError(ErrorCode.FATAL, `run ${spec.runId} is a ${spec.pipeline} run; workers serve kg runs only so far`);
+    const o = resolveOptions<KgOptions>(kgOptionSpecs, { ...spec.options, ...(cli.baseUrl ? { baseUrl: cli.baseUrl } : {}), cache: cli.cache, workers: cli.workers });
+    // The run's --rpm/--tpm are the fleet's, kept in Redis; this process does not hold a copy of
+    // the whole budget for itself as well.
+    const shared = new RedisBudget({ redis, key: runKeys(spec.runId).budget, rpm: o.rpm, tpm: o.tpm });
+    const extractor = await kgExtractor({ ...o, rpm: undefined, tpm: undefined }, { shared });
+    return {
+      run: (pack, ctx) => withRetrySplit(extractor, o, ctx)(pack),
+      close: () => extractor.close(),
+    };
+  };
+}
+
+function helpText(): string {
+  const flag = (s: OptionSpec) => `${s.short ? `-${s.short}, ` : '    '}--${s.name}${s.type === 'boolean' ? '' : s.type === 'string' ? ' <value>' : ' <n>'}`;
+  const width = Math.max(...workerOptionSpecs.map((s) => flag(s).length)) + 2;
+  return [
+    'Usage: node pipelines/worker.js --redis URL [options]',
+    '',
+    'Extracts packs for coordinators run with --redis (node pipelines/kg.js --redis URL ...). See docs/scale-out.md.',
+    '',
+    'Options:',
+    ...workerOptionSpecs.map((s) => `  ${flag(s).padEnd(width)}${s.description}${s.default !== undefined && s.type !== 'boolean' ? ` [default: ${String(s.default)}]` : ''}`),
+  ].join('\n');
+}
+
+export async function runWorker(argv: readonly string[] = process.argv.slice(2)): Promise<number> {
+  let cli: WorkerCli;
+  try {
+    cli = parseWorkerArgs(argv);
+  } catch (err) {
+    process.stderr.write(`worker: ${messageOf(err)}\n`);
+    return ExitCode.USAGE;
+  }
+  if (cli.help) {
+    process.stdout.write(`${helpText()}\n`);
+    return ExitCode.OK;
+  }
+  const log = (line: string) => {
+    if (!cli.quiet || line.startsWith('error')) process.stderr.write(`worker: ${line}\n`);
+  };
+  const worker = new FleetWorker({ redisUrl: cli.redis, concurrency: cli.concurrency, lockDurationMs: cli.lockDurationMs, ...(cli.runId ? { runId: cli.runId } : {}), build: serviceFactory(cli), log });
+  let signals = 0;
+  const stopped = new Promise<void>((resolve) => {
+    const onSignal = (sig: string) => {
+      signals++;
+      if (signals > 1) process.exit(ExitCode.INTERRUPTED);
+      log(`${sig}: finishing the packs in flight (press Ctrl-C again to exit at once; its packs go to other workers)`);
+      void worker.stop(false).then(resolve);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    const check = setInterval(() => {
+      if (worker.fatal) {
+        clearInterval(check);
+        void worker.stop(false).then(resolve);
+      }
+    }, 200);
+    check.unref();
+  });
+  worker.start();
+  await stopped;
+  log(`stopped after ${worker.packs.toLocaleString('en-US')} pack(s)`);
+  return worker.fatal ? ExitCode.FATAL : ExitCode.OK;
+}
+
+if (isMain(import.meta.url)) process.exitCode = await runWorker();
