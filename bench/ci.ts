@@ -5,7 +5,7 @@
  * offline extractor, judged on the heap trend and on every document coming out. About 2-4 minutes
  * on 2 cores. Exits 1 on a regression.
  *
- *   npm run build && node bench/ci.js [--offline-docs 30000]
+ *   npm run build && node bench/ci.js [--offline-docs 20000]
  *
  * Writes bench/results/ci.json and bench/results/ci.svg.
  */
@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { MEMORY_CORPUS } from './doc-batches.js';
 import { runSuite } from './memory-suite.js';
 
-const { values } = parseArgs({ options: { 'offline-docs': { type: 'string', default: '30000' }, seed: { type: 'string', default: '1' } } });
+const { values } = parseArgs({ options: { 'offline-docs': { type: 'string', default: '20000' }, seed: { type: 'string', default: '1' } } });
 const offlineDocs = Number(values['offline-docs']);
 if (!Number.isInteger(offlineDocs) || offlineDocs < 1) throw new RangeError(`--offline-docs must be a positive integer (got ${values['offline-docs']})`);
 /** A hung run must fail CI, not stall it. */

@@ -1,6 +1,6 @@
 /**
  * A static SVG line chart, hand-written (no charting dependency): axes from zero with round ticks,
- * axis labels, a legend, one line per series. Plain SVG 1.1 with explicit colours and fonts, no
+ * axis labels, a legend under the plot (where it cannot hide a line), one line per series. Plain SVG 1.1 with explicit colours and fonts, no
  * CSS or script, on a white background, so image viewers and GitHub show it as a browser would.
  * Several charts stack vertically in one file (`svgDocument`).
  */
@@ -24,8 +24,10 @@ export interface ChartSize {
   height: number;
 }
 
+/** Width, and height of the plot with its title and axes; each legend row adds LEGEND_ROW. */
 const SIZE: ChartSize = { width: 880, height: 420 };
 const MARGIN = { top: 44, right: 24, bottom: 56, left: 72 };
+const LEGEND_ROW = 18;
 const FONT = 'font-family="Helvetica, Arial, sans-serif"';
 /** Distinct in colour and, for grey-scale prints, in dash pattern. */
 const STYLES = [
@@ -68,6 +70,11 @@ function round(x: number): number {
 
 const fmt = (x: number) => (Math.round(x * 10) / 10).toString();
 
+/** Height of one chart: the plot and axes, then one legend row per series. */
+export function chartHeight(spec: ChartSpec, size: ChartSize = SIZE): number {
+  return size.height + spec.series.length * LEGEND_ROW + (spec.series.length > 0 ? 8 : 0);
+}
+
 /** One chart as an SVG group, `top` pixels down the document. */
 export function chartGroup(spec: ChartSpec, top = 0, size: ChartSize = SIZE): string {
   const all = spec.series.flatMap((s) => s.points);
@@ -102,9 +109,7 @@ export function chartGroup(spec: ChartSpec, top = 0, size: ChartSize = SIZE): st
       const pts = s.points.map(([x, y]) => `${fmt(px(x))},${fmt(py(y))}`).join(' ');
       out.push(`<polyline points="${pts}" fill="none" stroke="${style.colour}" stroke-width="2"${dash} stroke-linejoin="round"/>`);
     }
-    // Legend: top-left of the plot, on a white box so lines under it stay readable.
-    const ly = MARGIN.top + 16 + i * 18;
-    out.push(`<rect x="${MARGIN.left + 8}" y="${ly - 12}" width="${Math.min(plotW - 16, 40 + 7 * s.name.length)}" height="17" fill="#ffffff" fill-opacity="0.85"/>`);
+    const ly = size.height + 8 + i * LEGEND_ROW;
     out.push(`<line x1="${MARGIN.left + 12}" y1="${ly - 4}" x2="${MARGIN.left + 40}" y2="${ly - 4}" stroke="${style.colour}" stroke-width="2"${dash}/>`);
     out.push(`<text x="${MARGIN.left + 46}" y="${ly}" font-size="12" ${FONT} fill="#222">${escapeXml(s.name)}</text>`);
   });
@@ -115,13 +120,15 @@ export function chartGroup(spec: ChartSpec, top = 0, size: ChartSize = SIZE): st
 /** A whole SVG file: the charts one under the other, with an optional note at the bottom. */
 export function svgDocument(charts: readonly ChartSpec[], note?: string, size: ChartSize = SIZE): string {
   const noteH = note ? 28 : 0;
-  const height = charts.length * size.height + noteH;
+  const heights = charts.map((c) => chartHeight(c, size));
+  const tops = heights.map((_, i) => heights.slice(0, i).reduce((a, b) => a + b, 0));
+  const height = heights.reduce((a, b) => a + b, 0) + noteH;
   const parts = [
     `<?xml version="1.0" encoding="UTF-8"?>`,
     `<svg xmlns="http://www.w3.org/2000/svg" version="1.1" width="${size.width}" height="${height}" viewBox="0 0 ${size.width} ${height}">`,
     `<title>${escapeXml(charts.map((c) => c.title).join('; '))}</title>`,
     `<rect x="0" y="0" width="${size.width}" height="${height}" fill="#ffffff"/>`,
-    ...charts.map((c, i) => chartGroup(c, i * size.height, size)),
+    ...charts.map((c, i) => chartGroup(c, tops[i]!, size)),
   ];
   if (note) parts.push(`<text x="${MARGIN.left}" y="${height - 10}" font-size="11" ${FONT} fill="#666">${escapeXml(note)}</text>`);
   parts.push('</svg>', '');

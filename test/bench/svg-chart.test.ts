@@ -51,8 +51,10 @@ t.test('a document is well-formed SVG with one line per series, axes, labels and
   t.match(svg, '>RSS (MB)</text>');
   t.match(svg, '>1M</text>');
   t.match(svg, '>a note</text>');
-  t.match(svg, 'height="868"', 'two 420 px charts and the note');
-  t.match(svg, '<rect x="0" y="0" width="880" height="868" fill="#ffffff"/>', 'an opaque background for viewers without one');
+  // Two 420 px charts, legends of 2 and 1 rows (18 px each, plus 8 px), and the 28 px note.
+  t.match(svg, 'height="938"');
+  t.match(svg, '<rect x="0" y="0" width="880" height="938" fill="#ffffff"/>', 'an opaque background for viewers without one');
+  t.match(svg, '<g transform="translate(0,464)">', 'the second chart starts under the first one\'s legend');
 });
 
 t.test('points are placed on the axes: 0 at the origin, the top tick at the far corner', async (t) => {
