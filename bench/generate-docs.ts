@@ -2,6 +2,10 @@
  * A seeded generator of news-like documents with a long-tailed length distribution (log-normal
  * word counts: median ~100 words, a tail into the thousands). Produced on the fly, never stored:
  * `node bench/generate-docs.js --count 100000 --seed 1 > docs.jsonl`.
+ *
+ * `tailShare` (default 0) mixes in a heavier, Pareto tail: that share of the documents gets
+ * `tailMinWords` x a Pareto(alpha 1.2) draw, up to `maxWords`, as real crawls do (a few very long
+ * pages among short ones). The default leaves the sequence of documents exactly as before.
  */
 import { parseArgs } from 'node:util';
 import { Readable } from 'node:stream';
@@ -41,13 +45,33 @@ function wordCount(rand: () => number, median: number, max: number): number {
   return Math.max(5, Math.min(max, Math.round(median * Math.exp(0.8 * normal))));
 }
 
-export function* generateDocs(count: number, seed = 1, options: { medianWords?: number; maxWords?: number } = {}): Generator<GeneratedDoc> {
+/** Pareto(alpha) from `min` words, capped: the heavy tail of real corpora. */
+function tailWordCount(rand: () => number, min: number, max: number): number {
+  const u = Math.max(1e-9, rand());
+  return Math.min(max, Math.round(min / u ** (1 / TAIL_ALPHA)));
+}
+
+const TAIL_ALPHA = 1.2;
+
+export interface GenerateOptions {
+  medianWords?: number;
+  maxWords?: number;
+  /** Share (0..1) of documents drawn from the Pareto tail instead of the log-normal body. @default 0 */
+  tailShare?: number;
+  /** Shortest tail document in words. @default 2000 */
+  tailMinWords?: number;
+}
+
+export function* generateDocs(count: number, seed = 1, options: GenerateOptions = {}): Generator<GeneratedDoc> {
   const rand = seededRandom(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
   const median = options.medianWords ?? 100;
   const max = options.maxWords ?? 20000;
+  const tailShare = options.tailShare ?? 0;
+  const tailMin = options.tailMinWords ?? 2000;
   for (let i = 0; i < count; i++) {
-    const target = wordCount(rand, median, max);
+    // The tail draw only happens when asked for, so the default sequence is unchanged.
+    const target = tailShare > 0 && rand() < tailShare ? tailWordCount(rand, tailMin, max) : wordCount(rand, median, max);
     const parts: string[] = [];
     let words = 0;
     while (words < target) {
@@ -61,7 +85,7 @@ export function* generateDocs(count: number, seed = 1, options: { medianWords?: 
 }
 
 /** JSONL bytes of generated documents, as a pull-based stream (nothing is held). */
-export function generatedJsonl(count: number, seed = 1, options?: { medianWords?: number; maxWords?: number }): Readable {
+export function generatedJsonl(count: number, seed = 1, options?: GenerateOptions): Readable {
   const docs = generateDocs(count, seed, options);
   return Readable.from(
     (function* () {
@@ -80,8 +104,8 @@ export function generatedJsonl(count: number, seed = 1, options?: { medianWords?
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { count: { type: 'string', default: '10000' }, seed: { type: 'string', default: '1' }, 'median-words': { type: 'string', default: '100' } } });
-  const stream = generatedJsonl(Number(values.count), Number(values.seed), { medianWords: Number(values['median-words']) });
+  const { values } = parseArgs({ options: { count: { type: 'string', default: '10000' }, seed: { type: 'string', default: '1' }, 'median-words': { type: 'string', default: '100' }, 'tail-share': { type: 'string', default: '0' } } });
+  const stream = generatedJsonl(Number(values.count), Number(values.seed), { medianWords: Number(values['median-words']), tailShare: Number(values['tail-share']) });
   for await (const chunk of stream) {
     if (!process.stdout.write(chunk)) await new Promise((r) => process.stdout.once('drain', r));
   }
