@@ -11,7 +11,8 @@
  * offline run over three times its CPU); RSS is per process, the same from any thread.
  * At exit the main thread writes a last line with the process's peak RSS (getrusage), which no
  * sample can miss, and its CPU time (all threads), which a busy machine disturbs less than wall
- * time. Bench code only: the product knows nothing of it. Parsed by bench/probe-samples.ts.
+ * time. Every main-thread line also carries the peak RSS so far (getrusage's high-water mark): the
+ * peak at any point of the run, not just at its end. Bench code only: the product knows nothing of it. Parsed by bench/probe-samples.ts.
  */
 import { writeSync } from 'node:fs';
 import { isMainThread, threadId } from 'node:worker_threads';
@@ -32,7 +33,9 @@ if (Number.isInteger(fd) && fd > 2) {
   const sample = (): Record<string, unknown> => {
     forceGc?.();
     const m = process.memoryUsage();
-    return { thread: threadId, t: Math.round(performance.now() - started), rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, afterGc: forceGc !== undefined };
+    const fields: Record<string, unknown> = { thread: threadId, t: Math.round(performance.now() - started), rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, afterGc: forceGc !== undefined };
+    if (isMainThread) fields.maxRss = process.resourceUsage().maxRSS * 1024;
+    return fields;
   };
   // Unref'd: the probe must never keep a finished run (or an idle worker) alive.
   setInterval(() => write(sample()), intervalMs).unref();

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { runChild, type ChildRun } from './child-run.js';
 import { generatedBatches, type InputBatch } from './doc-batches.js';
 import type { GenerateOptions } from './generate-docs.js';
-import { heapTrend, type TrendResult } from './memory-checks.js';
+import { heapTrend, peakAt, peakCheck, type PeakCheck, type TrendResult } from './memory-checks.js';
 import { downsample, type MemorySample } from './probe-samples.js';
 import { formatCount } from './svg-chart.js';
 
@@ -25,6 +25,8 @@ const EAGER = fileURLToPath(new URL('./eager-kg.js', import.meta.url));
 /** Samples kept per run in the result file (every sample is used for the checks). */
 const SAMPLES_KEPT = 400;
 const PROGRESS_EVERY_MS = 15_000;
+/** A run's peak is judged against its own peak at this many documents (the issue's 100K). */
+export const REFERENCE_DOCS = 100_000;
 
 export interface RunRequest {
   variant: Variant;
@@ -36,6 +38,8 @@ export interface RunRequest {
   /** The simulator's base URL, for `llm`. */
   baseUrl?: string;
   timeoutMs?: number;
+  /** The peak at the end is judged against the peak at this many documents. @default REFERENCE_DOCS */
+  referenceDocs?: number;
   /** Bytes to feed instead of generating (the throughput runs feed the same bytes to each program). */
   input?: Iterable<InputBatch>;
 }
@@ -51,6 +55,8 @@ export interface RunRecord {
   /** CPU time of the child (all threads), seconds: less disturbed by a busy machine than wall time. */
   cpuSeconds: number | null;
   peakRssMb: number;
+  /** Peak RSS at `referenceDocs` documents, and the check of the final peak against it (runs longer than that). */
+  peakGrowth: (PeakCheck & { referenceDocs: number }) | null;
   /** Heap used after GC: the run's last sample, MB. */
   lastHeapMb: number | null;
   summary: { docsIn: number; docsOut: number; deadLettered: number } | null;
@@ -114,6 +120,7 @@ export async function measureRun(r: RunRequest, log: (line: string) => void = ()
       docsPerSecond: Math.round(r.docs / child.wallSeconds),
       cpuSeconds: child.cpuSeconds === null ? null : Math.round(child.cpuSeconds * 100) / 100,
       peakRssMb: child.peakRssMb,
+      peakGrowth: growth(child, r.docs, r.referenceDocs ?? REFERENCE_DOCS),
       lastHeapMb: last?.heapUsedMb ?? null,
       summary,
       heapTrend: heapTrend(child.samples),
@@ -124,6 +131,12 @@ export async function measureRun(r: RunRequest, log: (line: string) => void = ()
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+function growth(child: ChildRun, docs: number, referenceDocs: number): RunRecord['peakGrowth'] {
+  if (docs <= referenceDocs || !child.peakFromExitLine) return null;
+  const early = peakAt(child.samples, referenceDocs);
+  return early === undefined ? null : { referenceDocs, ...peakCheck(early, child.peakRssMb) };
 }
 
 function readSummary(path: string): RunRecord['summary'] {

@@ -2,8 +2,10 @@
  * Runs a plan of memory runs, judges them, and writes bench/results/<name>.json and .svg.
  *
  * Judged: every run must be sound (exit 0, every document accounted for); every streaming run's
- * heap after GC must show no upward trend over its second half; for each streaming variant run at
- * two sizes, the larger run's peak RSS must stay within 1.1 x the smaller's. The eager variant is
+ * heap after GC must show no upward trend over its second half; every streaming run longer than
+ * 100K documents must end with a peak RSS within 1.1 x its own peak at 100K documents. For a
+ * variant run at two sizes, the larger run's peak against the smaller run's is reported too, not
+ * judged: separate processes differ by up to ~15% in RSS (docs/decisions.md). The eager variant is
  * shown, never judged on memory (its growth is the point).
  */
 import { cpus } from 'node:os';
@@ -20,7 +22,6 @@ export interface SuitePlan {
   seed: number;
   corpus: GenerateOptions;
   runs: Omit<RunRequest, 'seed' | 'corpus' | 'baseUrl'>[];
-  peakLimit?: number;
 }
 
 export interface PeakPair extends PeakCheck {
@@ -56,14 +57,8 @@ export async function runSuite(plan: SuitePlan): Promise<SuiteOutcome> {
     }
   }
 
-  const failures: string[] = [];
-  for (const r of runs) {
-    for (const p of r.problems) failures.push(`${r.label}: ${p}`);
-    if (r.variant !== 'eager' && !r.heapTrend.ok) failures.push(`${r.label}: ${r.heapTrend.reason}`);
-    for (const w of r.workerHeapTrends) if (r.variant !== 'eager' && !w.ok) failures.push(`${r.label}, worker thread ${w.thread}: ${w.reason}`);
-  }
-  const peaks = peakPairs(runs, plan.peakLimit);
-  for (const p of peaks) if (!p.ok) failures.push(`${p.variant}: ${p.reason}`);
+  const failures = judge(runs);
+  const peaks = peakPairs(runs);
 
   const outcome: SuiteOutcome = { ok: failures.length === 0, runs, peaks, failures, files: [] };
   outcome.files = writeResults(
@@ -84,6 +79,19 @@ export async function runSuite(plan: SuitePlan): Promise<SuiteOutcome> {
   for (const f of outcome.files) log(`wrote ${f}`);
   log(outcome.ok ? `${plan.name}: constant memory: OK` : `${plan.name}: FAILED\n  ${failures.join('\n  ')}`);
   return outcome;
+}
+
+/** What fails the suite: unsound runs, and for streaming runs a heap trend or a peak that grew. */
+export function judge(runs: readonly RunRecord[]): string[] {
+  const failures: string[] = [];
+  for (const r of runs) {
+    for (const p of r.problems) failures.push(`${r.label}: ${p}`);
+    if (r.variant === 'eager') continue;
+    if (!r.heapTrend.ok) failures.push(`${r.label}: ${r.heapTrend.reason}`);
+    for (const w of r.workerHeapTrends) if (!w.ok) failures.push(`${r.label}, worker thread ${w.thread}: ${w.reason}`);
+    if (r.peakGrowth && !r.peakGrowth.ok) failures.push(`${r.label}: ${r.peakGrowth.reason}, its peak at ${formatCount(r.peakGrowth.referenceDocs)} documents`);
+  }
+  return failures;
 }
 
 /** For every variant (eager aside) run at two or more sizes: the largest against the smallest. */
@@ -129,5 +137,9 @@ function printTable(runs: readonly RunRecord[], peaks: readonly PeakPair[]): voi
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
   for (const row of rows) log(row.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  '));
-  for (const p of peaks) log(`peak RSS ${p.variant}: ${formatCount(p.longDocs)} ${p.longPeakMb} MB / ${formatCount(p.shortDocs)} ${p.shortPeakMb} MB = ${p.ratio.toFixed(3)} (limit ${p.limit}) ${p.ok ? 'OK' : 'FAIL'}`);
+  for (const r of runs) {
+    const g = r.peakGrowth;
+    if (g) log(`peak RSS ${r.label}: at the end ${g.longPeakMb} MB / at ${formatCount(g.referenceDocs)} documents ${g.shortPeakMb} MB = ${g.ratio.toFixed(3)} (limit ${g.limit}) ${g.ok ? 'OK' : 'FAIL'}`);
+  }
+  for (const p of peaks) log(`peak RSS ${p.variant}, separate runs (reported, not judged): ${formatCount(p.longDocs)} ${p.longPeakMb} MB / ${formatCount(p.shortDocs)} ${p.shortPeakMb} MB = ${p.ratio.toFixed(3)}`);
 }

@@ -16,7 +16,7 @@ export interface ProbeSample {
   /** heapUsed was read right after a forced full GC (the child ran with --expose-gc). */
   afterGc: boolean;
   final?: boolean;
-  /** Peak RSS of the process (getrusage), on the final line only. */
+  /** Peak RSS of the process so far (getrusage); on every main-thread line, required on the final one. */
   maxRss?: number;
   /** CPU time of the process, all threads, user + system, ms; on the final line only. */
   cpuMs?: number;
@@ -29,6 +29,8 @@ export interface MemorySample {
   docs: number;
   rssMb: number;
   heapUsedMb: number;
+  /** The process's peak RSS up to this sample (getrusage), when the line carried it. */
+  peakRssMb?: number;
   afterGc: boolean;
 }
 
@@ -51,11 +53,14 @@ export function parseProbeLine(line: string): ProbeSample {
   if (typeof o.afterGc !== 'boolean') throw new Error('probe line: afterGc must be a boolean');
   if (!Number.isInteger(o.thread) || (o.thread as number) < 0) throw new Error(`probe line: thread must be a non-negative integer, got ${JSON.stringify(o.thread)}`);
   const sample: ProbeSample = { thread: o.thread as number, t: o.t as number, rss: o.rss as number, heapUsed: o.heapUsed as number, heapTotal: o.heapTotal as number, external: o.external as number, afterGc: o.afterGc };
+  if (o.maxRss !== undefined) {
+    if (typeof o.maxRss !== 'number' || !Number.isFinite(o.maxRss) || o.maxRss <= 0) throw new Error(`probe line: maxRss must be a positive number, got ${JSON.stringify(o.maxRss)}`);
+    sample.maxRss = o.maxRss;
+  }
   if (o.final === true) {
-    if (typeof o.maxRss !== 'number' || !Number.isFinite(o.maxRss) || o.maxRss <= 0) throw new Error('probe line: the final line needs a positive maxRss');
+    if (sample.maxRss === undefined) throw new Error('probe line: the final line needs a positive maxRss');
     if (typeof o.cpuMs !== 'number' || !Number.isFinite(o.cpuMs) || o.cpuMs < 0) throw new Error('probe line: the final line needs a non-negative cpuMs');
     sample.final = true;
-    sample.maxRss = o.maxRss;
     sample.cpuMs = o.cpuMs;
   }
   return sample;
@@ -64,7 +69,9 @@ export function parseProbeLine(line: string): ProbeSample {
 const MB = 1024 * 1024;
 
 export function toMemorySample(s: ProbeSample, docs: number): MemorySample {
-  return { thread: s.thread, t: s.t, docs, rssMb: round(s.rss / MB, 1), heapUsedMb: round(s.heapUsed / MB, 2), afterGc: s.afterGc };
+  const sample: MemorySample = { thread: s.thread, t: s.t, docs, rssMb: round(s.rss / MB, 1), heapUsedMb: round(s.heapUsed / MB, 2), afterGc: s.afterGc };
+  if (s.maxRss !== undefined) sample.peakRssMb = round(s.maxRss / MB, 1);
+  return sample;
 }
 
 export function mb(bytes: number): number {

@@ -21,6 +21,7 @@ t.test('feeds every document, collects samples with documents attached, and the 
   t.ok(run.samples.every((s, i) => i === 0 || s.t >= run.samples[i - 1]!.t), 'in time order');
   t.ok(run.peakFromExitLine);
   t.ok(run.peakRssMb >= Math.max(...run.samples.map((s) => s.rssMb)) - 0.1, 'getrusage peak covers every sample');
+  t.ok(run.samples.every((s, i) => s.peakRssMb !== undefined && s.peakRssMb >= s.rssMb - 0.1 && (i === 0 || s.peakRssMb >= run.samples[i - 1]!.peakRssMb!)), 'each sample has the peak so far, never falling');
   t.ok(run.cpuSeconds !== null && run.cpuSeconds > 0);
 });
 

@@ -1,6 +1,7 @@
 import t from 'tap';
 import { readAllLines } from '../../bench/eager-kg.js';
-import { peakPairs } from '../../bench/memory-suite.js';
+import { judge, peakPairs } from '../../bench/memory-suite.js';
+import { heapTrend, peakCheck } from '../../bench/memory-checks.js';
 import type { RunRecord } from '../../bench/memory-runs.js';
 
 async function* chunks(...xs: string[]): AsyncGenerator<string> {
@@ -38,4 +39,25 @@ t.test('peak pairs: each variant, largest run against smallest; eager and unsoun
 t.test('peak pairs keep offline runs with different worker counts apart', async (t) => {
   const pairs = peakPairs([run('offline', 10, 100, { workers: 1 }), run('offline', 20, 300, { workers: 2 })]);
   t.same(pairs, []);
+});
+
+t.test('judge: unsound runs, heap trends (main and workers) and grown peaks fail; the eager run only if unsound', async (t) => {
+  const flat = heapTrend([]); // not judged below unless the run is a streaming one
+  const ok = { ...flat, ok: true };
+  const bad = { ...flat, ok: false, reason: 'heap after GC rose 9.00 MB over the second half (tolerance 2.00 MB)' };
+  const sound = { heapTrend: ok, workerHeapTrends: [], peakGrowth: null };
+  const failures = judge([
+    run('dry-run', 1_000_000, 150, { ...sound, peakGrowth: { referenceDocs: 100_000, ...peakCheck(120, 150) } }),
+    run('offline', 100_000, 300, { ...sound, workerHeapTrends: [{ ...bad, thread: 2, lastHeapMb: 40 }] }),
+    run('llm', 100_000, 200, { ...sound, heapTrend: bad }),
+    run('eager', 100_000, 900, { ...sound, heapTrend: bad, peakGrowth: { referenceDocs: 100_000, ...peakCheck(100, 900) } }),
+    run('eager', 100_000, 900, { ...sound, problems: ['exit code 1'] }),
+    run('dry-run', 100_000, 140, sound),
+  ]);
+  t.same(failures, [
+    'dry-run 1000000: peak RSS 150 MB is 1.250 x 120 MB (limit 1.1), its peak at 100K documents',
+    'offline 100000, worker thread 2: heap after GC rose 9.00 MB over the second half (tolerance 2.00 MB)',
+    'llm 100000: heap after GC rose 9.00 MB over the second half (tolerance 2.00 MB)',
+    'eager 100000: exit code 1',
+  ]);
 });

@@ -17,7 +17,15 @@ t.test('the exit line carries the peak RSS and the CPU time, and must have both'
   t.equal(s.cpuMs, 5300);
   t.throws(() => parseProbeLine(line({ final: true, cpuMs: 1 })), /maxRss/);
   t.throws(() => parseProbeLine(line({ final: true, maxRss: 2e8 })), /cpuMs/);
-  t.notOk('maxRss' in parseProbeLine(line({ maxRss: 2e8 })), 'maxRss is read from the final line only');
+});
+
+t.test('a periodic line may carry the peak so far; the chart sample keeps it in MB', async (t) => {
+  const s = parseProbeLine(line({ maxRss: 150 * 1024 * 1024 }));
+  t.equal(s.maxRss, 157286400);
+  t.notOk(s.final);
+  t.equal(toMemorySample(s, 10).peakRssMb, 150);
+  t.notOk('peakRssMb' in toMemorySample(parseProbeLine(line({})), 10), 'a worker line has none');
+  t.throws(() => parseProbeLine(line({ maxRss: 0 })), /maxRss must be a positive number/);
 });
 
 t.test('malformed lines are refused with the reason', async (t) => {
