@@ -180,9 +180,11 @@ export const kg = definePipeline<KgOptions>({
     const extractor = mode.dryRun ? undefined : await kgExtractor(o, mode.stateDir !== undefined ? { stateDir: mode.stateDir } : {});
     // A dry run prices the LLM requests, so it packs as the LLM prompt would.
     const overhead = extractor ?? promptOverhead(await tokenCounterForModel(o.model), splitTypes(o.entityTypes), splitTypes(o.relationTypes));
-    if (o.chunkTokens + overhead.perChunkTokens > o.tokenBudget - overhead.templateTokens) {
+    try {
+      checkFits(o, overhead);
+    } catch (err) {
       await extractor?.close();
-      throw usageError(`--chunk-tokens (${o.chunkTokens}) does not fit --token-budget (${o.tokenBudget}) with the prompt template (${overhead.templateTokens} tokens)`);
+      throw err;
     }
     let graph: GraphStore | undefined;
     try {

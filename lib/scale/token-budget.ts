@@ -6,7 +6,7 @@
  * budget; every request counts, retries and split halves included.
  */
 import type { Redis } from 'ioredis';
-import type { SharedBudget } from '../rate-limiter.js';
+import { sleep, type SharedBudget } from '../rate-limiter.js';
 
 /**
  * Share of each request charged beyond our count of it: our count and the server's drift apart by a
@@ -102,19 +102,4 @@ export class RedisBudget implements SharedBudget {
     // Best effort: a refund lost to an outage only makes the fleet a little more careful.
     this.o.redis.eval(GIVE, 1, this.o.key, this.o.tpm, tokens).catch(() => undefined);
   }
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }
