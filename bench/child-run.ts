@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
 import type { InputBatch } from './doc-batches.js';
-import { LineBuffer, mb, parseProbeLine, toMemorySample, type MemorySample } from './probe-samples.js';
+import { LineBuffer, mb, parseProbeLine, toMemorySample, type MemorySample, type ProbeSample } from './probe-samples.js';
 
 const PROBE = new URL('./memory-probe.js', import.meta.url).href;
 const STDERR_KEPT = 4096;
@@ -43,6 +43,8 @@ export interface ChildRun {
   cpuSeconds: number | null;
   stderrTail: string;
   timedOut: boolean;
+  /** The first probe line that could not be parsed (the run's figures are then suspect). */
+  probeError?: string;
 }
 
 /** The environment of a benchmarked child: no API key or base URL can leak in (127.0.0.1 only). */
@@ -66,6 +68,7 @@ export async function runChild(spec: ChildSpec): Promise<ChildRun> {
   let maxSampled = 0;
   let stderr = '';
   let timedOut = false;
+  let probeError: string | undefined;
   const timer = spec.timeoutMs
     ? setTimeout(() => {
         timedOut = true;
@@ -78,7 +81,13 @@ export async function runChild(spec: ChildSpec): Promise<ChildRun> {
   probe.setEncoding('utf8');
   probe.on('data', (chunk: string) => {
     for (const line of lines.push(chunk)) {
-      const s = parseProbeLine(line);
+      let s: ProbeSample;
+      try {
+        s = parseProbeLine(line);
+      } catch (err) {
+        probeError ??= (err as Error).message;
+        continue;
+      }
       maxSampled = Math.max(maxSampled, s.rss);
       if (s.final) {
         exitLine = { maxRss: s.maxRss!, cpuMs: s.cpuMs! };
@@ -118,6 +127,7 @@ export async function runChild(spec: ChildSpec): Promise<ChildRun> {
     cpuSeconds: exitLine ? exitLine.cpuMs / 1000 : null,
     stderrTail: stderr,
     timedOut,
+    ...(probeError !== undefined ? { probeError } : {}),
   };
 }
 

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runChild, type ChildRun } from './child-run.js';
-import { generatedBatches, type InputBatch } from './doc-batches.js';
+import { generatedBatches } from './doc-batches.js';
 import type { GenerateOptions } from './generate-docs.js';
 import { heapTrend, peakAt, peakCheck, type PeakCheck, type TrendResult } from './memory-checks.js';
 import { downsample, type MemorySample } from './probe-samples.js';
@@ -40,8 +40,6 @@ export interface RunRequest {
   timeoutMs?: number;
   /** The peak at the end is judged against the peak at this many documents. @default REFERENCE_DOCS */
   referenceDocs?: number;
-  /** Bytes to feed instead of generating (the throughput runs feed the same bytes to each program). */
-  input?: Iterable<InputBatch>;
 }
 
 export interface RunRecord {
@@ -99,7 +97,7 @@ export async function measureRun(r: RunRequest, log: (line: string) => void = ()
       // piscina's workers otherwise block in Atomics.wait between tasks and their probe never gets
       // a turn; async waits leave their event loops free (docs/decisions.md).
       env: r.variant === 'offline' ? { PISCINA_ENABLE_ASYNC_ATOMICS: '1' } : {},
-      input: r.input ?? generatedBatches(r.docs, r.seed, r.corpus),
+      input: generatedBatches(r.docs, r.seed, r.corpus),
       timeoutMs: r.timeoutMs,
       onSample: (s) => {
         if (performance.now() - lastLog < PROGRESS_EVERY_MS) return;
@@ -109,6 +107,10 @@ export async function measureRun(r: RunRequest, log: (line: string) => void = ()
     });
     const summary = readSummary(summaryPath);
     const problems = soundness(r, child, summary);
+    const referenceDocs = r.referenceDocs ?? REFERENCE_DOCS;
+    const peakGrowth = growth(child, r.docs, referenceDocs);
+    // A long run must be judged on its growth: a missing reference is a problem, not a pass.
+    if (r.docs > referenceDocs && peakGrowth === null && child.exitCode === 0) problems.push(`no peak RSS at ${formatCount(referenceDocs)} documents to judge the final peak against`);
     const last = child.samples[child.samples.length - 1];
     return {
       variant: r.variant,
@@ -120,7 +122,7 @@ export async function measureRun(r: RunRequest, log: (line: string) => void = ()
       docsPerSecond: Math.round(r.docs / child.wallSeconds),
       cpuSeconds: child.cpuSeconds === null ? null : Math.round(child.cpuSeconds * 100) / 100,
       peakRssMb: child.peakRssMb,
-      peakGrowth: growth(child, r.docs, r.referenceDocs ?? REFERENCE_DOCS),
+      peakGrowth,
       lastHeapMb: last?.heapUsedMb ?? null,
       summary,
       heapTrend: heapTrend(child.samples),
@@ -154,6 +156,7 @@ function soundness(r: RunRequest, child: ChildRun, summary: RunRecord['summary']
   if (child.timedOut) problems.push(`killed after ${r.timeoutMs} ms`);
   if (child.exitCode !== 0) problems.push(`exit code ${child.exitCode}${child.signal ? ` (${child.signal})` : ''}: ${child.stderrTail.trim().split('\n').slice(-3).join(' | ')}`);
   if (!child.peakFromExitLine) problems.push('no exit line from the probe: peak RSS is the largest sample');
+  if (child.probeError) problems.push(`unreadable probe output: ${child.probeError}`);
   if (child.docsIn !== r.docs) problems.push(`fed ${child.docsIn} documents, not ${r.docs}`);
   if (!summary) {
     problems.push('no summary file');

@@ -39,6 +39,13 @@ t.test('a hung child is killed at the timeout', async (t) => {
   t.notOk(run.peakFromExitLine, 'a killed child writes no exit line');
 });
 
+t.test('a line on the probe descriptor that is not a sample is reported, not fatal', async (t) => {
+  const run = await runChild({ args: ['-e', 'require("fs").writeSync(3, "hello\\n"); setTimeout(() => {}, 400)'], input: [], probeIntervalMs: 100 });
+  t.equal(run.exitCode, 0);
+  t.match(run.probeError, /not JSON: hello/);
+  t.ok(run.samples.length > 0, 'the probe\'s own lines still count');
+});
+
 t.test('without forced GC the samples say so', async (t) => {
   const run = await runChild({ args: ['-e', reader(0)], input: generatedBatches(100, 1), probeIntervalMs: 100, forceGc: false });
   t.ok(run.samples.length > 0);
