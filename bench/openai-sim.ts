@@ -303,9 +303,16 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     return { model, promptTokens, maxTokens, docs, filter: typeFilter(body.response_format) };
   };
 
-  /** The content cut to max_tokens, as the API cuts it (finish_reason "length"). */
-  const capped = (model: string, content: string, maxTokens: number | undefined): { content: string; finishReason: 'stop' | 'length' } =>
-    maxTokens !== undefined && tokens.count(model, content) > maxTokens ? { content: tokens.prefix(model, content, maxTokens), finishReason: 'length' } : { content, finishReason: 'stop' };
+  /**
+   * The content cut to max_tokens, as the API cuts it (finish_reason "length"), and its tokens.
+   * `known`: the content's token count when already counted (encoding is most of the simulator's CPU).
+   */
+  const capped = (model: string, content: string, maxTokens: number | undefined, known?: number): { content: string; finishReason: 'stop' | 'length'; completionTokens: number } => {
+    const n = known ?? tokens.count(model, content);
+    if (maxTokens === undefined || n <= maxTokens) return { content, finishReason: 'stop', completionTokens: n };
+    const cut = tokens.prefix(model, content, maxTokens);
+    return { content: cut, finishReason: 'length', completionTokens: tokens.count(model, cut) };
+  };
 
   const completionBody = (model: string, content: string, finishReason: 'stop' | 'length', promptTokens: number, completionTokens: number) => ({
     id: `chatcmpl-${requestId()}`,
@@ -333,7 +340,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     let answer: Answer = await buildAnswer(docs, filter, cache);
     alive();
     const full = JSON.stringify(answer);
-    limitHeaders ??= admit(model, promptTokens + tokens.count(model, full));
+    const fullTokens = limitHeaders ? undefined : tokens.count(model, full);
+    limitHeaders ??= admit(model, promptTokens + fullTokens!);
     const headers = { ...common, ...limitHeaders };
 
     const applicable = docs.length >= 2 ? FAULT_KINDS : FAULT_KINDS.filter((k) => k !== 'omit');
@@ -342,14 +350,15 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
 
     if (fault === 'omit') answer = omitDocument(answer, drawer);
     if (fault === 'invent') answer = inventDocument(answer, docs.map((d) => d.id), drawer);
-    let { content, finishReason } = capped(model, fault === 'omit' || fault === 'invent' ? JSON.stringify(answer) : full, maxTokens);
+    const changed = fault === 'omit' || fault === 'invent';
+    let { content, finishReason, completionTokens } = capped(model, changed ? JSON.stringify(answer) : full, maxTokens, changed ? undefined : fullTokens);
     if (fault === 'truncated') {
-      content = tokens.prefix(model, content, Math.floor(tokens.count(model, content) / 2));
+      content = tokens.prefix(model, content, Math.floor(completionTokens / 2));
       finishReason = 'length';
     }
     if (fault === 'malformed') content = content.slice(0, Math.floor(content.length / 2));
     if (fault) countFault(fault);
-    const completionTokens = tokens.count(model, content);
+    if (fault === 'truncated' || fault === 'malformed') completionTokens = tokens.count(model, content);
 
     await sleep(o.latencyMs + o.msPerToken * completionTokens);
     alive();
@@ -409,8 +418,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       }
       const { model, promptTokens, maxTokens, docs, filter } = prepareChat(body);
       const answer = await buildAnswer(docs, filter, cache);
-      const { content, finishReason } = capped(model, JSON.stringify(answer), maxTokens);
-      const completionTokens = tokens.count(model, content);
+      const { content, finishReason, completionTokens } = capped(model, JSON.stringify(answer), maxTokens);
       stats.promptTokens += promptTokens;
       stats.completionTokens += completionTokens;
       return { status: 200, body: completionBody(model, content, finishReason, promptTokens, completionTokens) };

@@ -50,6 +50,16 @@ export interface CheckpointState {
   updatedAt: string;
 }
 
+/** The counters of work paid for, which a commit records whether or not its records are committed. */
+export const WORK_COUNTERS = ['requests', 'retries', 'splits', 'promptTokens', 'completionTokens', 'inventedIds'] as const satisfies readonly (keyof CheckpointCounters & keyof RunStats)[];
+export type WorkCounters = Record<(typeof WORK_COUNTERS)[number], number>;
+
+/**
+ * Work counted in the stats for records after `seq` that a resumed session gets back without
+ * paying for it again (scale-out: answers kept in Redis), and so counts again when it takes them.
+ */
+export type ReusableWork = (afterSeq: number) => Partial<WorkCounters>;
+
 /** File byte lengths a sink reports after syncing its outputs. */
 export interface SinkOffsets {
   output: number;
@@ -168,15 +178,15 @@ export class Checkpoint {
   private pending: { position: InputPosition; offsets: SinkOffsets; counters: SinkCounters } | undefined;
 
   /** Commits when the interval has passed since the last commit. */
-  async maybeCommit(sync: () => Promise<void>, stats: RunStats): Promise<void> {
-    if (this.pending && Date.now() - this.lastCommit >= this.intervalMs) await this.commit(sync, stats, false);
+  async maybeCommit(sync: () => Promise<void>, stats: RunStats, reusable?: ReusableWork): Promise<void> {
+    if (this.pending && Date.now() - this.lastCommit >= this.intervalMs) await this.commit(sync, stats, false, undefined, reusable);
   }
 
   /**
    * Syncs the outputs, then records the last commit point. `complete`: the input was read to its
    * end and everything given to the sink is final, so the commit point is the end.
    */
-  async commit(sync: () => Promise<void>, stats: RunStats, complete: boolean, sink?: { offsets(): SinkOffsets }): Promise<void> {
+  async commit(sync: () => Promise<void>, stats: RunStats, complete: boolean, sink?: { offsets(): SinkOffsets }, reusable?: ReusableWork): Promise<void> {
     await sync();
     const s = this.state;
     if (complete && sink) this.pending = { position: s.position ?? { input: 0, offset: -1, line: 0, seq: -1 }, offsets: sink.offsets(), counters: sinkCounters(stats.resultsOut + stats.deadLettered, stats) };
@@ -188,13 +198,10 @@ export class Checkpoint {
       Object.assign(s.counters, at.counters);
       this.pending = undefined;
     }
-    // What was paid counts whether or not its records are committed.
-    s.counters.requests = stats.requests;
-    s.counters.retries = stats.retries;
-    s.counters.splits = stats.splits;
-    s.counters.promptTokens = stats.promptTokens;
-    s.counters.completionTokens = stats.completionTokens;
-    s.counters.inventedIds = stats.inventedIds;
+    // What was paid counts whether or not its records are committed, except what the next session
+    // gets back unpaid and counts then.
+    const again = complete ? {} : (reusable?.(s.position?.seq ?? -1) ?? {});
+    for (const k of WORK_COUNTERS) s.counters[k] = stats[k] - (again[k] ?? 0);
     s.complete = complete;
     s.updatedAt = new Date().toISOString();
     try {

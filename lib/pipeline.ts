@@ -245,7 +245,7 @@ export async function run<O>(pipeline: PipelineDefinition<O>, inputs: readonly u
       if (checkpoint) {
         checkpoint.written((item as Result | Failure).seq, sink, ctx.stats);
         const before = checkpoint.committedSeq;
-        await checkpoint.maybeCommit(sync, ctx.stats);
+        await checkpoint.maybeCommit(sync, ctx.stats, ctx.reusableWork);
         if (checkpoint.committedSeq !== before) ctx.onCommit?.(checkpoint.committedSeq);
       }
     }
@@ -255,7 +255,7 @@ export async function run<O>(pipeline: PipelineDefinition<O>, inputs: readonly u
     // What was written is whole and in order, so it is committed even when the run stops early;
     // not after an output error, when the files' state is unknown (the last commit stands).
     try {
-      if (checkpoint && !outputBroken) await checkpoint.commit(sync, ctx.stats, finished && !ctx.signal.aborted, sink);
+      if (checkpoint && !outputBroken) await checkpoint.commit(sync, ctx.stats, finished && !ctx.signal.aborted, sink, ctx.reusableWork);
     } finally {
       if (finished) await sink.close();
       else await sink.close().catch(() => undefined);

@@ -1,5 +1,6 @@
 /** What every stage of one run shares: counters for progress and the summary, and the stop signal. */
 import { setMaxListeners } from 'node:events';
+import type { ReusableWork } from './checkpoint.js';
 import type { InputTracking } from './input-tracking.js';
 import type { Failure } from './records.js';
 
@@ -98,6 +99,8 @@ export interface RunContext {
    * (scale-out's answered jobs in Redis) up to there can be let go.
    */
   onCommit?: (seq: number) => void;
+  /** Work already counted that a resumed session would get back unpaid and count again: a commit leaves it out. */
+  reusableWork?: ReusableWork;
   /** Set before the run starts (e.g. by lib/metrics.ts); absent, nothing is observed. */
   observer?: RunObserver;
 }

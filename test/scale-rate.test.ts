@@ -42,3 +42,37 @@ t.test('the fleet shares one --tpm: 3 workers against a rate-limited server get 
 function jsonCount(path: string): number {
   return readFileSync(path, 'utf8').split('\n').filter(Boolean).length;
 }
+
+t.test('the fleet shares one --rpm: 3 workers start no more requests than the limit allows together', async (t) => {
+  const redis = await startRedis();
+  t.teardown(() => redis.stop());
+  const rpm = 300; // 5 a second for the whole fleet
+  const sim = await startSimulator({ latencyMs: 50 });
+  t.teardown(() => sim.close());
+  const input = join(dir, 'rpm.jsonl');
+  writeFileSync(input, corpus(60, 12));
+  // 12 packs in flight over the fleet at 50 ms each could send well over 100 requests a second.
+  const workers = await Promise.all([1, 2, 3].map(() => startWorker(redis.url, ['--concurrency', '4'])));
+  // The simulator's request count, sampled: the most requests in any 2-second span.
+  const seen: [number, number][] = [];
+  const sampler = setInterval(() => seen.push([Date.now(), sim.stats().requests]), 20);
+  const started = Date.now();
+  const r = await kg(['--quiet', '--extractor', 'openai', '--base-url', sim.url, '--redis', redis.url, '--rpm', String(rpm), '--max-docs', '1', input, '-o', join(dir, 'rpm-out.jsonl'), '--dead-letter', join(dir, 'rpm-dead.jsonl')]);
+  clearInterval(sampler);
+  const seconds = (Date.now() - started) / 1000;
+  t.equal(r.code, 0, r.stderr);
+  const requests = sim.stats().requests;
+  t.ok(requests >= 60, `${requests} requests`);
+  let busiest = 0;
+  for (const [at, n] of seen) {
+    const before = seen.findLast(([t0]) => t0 <= at - 2000);
+    if (before) busiest = Math.max(busiest, n - before[1]);
+  }
+  // BullMQ counts starts in 1 s windows of 5: a 2 s span overlaps at most 3 of them (15), and a
+  // request reaches the simulator a little after its start. Each worker limiting only itself would
+  // let 15 a second through, about 30 in such a span.
+  t.ok(busiest <= 4 * (rpm / 60), `at most ${busiest} requests in any 2 s span (the limit: 10, with window edges 15)`);
+  t.ok(requests / seconds <= (rpm / 60) * 1.1, `${(requests / seconds).toFixed(2)} requests/s over ${seconds.toFixed(1)} s (the limit: 5/s)`);
+  const served = await Promise.all(workers.map((w) => w.stop()));
+  for (const s of served) t.match(s.stderr, /stopped after [1-9]\d* pack/, 'each worker took part');
+});

@@ -48,6 +48,7 @@ export async function openCoordinator(s: CoordinatorSetup): Promise<Coordinator>
     highWater: s.options.queueHighWater,
     runner: (ctx: RunContext) => {
       ctx.onCommit = (seq) => remote.committed(seq);
+      ctx.reusableWork = (seq) => remote.takenAfter(seq);
       return remote.runner(ctx);
     },
     close: (finished) => remote.close(finished),

@@ -45,6 +45,12 @@ export interface RedisConnection {
   retryStrategy: (times: number) => number;
 }
 
+/**
+ * URLs whose outage this process has reported and whose end it has not: a process holds several
+ * connections to one Redis (ours, BullMQ's queue, events, worker), and one outage is said once.
+ */
+const reportedDown = new Set<string>();
+
 export function redisConnection(url: string, log: (line: string) => void): RedisConnection {
   return {
     url,
@@ -52,24 +58,23 @@ export function redisConnection(url: string, log: (line: string) => void): Redis
     // Let a reconnect pick up where it left off; the offline queue holds commands meanwhile.
     enableOfflineQueue: true,
     retryStrategy: (times: number) => {
-      if (times === 1) log(`Redis at ${maskRedisUrl(url)} is unavailable; retrying every few seconds (no work is lost meanwhile)`);
+      if (times === 1 && !reportedDown.has(url)) {
+        reportedDown.add(url);
+        log(`Redis at ${maskRedisUrl(url)} is unavailable; retrying every few seconds (no work is lost meanwhile)`);
+      }
       return Math.min(times * 200, MAX_RECONNECT_MS);
     },
   };
 }
 
-/** A plain client for our own keys, reporting outages once each way. */
+/** A plain client for our own keys; its reconnection is what reports the outage's end. */
 export function redisClient(url: string, log: (line: string) => void): Redis {
   const { url: _url, ...options } = redisConnection(url, log);
   const client = new Redis(url, options);
-  let down = false;
-  client.on('error', () => {
-    // ioredis reports each failed attempt; retryStrategy already said it once.
-    down = true;
-  });
+  // ioredis reports each failed attempt; retryStrategy has said it once.
+  client.on('error', () => undefined);
   client.on('ready', () => {
-    if (down) log(`Redis at ${maskRedisUrl(url)} is back`);
-    down = false;
+    if (reportedDown.delete(url)) log(`Redis at ${maskRedisUrl(url)} is back`);
   });
   return client;
 }

@@ -15,7 +15,7 @@ import type { Redis } from 'ioredis';
 import { ErrorCode, SluiceError, messageOf } from '../errors.js';
 import type { Pack, PackOutcome } from '../records.js';
 import type { RunContext } from '../run-context.js';
-import { addCounters, packToJob, wireToOutcome } from './pack-wire.js';
+import { addCounters, packToJob, wireToOutcome, type OutcomeCounters } from './pack-wire.js';
 import { KEY_PREFIX, runKeys } from './queue-names.js';
 import { redisClient, redisConnection } from './redis.js';
 import { publishRun, unpublishRun, type RunSpec } from './run-spec.js';
@@ -44,14 +44,17 @@ export class RemoteRunner {
   private readonly events: QueueEvents;
   private readonly redis: Redis;
   private readonly waiters = new Map<string, Waiter>();
-  /** Answered packs whose documents are not committed yet: [last document seq, job id], oldest first. */
-  private readonly uncommitted: [number, string][] = [];
+  /** Answered packs whose documents are not committed yet, oldest first: their jobs stay for a resume. */
+  private readonly uncommitted: { last: number; id: string; counters: OutcomeCounters }[] = [];
   private readonly timer: NodeJS.Timeout;
   private readonly runId: string;
+  private readonly spec: RunSpec;
   private readonly log: (line: string) => void;
+  private closing = false;
 
   private constructor(o: RemoteRunnerOptions, redis: Redis) {
     this.runId = o.spec.runId;
+    this.spec = o.spec;
     this.log = o.log;
     this.redis = redis;
     const name = runKeys(o.spec.runId).queue;
@@ -70,6 +73,11 @@ export class RemoteRunner {
     const redis = redisClient(o.redisUrl, o.log);
     await publishRun(redis, o.spec);
     const runner = new RemoteRunner(o, redis);
+    // After an outage the run is published again: a Redis that restarted without its data has
+    // lost the spec, and workers would not know the run (publishing is idempotent otherwise).
+    redis.on('ready', () => {
+      if (!runner.closing) publishRun(redis, o.spec).catch((err: unknown) => o.log(`could not publish run ${o.spec.runId} again: ${messageOf(err)}`));
+    });
     await runner.events.waitUntilReady();
     return runner;
   }
@@ -88,15 +96,14 @@ export class RemoteRunner {
       if (halt) ctx.stop(halt);
       if (ctx.signal.aborted) throw new SluiceError(ErrorCode.ABORTED, 'not sent: the run is stopping');
       const answered = new Promise<unknown>((resolve, reject) => this.waiters.set(pack.id, { pack, since: Date.now(), resolve, reject }));
-      // A pack already queued by an earlier session (answered or not) is not added again.
-      await this.queue.add('pack', packToJob(pack), { jobId: pack.id, attempts: JOB_ATTEMPTS, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: false, removeOnFail: false });
+      await this.enqueue(pack);
       await this.check(pack.id);
       const value = await answered;
       const { outcome, counters } = wireToOutcome(pack, value);
       addCounters(ctx.stats, counters);
       const last = pack.chunks.reduce((m, c) => Math.max(m, c.doc.seq), -1);
       // Without a checkpoint nothing can resume, so the answer has done its job once taken.
-      if (ctx.input) this.uncommitted.push([last, pack.id]);
+      if (ctx.input) this.uncommitted.push({ last, id: pack.id, counters });
       else this.remove([pack.id]);
       return outcome;
     };
@@ -105,12 +112,26 @@ export class RemoteRunner {
   /** The checkpoint committed every document up to `seq`: their packs' jobs can go. */
   committed(seq: number): void {
     let n = 0;
-    while (n < this.uncommitted.length && this.uncommitted[n]![0] <= seq) n++;
-    if (n > 0) this.remove(this.uncommitted.splice(0, n).map(([, id]) => id));
+    while (n < this.uncommitted.length && this.uncommitted[n]!.last <= seq) n++;
+    if (n > 0) this.remove(this.uncommitted.splice(0, n).map((u) => u.id));
+  }
+
+  /**
+   * The counters of answers taken for documents after `seq`: their jobs stay in Redis, so a
+   * session resuming from a commit at `seq` takes them again and counts them then.
+   */
+  takenAfter(seq: number): Partial<OutcomeCounters> {
+    const sum: Partial<OutcomeCounters> = {};
+    for (const u of this.uncommitted) {
+      if (u.last <= seq) continue;
+      for (const [k, v] of Object.entries(u.counters) as [keyof OutcomeCounters, number][]) sum[k] = (sum[k] ?? 0) + v;
+    }
+    return sum;
   }
 
   /** `finished`: the run is complete, so its queue, spec and budgets are deleted; otherwise they stay for the rerun. */
   async close(finished: boolean): Promise<void> {
+    this.closing = true;
     clearInterval(this.timer);
     try {
       if (finished) {
@@ -131,11 +152,25 @@ export class RemoteRunner {
     w.resolve(value);
   }
 
-  /** Looks at the job itself: answered (maybe in an earlier session) or failed for good. */
-  private async check(jobId: string): Promise<void> {
+  /** A pack already queued by an earlier session (answered or not) is not added again: the job id is the pack id. */
+  private async enqueue(pack: Pack): Promise<void> {
+    await this.queue.add('pack', packToJob(pack), { jobId: pack.id, attempts: JOB_ATTEMPTS, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: false, removeOnFail: false });
+  }
+
+  /**
+   * Looks at the job itself: answered (maybe in an earlier session) or failed for good. `requeue`:
+   * a job that is gone while its answer is awaited (Redis restarted without its data) is added again.
+   */
+  private async check(jobId: string, requeue = false): Promise<void> {
     if (!this.waiters.has(jobId)) return;
     const job = await this.queue.getJob(jobId);
-    if (!job) return;
+    if (!job) {
+      const w = this.waiters.get(jobId);
+      if (!requeue || !w) return;
+      this.logVanished(jobId);
+      await this.enqueue(w.pack);
+      return;
+    }
     const state = await job.getState();
     if (state === 'completed') this.settle(jobId, job.returnvalue);
     else if (state === 'failed') {
@@ -150,12 +185,20 @@ export class RemoteRunner {
     const old = Date.now() - RECONCILE_MS;
     for (const [id, w] of this.waiters) {
       if (w.since > old) continue;
-      await this.check(id).catch(() => undefined);
+      await this.check(id, true).catch(() => undefined);
     }
   }
 
   private remove(ids: string[]): void {
     for (const id of ids) this.queue.remove(id).catch((err: unknown) => this.logOnce(`could not delete the answered job ${id} from Redis: ${messageOf(err)}`));
+  }
+
+  private vanished = false;
+  /** Said once per session: Redis lost queued jobs, and they are being enqueued again. */
+  private logVanished(jobId: string): void {
+    if (this.vanished) return;
+    this.vanished = true;
+    this.log(`pack ${jobId} is no longer in Redis (restarted without its data?): enqueueing the packs still awaited again`);
   }
 
   private logged = false;
