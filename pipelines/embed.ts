@@ -24,6 +24,9 @@ import { tokenPack, tokenPackOptionSpecs } from '../stages/token-pack.js';
 import { connectionOf, createClient, type ConnectionOptions } from '../lib/openai-client.js';
 import { BATCH_NEEDS_CHECKPOINT, batchExtractor, batchOf, batchOptionSpecs, windowOf, type BatchOptions } from '../stages/batch-extractor.js';
 import { cacheOptionSpecs, ResponseCache } from '../lib/response-cache.js';
+import type { SharedBudget } from '../lib/rate-limiter.js';
+import { openCoordinator } from '../lib/scale/coordinator.js';
+import { redisOptionSpecs } from '../lib/scale/redis.js';
 
 export const DEFAULT_EMBEDDING_MODEL = 'text-embedding-3-small';
 
@@ -64,38 +67,64 @@ export type EmbedOptions = ReadOptions &
     dimensions?: number;
     encodingFormat: EncodingFormat;
     cache?: string;
+    redis?: string;
+    runId?: string;
+    queueHighWater: number;
   };
 
-export const embedOptionSpecs = mergeSpecs(readOptionSpecs, parseOptionSpecs, embedChunkSpecs, embedPackSpecs, openaiEmbedderOptionSpecs, embedExtractSpecs, retryOptionSpecs, cacheOptionSpecs, batchOptionSpecs);
+export const embedOptionSpecs = mergeSpecs(readOptionSpecs, parseOptionSpecs, embedChunkSpecs, embedPackSpecs, openaiEmbedderOptionSpecs, embedExtractSpecs, retryOptionSpecs, cacheOptionSpecs, batchOptionSpecs, redisOptionSpecs);
 
 /** Shown (after "embed: ") with exit code 2 when there is nothing to send requests to. */
 export const NO_SERVER_MESSAGE = 'no embeddings server: set OPENAI_API_KEY in the environment for the OpenAI API, or give --base-url with the URL of an OpenAI-compatible server (e.g. --base-url http://127.0.0.1:8080/v1 for llama.cpp, vLLM or Ollama)';
+
+/** The live embedder of a run: here, or on a scale-out worker (which draws on the fleet's `shared` budget). */
+export function embedder(o: EmbedOptions, apiKey: string | undefined, extras: { cache?: ResponseCache; shared?: SharedBudget } = {}) {
+  return openaiEmbedder({
+    ...connectionOf(o),
+    model: o.model,
+    apiKey,
+    dimensions: o.dimensions,
+    encodingFormat: o.encodingFormat,
+    concurrency: o.concurrency,
+    maxRetryAfterMs: o.maxRetryAfterMs,
+    ...extras,
+  });
+}
+
+/** --redis: read, parse, chunk and pack here; embed on the workers (docs/scale-out.md). */
+async function coordinate(o: EmbedOptions, redis: string, inputs: readonly unknown[], output: string | undefined) {
+  if (o.batchApi) throw usageError('--redis and --batch-api do not go together: the Batch API needs no workers');
+  const coordinator = await openCoordinator({ pipeline: 'embed', specs: embedOptionSpecs, options: { ...o, redis }, identity: {}, output, log: (line) => process.stderr.write(`embed: ${line}\n`) });
+  return {
+    source: read(inputs as InputSpec[], o),
+    stages: [
+      parse(o),
+      chunk(o),
+      tokenPack({ tokenBudget: o.tokenBudget, maxDocs: o.batchSize }),
+      extract({ runner: coordinator.runner, retry: o, concurrency: coordinator.highWater, unordered: o.unordered, reorderWindow: o.reorderWindow }),
+      mergeEmbeddings({ model: o.model, unordered: o.unordered }),
+    ],
+    close: (finished: boolean) => coordinator.close(finished),
+  };
+}
 
 export const embed = definePipeline<EmbedOptions>({
   name: 'embed',
   description: 'Embed every document (one vector per chunk of a long one) through an OpenAI-compatible /v1/embeddings; one JSONL line per document.',
   options: embedOptionSpecs,
-  build(o, inputs, mode) {
+  async build(o, inputs, mode) {
     const apiKey = process.env.OPENAI_API_KEY || undefined;
+    if (o.chunkTokens > o.tokenBudget) throw usageError(`--chunk-tokens (${o.chunkTokens}) must not exceed --token-budget (${o.tokenBudget})`);
+    // The workers call the server, with their own key or --base-url.
+    if (o.redis !== undefined && !mode.dryRun) return coordinate(o, o.redis, inputs, mode.output);
     // A dry run sends nothing, so it needs no server.
     if (!mode.dryRun && !apiKey && !o.baseUrl) throw usageError(NO_SERVER_MESSAGE);
-    if (o.chunkTokens > o.tokenBudget) throw usageError(`--chunk-tokens (${o.chunkTokens}) must not exceed --token-budget (${o.tokenBudget})`);
     if (!mode.dryRun && o.batchApi && mode.stateDir === undefined) throw usageError(BATCH_NEEDS_CHECKPOINT);
     if (o.batchApi && o.cache !== undefined) throw usageError('--cache is not used with --batch-api (batch answers are kept in the --checkpoint directory): drop one of them');
     // A dry run sends nothing, so it opens no cache either.
     const cache = !mode.dryRun && o.cache !== undefined ? ResponseCache.open(o.cache) : undefined;
-    const live = (withCache?: ResponseCache) =>
-      openaiEmbedder({
-        ...connectionOf(o),
-        model: o.model,
-        apiKey,
-        dimensions: o.dimensions,
-        encodingFormat: o.encodingFormat,
-        concurrency: o.concurrency,
-        maxRetryAfterMs: o.maxRetryAfterMs,
-        ...(withCache ? { cache: withCache } : {}),
-      });
-    const embedder = mode.dryRun
+    const live = (withCache?: ResponseCache) => embedder(o, apiKey, withCache ? { cache: withCache } : {});
+    const extractor = mode.dryRun
       ? undefined
       : o.batchApi
         ? batchExtractor({
@@ -119,13 +148,13 @@ export const embed = definePipeline<EmbedOptions>({
         parse(o),
         chunk(o),
         tokenPack({ tokenBudget: o.tokenBudget, maxDocs: o.batchSize }),
-        ...(embedder
-          ? [extract({ extractor: embedder, retry: o, ...windowOf(o), unordered: o.unordered }), mergeEmbeddings({ model: o.model, unordered: o.unordered })]
+        ...(extractor
+          ? [extract({ extractor, retry: o, ...windowOf(o), unordered: o.unordered }), mergeEmbeddings({ model: o.model, unordered: o.unordered })]
           : []),
       ],
       close: async () => {
         try {
-          await embedder?.close();
+          await extractor?.close();
         } finally {
           cache?.close();
         }

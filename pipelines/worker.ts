@@ -1,5 +1,5 @@
 /**
- * worker: extracts packs for coordinators that run with --redis (scale-out, docs/scale-out.md).
+ * worker: extracts (kg) or embeds (embed) packs for coordinators that run with --redis (scale-out, docs/scale-out.md).
  *
  *   node pipelines/worker.js --redis redis://127.0.0.1:6379 --concurrency 16
  *
@@ -15,7 +15,10 @@ import { checkRedisUrl } from '../lib/scale/redis.js';
 import type { RunSpec } from '../lib/scale/run-spec.js';
 import { RedisBudget } from '../lib/scale/token-budget.js';
 import { FleetWorker, type PackService } from '../lib/scale/worker.js';
-import { withRetrySplit } from '../stages/retry-split.js';
+import { withRetrySplit, type RetryOptions } from '../stages/retry-split.js';
+import type { Extractor } from '../lib/extractor.js';
+import { ResponseCache } from '../lib/response-cache.js';
+import { NO_SERVER_MESSAGE, embedOptionSpecs, embedder, type EmbedOptions } from './embed.js';
 import { kgExtractor, kgOptionSpecs, type KgOptions } from './kg.js';
 import type { Redis } from 'ioredis';
 
@@ -69,14 +72,42 @@ export function parseWorkerArgs(argv: readonly string[]): WorkerCli {
 /** Builds what runs a published run's packs here: its extractor, as the coordinator's options say, inside retry/split. */
 export function serviceFactory(cli: WorkerCli) {
   return async (spec: RunSpec, redis: Redis): Promise<PackService> => {
-    if (spec.pipeline !== 'kg') throw new SluiceError(ErrorCode.FATAL, `run ${spec.runId} is a ${spec.pipeline} run; workers serve kg runs only so far`);
-    const o = resolveOptions<KgOptions>(kgOptionSpecs, { ...spec.options, ...(cli.baseUrl ? { baseUrl: cli.baseUrl } : {}), cache: cli.cache, workers: cli.workers });
+    const here = { ...spec.options, ...(cli.baseUrl ? { baseUrl: cli.baseUrl } : {}) };
     // The run's --rpm/--tpm are the fleet's, kept in Redis; this process does not hold a copy of
     // the whole budget for itself as well.
-    const shared = new RedisBudget({ redis, key: runKeys(spec.runId).budget, rpm: o.rpm, tpm: o.tpm });
-    const extractor = await kgExtractor({ ...o, rpm: undefined, tpm: undefined }, { shared });
+    const fleetBudget = (o: { rpm?: number; tpm?: number }) => new RedisBudget({ redis, key: runKeys(spec.runId).budget, rpm: o.rpm, tpm: o.tpm });
+    let extractor: Extractor;
+    let retry: RetryOptions;
+    if (spec.pipeline === 'kg') {
+      const o = resolveOptions<KgOptions>(kgOptionSpecs, { ...here, cache: cli.cache, workers: cli.workers });
+      extractor = await kgExtractor({ ...o, rpm: undefined, tpm: undefined }, { shared: fleetBudget(o) });
+      retry = o;
+    } else if (spec.pipeline === 'embed') {
+      const o = resolveOptions<EmbedOptions>(embedOptionSpecs, { ...here, cache: cli.cache });
+      const apiKey = process.env.OPENAI_API_KEY || undefined;
+      if (!apiKey && !o.baseUrl) throw new SluiceError(ErrorCode.FATAL, `run ${spec.runId}: ${NO_SERVER_MESSAGE}`);
+      const cache = o.cache !== undefined ? ResponseCache.open(o.cache) : undefined;
+      const live = embedder({ ...o, rpm: undefined, tpm: undefined }, apiKey, { shared: fleetBudget(o), ...(cache ? { cache } : {}) });
+      extractor = {
+        name: live.name,
+        templateTokens: live.templateTokens,
+        perChunkTokens: live.perChunkTokens,
+        concurrency: live.concurrency,
+        extract: (pack, signal, run) => live.extract(pack, signal, run),
+        close: async () => {
+          try {
+            await live.close();
+          } finally {
+            cache?.close();
+          }
+        },
+      };
+      retry = o;
+    } else {
+      throw new SluiceError(ErrorCode.FATAL, `run ${spec.runId} is a ${spec.pipeline} run; this worker serves kg and embed runs`);
+    }
     return {
-      run: (pack, ctx) => withRetrySplit(extractor, o, ctx)(pack),
+      run: (pack, ctx) => withRetrySplit(extractor, retry, ctx)(pack),
       close: () => extractor.close(),
     };
   };
@@ -88,7 +119,7 @@ function helpText(): string {
   return [
     'Usage: node pipelines/worker.js --redis URL [options]',
     '',
-    'Extracts packs for coordinators run with --redis (node pipelines/kg.js --redis URL ...). See docs/scale-out.md.',
+    'Extracts (or embeds) packs for coordinators run with --redis (node pipelines/kg.js or embed.js --redis URL ...). See docs/scale-out.md.',
     '',
     'Options:',
     ...workerOptionSpecs.map((s) => `  ${flag(s).padEnd(width)}${s.description}${s.default !== undefined && s.type !== 'boolean' ? ` [default: ${String(s.default)}]` : ''}`),

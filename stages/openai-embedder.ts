@@ -13,7 +13,7 @@ import type { Extractor, RequestCodec } from '../lib/extractor.js';
 import { createClient, openaiConnectionOptionSpecs, type ConnectionOptions } from '../lib/openai-client.js';
 import { pacedRequest } from '../lib/openai-request.js';
 import type { OptionSpec } from '../lib/options.js';
-import { RateLimiter } from '../lib/rate-limiter.js';
+import { RateLimiter, type SharedBudget } from '../lib/rate-limiter.js';
 import { chunkKey, type ChunkExtraction, type Pack, type PackAnswer, type Usage } from '../lib/records.js';
 import { endpointOf, lookup, requestKey, type ResponseCache } from '../lib/response-cache.js';
 import type { RunContext } from '../lib/run-context.js';
@@ -45,6 +45,8 @@ export interface OpenAIEmbedderOptions extends ConnectionOptions {
   maxRetryAfterMs?: number;
   /** Inputs per request the server takes; a larger pack is split. @default 2048 (OpenAI's limit) */
   maxInputs?: number;
+  /** A rate budget kept with other processes (scale-out: the fleet's, in Redis), drawn on besides rpm/tpm. */
+  shared?: SharedBudget;
   /** Inject a client (tests); otherwise one is made from baseUrl/apiKey. */
   client?: OpenAI;
   /** --cache: answers are looked up before a request is sent, and stored once validated. */
@@ -130,7 +132,7 @@ export function embeddingsCodec(o: EmbeddingsCodecOptions): RequestCodec {
 
 export function openaiEmbedder(o: OpenAIEmbedderOptions): Extractor {
   const client = o.client ?? createClient({ baseUrl: o.baseUrl, apiKey: o.apiKey, timeoutMs: o.timeoutMs });
-  const limiter = new RateLimiter({ rpm: o.rpm, tpm: o.tpm });
+  const limiter = new RateLimiter({ rpm: o.rpm, tpm: o.tpm, ...(o.shared ? { shared: o.shared } : {}) });
   const maxRetryAfterMs = o.maxRetryAfterMs ?? DEFAULT_MAX_RETRY_AFTER_MS;
   const codec = embeddingsCodec(o);
   // Part of every cache key (an injected client may have no baseURL).

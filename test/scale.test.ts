@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSimulator } from '../bench/openai-sim.js';
-import { kg, type CliRun } from './helpers/cli.js';
+import { kg, runScript, type CliRun } from './helpers/cli.js';
 import { startRedis } from './helpers/redis.js';
 import { corpus, startWorker, type Worker } from './helpers/scale.js';
 
@@ -147,4 +147,28 @@ t.test('kill -9 of the coordinator, rerun: resumes from its checkpoint and Redis
   t.equal(summary.requests, localRequests, 'the summary counts each request once over the sessions');
   t.equal(summary.docsIn, summary.docsOut + summary.deadLettered);
   await Promise.all(workers.map((w) => w.stop()));
+});
+
+t.test('an embed run scales out too: the same vectors, byte for byte, from 2 workers', async (t) => {
+  const redis = await startRedis();
+  t.teardown(() => redis.stop());
+  const sim = await startSimulator({ latencyMs: 100 });
+  t.teardown(() => sim.close());
+  const input = join(dir, 'emb.jsonl');
+  writeFileSync(input, corpus(120, 12));
+  const embed = (args: string[]) => runScript('pipelines/embed.js', ['--quiet', '--base-url', sim.url, '--batch-size', '4', '--dimensions', '64', ...args]);
+  const ref = await embed([input, '-o', join(dir, 'emb-ref.jsonl'), '--dead-letter', join(dir, 'emb-ref-dead.jsonl')]);
+  t.equal(ref.code, 0, ref.stderr);
+  const localRequests = sim.stats().requests;
+  sim.reset();
+
+  const workers = await Promise.all([startWorker(redis.url, ['--concurrency', '2']), startWorker(redis.url, ['--concurrency', '2'])]);
+  const r = await embed(['--redis', redis.url, '--queue-high-water', '6', input, '-o', join(dir, 'emb-out.jsonl'), '--dead-letter', join(dir, 'emb-dead.jsonl')]);
+  const served = await Promise.all(workers.map((w) => w.stop()));
+  t.equal(r.code, 0, r.stderr);
+  t.ok(readFileSync(join(dir, 'emb-out.jsonl')).equals(readFileSync(join(dir, 'emb-ref.jsonl'))), 'vectors byte for byte');
+  t.ok(readFileSync(join(dir, 'emb-dead.jsonl')).equals(readFileSync(join(dir, 'emb-ref-dead.jsonl'))), 'dead letters byte for byte');
+  t.equal(sim.stats().requests, localRequests, 'as many requests as the local run');
+  for (const s of served) t.match(s.stderr, /serving run embed-[0-9a-f]{16} \(embed,/, 'the worker served the embed run');
+  t.ok(served.some((s) => /stopped after [1-9]\d* pack/.test(s.stderr)), 'the workers embedded');
 });
