@@ -48,13 +48,11 @@ export class RemoteRunner {
   private readonly uncommitted: { last: number; id: string; counters: OutcomeCounters }[] = [];
   private readonly timer: NodeJS.Timeout;
   private readonly runId: string;
-  private readonly spec: RunSpec;
   private readonly log: (line: string) => void;
   private closing = false;
 
   private constructor(o: RemoteRunnerOptions, redis: Redis) {
     this.runId = o.spec.runId;
-    this.spec = o.spec;
     this.log = o.log;
     this.redis = redis;
     const name = runKeys(o.spec.runId).queue;
