@@ -91,16 +91,20 @@ export function embedder(o: EmbedOptions, apiKey: string | undefined, extras: { 
   });
 }
 
+/** Read, parse, chunk and pack: the same wherever the packs are embedded. */
+function packed(o: EmbedOptions, inputs: readonly unknown[]) {
+  return { source: read(inputs as InputSpec[], o), stages: [parse(o), chunk(o), tokenPack({ tokenBudget: o.tokenBudget, maxDocs: o.batchSize })] };
+}
+
 /** --redis: read, parse, chunk and pack here; embed on the workers (docs/scale-out.md). */
 async function coordinate(o: EmbedOptions, redis: string, inputs: readonly unknown[], output: string | undefined) {
   if (o.batchApi) throw usageError('--redis and --batch-api do not go together: the Batch API needs no workers');
   const coordinator = await openCoordinator({ pipeline: 'embed', specs: embedOptionSpecs, options: { ...o, redis }, identity: {}, output, log: (line) => process.stderr.write(`embed: ${line}\n`) });
+  const { source, stages } = packed(o, inputs);
   return {
-    source: read(inputs as InputSpec[], o),
+    source,
     stages: [
-      parse(o),
-      chunk(o),
-      tokenPack({ tokenBudget: o.tokenBudget, maxDocs: o.batchSize }),
+      ...stages,
       extract({ runner: coordinator.runner, retry: o, concurrency: coordinator.highWater, unordered: o.unordered, reorderWindow: o.reorderWindow }),
       mergeEmbeddings({ model: o.model, unordered: o.unordered }),
     ],
@@ -142,12 +146,11 @@ export const embed = definePipeline<EmbedOptions>({
             retryBaseMs: o.retryBaseMs,
           })
         : live(cache);
+    const { source, stages } = packed(o, inputs);
     return {
-      source: read(inputs as InputSpec[], o),
+      source,
       stages: [
-        parse(o),
-        chunk(o),
-        tokenPack({ tokenBudget: o.tokenBudget, maxDocs: o.batchSize }),
+        ...stages,
         ...(extractor
           ? [extract({ extractor, retry: o, ...windowOf(o), unordered: o.unordered }), mergeEmbeddings({ model: o.model, unordered: o.unordered })]
           : []),

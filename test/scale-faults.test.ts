@@ -10,18 +10,12 @@ import { join } from 'node:path';
 import { startSimulator } from '../bench/openai-sim.js';
 import { kg } from './helpers/cli.js';
 import { startRedis } from './helpers/redis.js';
-import { corpus, startWorker } from './helpers/scale.js';
+import { corpus, localReference, startWorker } from './helpers/scale.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sluice-scale-faults-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
 
-async function reference(args: string[], name: string): Promise<{ output: Buffer; dead: Buffer }> {
-  const output = join(dir, `${name}-ref.jsonl`);
-  const dead = join(dir, `${name}-ref-dead.jsonl`);
-  const r = await kg([...args, '-o', output, '--dead-letter', dead]);
-  if (r.code !== 0) throw new Error(`reference run failed: ${r.stderr}`);
-  return { output: readFileSync(output), dead: readFileSync(dead) };
-}
+const reference = (args: string[], name: string) => localReference(dir, args, name);
 
 const size = (path: string) => (existsSync(path) ? statSync(path).size : 0);
 

@@ -10,18 +10,12 @@ import { join } from 'node:path';
 import { startSimulator } from '../bench/openai-sim.js';
 import { kg, runScript, type CliRun } from './helpers/cli.js';
 import { startRedis } from './helpers/redis.js';
-import { corpus, startWorker, type Worker } from './helpers/scale.js';
+import { corpus, localReference, startWorker, type Worker } from './helpers/scale.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sluice-scale-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
 
-async function reference(args: string[], name: string): Promise<{ output: Buffer; dead: Buffer }> {
-  const output = join(dir, `${name}-ref.jsonl`);
-  const dead = join(dir, `${name}-ref-dead.jsonl`);
-  const r = await kg([...args, '-o', output, '--dead-letter', dead]);
-  if (r.code !== 0) throw new Error(`reference run failed: ${r.stderr}`);
-  return { output: readFileSync(output), dead: readFileSync(dead) };
-}
+const reference = (args: string[], name: string) => localReference(dir, args, name);
 
 /** Calls `action` once the file has grown past `bytes`. */
 function whenGrown(path: string, bytes: number, action: () => void): NodeJS.Timeout {

@@ -1,7 +1,9 @@
 /** Scale-out test helpers: a corpus with bad records, and worker processes. */
 import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { generateDocs } from '../../bench/generate-docs.js';
-import { runScript, type CliRun } from './cli.js';
+import { kg, runScript, type CliRun } from './cli.js';
 
 /** Generated documents with a few bad records, so dead letters cross the coordinator too. */
 export function corpus(count: number, seed: number): string {
@@ -35,4 +37,13 @@ export function startWorker(redisUrl: string, args: string[] = []): Promise<Work
       },
     });
   });
+}
+
+/** A local (single-process) kg run of `args`, writing `<name>-ref*.jsonl` in `dir`: what a scaled-out run must equal. */
+export async function localReference(dir: string, args: string[], name: string): Promise<{ output: Buffer; dead: Buffer }> {
+  const output = join(dir, `${name}-ref.jsonl`);
+  const dead = join(dir, `${name}-ref-dead.jsonl`);
+  const r = await kg([...args, '-o', output, '--dead-letter', dead]);
+  if (r.code !== 0) throw new Error(`reference run failed: ${r.stderr}`);
+  return { output: readFileSync(output), dead: readFileSync(dead) };
 }
