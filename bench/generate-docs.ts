@@ -84,14 +84,13 @@ export function* generateDocs(count: number, seed = 1, options: GenerateOptions 
   }
 }
 
-/** JSONL bytes of generated documents, as a pull-based stream (nothing is held). */
-export function generatedJsonl(count: number, seed = 1, options?: GenerateOptions): Readable {
-  const docs = generateDocs(count, seed, options);
+/** JSONL bytes of `items`, one line each, as a pull-based stream of ~64 KiB writes (nothing is held). */
+export function jsonlStream(items: Iterable<unknown>): Readable {
   return Readable.from(
     (function* () {
       let batch = '';
-      for (const d of docs) {
-        batch += `${JSON.stringify(d)}\n`;
+      for (const item of items) {
+        batch += `${JSON.stringify(item)}\n`;
         if (batch.length > 64 * 1024) {
           yield batch;
           batch = '';
@@ -101,6 +100,11 @@ export function generatedJsonl(count: number, seed = 1, options?: GenerateOption
     })(),
     { objectMode: false },
   );
+}
+
+/** JSONL bytes of generated documents, as a pull-based stream (nothing is held). */
+export function generatedJsonl(count: number, seed = 1, options?: GenerateOptions): Readable {
+  return jsonlStream(generateDocs(count, seed, options));
 }
 
 async function main(): Promise<void> {

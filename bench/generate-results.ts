@@ -12,6 +12,7 @@ import { parseArgs } from 'node:util';
 import { Readable } from 'node:stream';
 import { isMain } from '../lib/cli.js';
 import type { Entity, Relation } from '../lib/records.js';
+import { jsonlStream } from './generate-docs.js';
 import { seededRandom } from './seeded-random.js';
 
 const SYLLABLES = ['ka', 'lo', 've', 'ra', 'min', 'tor', 'sa', 'del', 'na', 'bri', 'os', 'tel', 'mar', 'qui', 'zen', 'fa', 'lu', 'cor', 'dan', 'ei', 'hol', 'ri', 'pen', 'ga', 'sto', 'vin', 'mu', 'ter', 'ba', 'ly', 'no', 'shi'];
@@ -110,21 +111,7 @@ export function* generateResults(count: number, seed = 1, options: GenerateOptio
 
 /** JSONL bytes of generated result lines, as a pull-based stream (nothing is held). */
 export function generatedResultsJsonl(count: number, seed = 1, options?: GenerateOptions): Readable {
-  const lines = generateResults(count, seed, options);
-  return Readable.from(
-    (function* () {
-      let batch = '';
-      for (const r of lines) {
-        batch += `${JSON.stringify(r)}\n`;
-        if (batch.length > 64 * 1024) {
-          yield batch;
-          batch = '';
-        }
-      }
-      if (batch) yield batch;
-    })(),
-    { objectMode: false },
-  );
+  return jsonlStream(generateResults(count, seed, options));
 }
 
 async function main(): Promise<void> {

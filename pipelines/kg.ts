@@ -152,18 +152,25 @@ function checkFits(o: KgOptions, overhead: { templateTokens: number; perChunkTok
   }
 }
 
+/** Read, parse, chunk and pack for a prompt of this overhead: the same wherever the packs are extracted. */
+function packed(o: KgOptions, inputs: readonly unknown[], overhead: { templateTokens: number; perChunkTokens: number }) {
+  return {
+    source: read(inputs as InputSpec[], o),
+    stages: [parse(o), chunk(o), tokenPack({ tokenBudget: o.tokenBudget, maxDocs: o.maxDocs, templateTokens: overhead.templateTokens, perChunkTokens: overhead.perChunkTokens })],
+  };
+}
+
 /** --redis: read, parse, chunk and pack here; extract on the workers (docs/scale-out.md). */
 async function coordinate(o: KgOptions, redis: string, inputs: readonly unknown[], output: string | undefined) {
   if (o.batchApi) throw usageError('--redis and --batch-api do not go together: the Batch API needs no workers');
   const overhead = await overheadOf(o);
   checkFits(o, overhead);
   const coordinator = await openCoordinator({ pipeline: 'kg', specs: kgOptionSpecs, options: { ...o, redis }, identity: { extractor: extractorKind(o) }, output, log: (line) => process.stderr.write(`kg: ${line}\n`) });
+  const { source, stages } = packed(o, inputs, overhead);
   return {
-    source: read(inputs as InputSpec[], o),
+    source,
     stages: [
-      parse(o),
-      chunk(o),
-      tokenPack({ tokenBudget: o.tokenBudget, maxDocs: o.maxDocs, templateTokens: overhead.templateTokens, perChunkTokens: overhead.perChunkTokens }),
+      ...stages,
       extract({ runner: coordinator.runner, retry: o, concurrency: coordinator.highWater, unordered: o.unordered, reorderWindow: o.reorderWindow }),
       mergeChunks({ unordered: o.unordered }),
     ],
@@ -193,12 +200,11 @@ export const kg = definePipeline<KgOptions>({
       await extractor?.close();
       throw err;
     }
+    const { source, stages } = packed(o, inputs, overhead);
     return {
-      source: read(inputs as InputSpec[], o),
+      source,
       stages: [
-        parse(o),
-        chunk(o),
-        tokenPack({ tokenBudget: o.tokenBudget, maxDocs: o.maxDocs, templateTokens: overhead.templateTokens, perChunkTokens: overhead.perChunkTokens }),
+        ...stages,
         ...(extractor
           ? [extract({ extractor, retry: o, ...windowOf(o), unordered: o.unordered }), mergeChunks({ unordered: o.unordered })]
           : []),

@@ -34,21 +34,25 @@ export function parse(options: ParseOptions): StageTransform<(RawRecord | Failur
     });
 }
 
+/** A raw record's JSON value: parsed from its line, or as a JSON array's element already is; INVALID_JSON otherwise. */
+export function jsonValueOf(rec: RawRecord): { value: unknown } | Failure {
+  if (rec.text === undefined) return { value: rec.value };
+  try {
+    return { value: JSON.parse(rec.text) };
+  } catch (err) {
+    return failure(rec, 'parse', RecordCode.INVALID_JSON, `invalid JSON: ${messageOf(err)}`, rec.text);
+  }
+}
+
 /** The pure core: one raw record to a document or a failure. */
 export function recordParser(options: ParseOptions): (rec: RawRecord) => Doc | Failure {
   const idPath = options.idField.split('.');
   const textPath = options.textField.split('.');
   const metaSkip = new Set([idPath[0], textPath[0]]);
   return (rec) => {
-    let value = rec.value;
-    const raw = rec.text ?? '';
-    if (rec.text !== undefined) {
-      try {
-        value = JSON.parse(rec.text);
-      } catch (err) {
-        return failure(rec, 'parse', RecordCode.INVALID_JSON, `invalid JSON: ${messageOf(err)}`, raw);
-      }
-    }
+    const read = jsonValueOf(rec);
+    if ('kind' in read) return read;
+    const { value } = read;
     if (value === null || typeof value !== 'object' || Array.isArray(value)) {
       return failure(rec, 'parse', RecordCode.NOT_AN_OBJECT, `record is ${typeLabel(value)}, not a JSON object`, excerptSource(rec, value));
     }

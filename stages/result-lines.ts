@@ -3,11 +3,11 @@
  * relations) to graph contributions. A line that cannot be one becomes a dead letter naming its
  * line, id when known, and the field at fault; the run goes on.
  */
-import { RecordCode, messageOf } from '../lib/errors.js';
 import { contributionOf, type Contribution } from '../lib/graph/contribution.js';
 import { graphDocumentOf, isProblem } from '../lib/graph/graph-input.js';
 import { failure, type Failure, type Origin, type RawRecord } from '../lib/records.js';
 import type { StageTransform } from '../lib/stage.js';
+import { jsonValueOf } from './parse.js';
 
 export interface ContributionRecord extends Origin {
   kind: 'contribution';
@@ -16,15 +16,9 @@ export interface ContributionRecord extends Origin {
 
 /** The pure core: one raw record to a contribution or a failure. */
 export function resultLineOf(rec: RawRecord): ContributionRecord | Failure {
-  let value = rec.value;
-  const raw = rec.text ?? '';
-  if (rec.text !== undefined) {
-    try {
-      value = JSON.parse(rec.text);
-    } catch (err) {
-      return failure(rec, 'parse', RecordCode.INVALID_JSON, `invalid JSON: ${messageOf(err)}`, raw);
-    }
-  }
+  const read = jsonValueOf(rec);
+  if ('kind' in read) return read;
+  const { value } = read;
   const doc = graphDocumentOf(value);
   if (isProblem(doc)) return failure(rec, 'parse', doc.code, doc.reason, rec.text ?? safeJson(value), doc.id);
   return { kind: 'contribution', seq: rec.seq, line: rec.line, source: rec.source, contribution: contributionOf(doc) };
