@@ -12,6 +12,7 @@ import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ErrorCode, SluiceError, codeOf, messageOf } from './errors.js';
 import type { OptionSpec } from './options.js';
+import type { PackAnswer } from './records.js';
 import type { RunStats } from './run-context.js';
 
 export const cacheOptionSpecs: readonly OptionSpec[] = [
@@ -175,4 +176,12 @@ export function lookup<T>(cache: ResponseCache, key: Buffer, stats: RunStats | u
     else stats.cacheHits++;
   }
   return answer;
+}
+
+/** A pack's answer served from the cache, marked `cached` (not billed), or undefined on a miss. */
+export function cachedAnswer(cache: ResponseCache, key: Buffer, stats: RunStats | undefined, readStored: (stored: string) => PackAnswer | undefined): PackAnswer | undefined {
+  return lookup(cache, key, stats, (stored) => {
+    const answer = readStored(stored);
+    return answer ? { ...answer, cached: true } : undefined;
+  });
 }

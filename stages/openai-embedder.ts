@@ -15,7 +15,7 @@ import { pacedRequest } from '../lib/openai-request.js';
 import type { OptionSpec } from '../lib/options.js';
 import { RateLimiter, type SharedBudget } from '../lib/rate-limiter.js';
 import { chunkKey, type ChunkExtraction, type Pack, type PackAnswer, type Usage } from '../lib/records.js';
-import { endpointOf, lookup, requestKey, type ResponseCache } from '../lib/response-cache.js';
+import { cachedAnswer, endpointOf, requestKey, type ResponseCache } from '../lib/response-cache.js';
 import type { RunContext } from '../lib/run-context.js';
 
 /** The connection options are shared with the chat extractor (copies where the wording differs). */
@@ -148,10 +148,7 @@ export function openaiEmbedder(o: OpenAIEmbedderOptions): Extractor {
       const body = request.body as unknown as EmbeddingCreateParams;
       const key = o.cache ? requestKey(endpoint, body) : undefined;
       if (o.cache && key) {
-        const hit = lookup(o.cache, key, run?.stats, (stored) => {
-          const answer = request.readStored!(stored);
-          return answer ? { ...answer, cached: true } : undefined;
-        });
+        const hit = cachedAnswer(o.cache, key, run?.stats, (stored) => request.readStored!(stored));
         if (hit) return hit;
       }
       const pace = { limiter, reserve: pack.promptTokens, signal, apiKey: o.apiKey, maxRetryAfterMs, observer: run?.observer };

@@ -18,7 +18,7 @@ import { normaliseName } from '../lib/names.js';
 import type { OptionSpec } from '../lib/options.js';
 import { RateLimiter, type SharedBudget } from '../lib/rate-limiter.js';
 import { chunkKey, type ChunkExtraction, type Entity, type Pack, type PackAnswer, type Relation, type Usage } from '../lib/records.js';
-import { endpointOf, lookup, requestKey, type ResponseCache } from '../lib/response-cache.js';
+import { cachedAnswer, endpointOf, requestKey, type ResponseCache } from '../lib/response-cache.js';
 import type { RunContext } from '../lib/run-context.js';
 import type { TokenCounter } from '../lib/tokens.js';
 
@@ -168,10 +168,7 @@ export function openaiExtractor(o: OpenAIExtractorOptions): Extractor {
       // The ids D1..Dn are in the prompt, so the body alone says what the answer's ids mean.
       const key = o.cache ? requestKey(endpoint, body) : undefined;
       if (o.cache && key) {
-        const hit = lookup(o.cache, key, run?.stats, (stored) => {
-          const answer = request.readStored!(stored);
-          return answer ? { ...answer, cached: true } : undefined;
-        });
+        const hit = cachedAnswer(o.cache, key, run?.stats, (stored) => request.readStored!(stored));
         if (hit) return hit;
       }
       // Rate limits count max_tokens at request time (OpenAI does), so that is what we reserve.
