@@ -6,10 +6,10 @@
  *   node bench/eager-kg.js [kg flags: --dry-run, --extractor, --summary FILE, ...] < docs.jsonl
  */
 import { writeFileSync } from 'node:fs';
-import { isMain, parseCommandLine } from '../lib/cli.js';
-import { items } from '../lib/pipeline.js';
-import { createRunContext } from '../lib/run-context.js';
-import { summarise } from '../lib/summary.js';
+import { isMain, parseCommandLine } from '../lib/cli/run-cli.js';
+import { items } from '../lib/runtime/pipeline.js';
+import { createRunContext } from '../lib/runtime/run-context.js';
+import { summarise } from '../lib/cli/summary.js';
 import { kg } from '../pipelines/kg.js';
 
 /** All of `input`'s lines, held. */

@@ -9,8 +9,8 @@
  */
 import { parseArgs } from 'node:util';
 import { Readable } from 'node:stream';
-import { isMain } from '../lib/cli.js';
-import { seededRandom } from './seeded-random.js';
+import { isMain } from '../lib/cli/run-cli.js';
+import { seededRandom } from '../simulator/seeded-random.js';
 
 const PEOPLE = ['Angela Merkel', 'Emmanuel Macron', 'Satya Nadella', 'Ngozi Okonjo-Iweala', 'Lionel Messi', 'Serena Williams', 'Jacinda Ardern', 'Narendra Modi', 'Tim Cook', 'Christine Lagarde', 'Elon Musk', 'Kamala Harris', 'Xi Jinping', 'Lula da Silva', 'Sanna Marin', 'Sundar Pichai', 'Mary Barra', 'Olaf Scholz', 'Fumio Kishida', 'Cyril Ramaphosa'];
 const ORGS = ['Microsoft', 'the European Central Bank', 'Toyota', 'the World Health Organization', 'Goldman Sachs', 'Siemens', 'the United Nations', 'Airbus', 'Samsung Electronics', 'the International Monetary Fund', 'Nestlé', 'Reuters', 'Apple Inc.', 'Volkswagen', 'the Red Cross', 'Harvard University'];

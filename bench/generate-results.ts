@@ -10,10 +10,10 @@
  */
 import { parseArgs } from 'node:util';
 import { Readable } from 'node:stream';
-import { isMain } from '../lib/cli.js';
-import type { Entity, Relation } from '../lib/records.js';
+import { isMain } from '../lib/cli/run-cli.js';
+import type { Entity, Relation } from '../lib/runtime/records.js';
 import { jsonlStream } from './generate-docs.js';
-import { seededRandom } from './seeded-random.js';
+import { seededRandom } from '../simulator/seeded-random.js';
 
 const SYLLABLES = ['ka', 'lo', 've', 'ra', 'min', 'tor', 'sa', 'del', 'na', 'bri', 'os', 'tel', 'mar', 'qui', 'zen', 'fa', 'lu', 'cor', 'dan', 'ei', 'hol', 'ri', 'pen', 'ga', 'sto', 'vin', 'mu', 'ter', 'ba', 'ly', 'no', 'shi'];
 const ORG_WORDS = ['Systems', 'Bank', 'Motors', 'Energy', 'Foods', 'Capital', 'Labs', 'Airlines', 'Media', 'Group'];

@@ -2,7 +2,7 @@
  * The throughput benchmark's baseline: a dry run's work written by hand as one loop, the least a
  * program can do for it. Splits stdin into lines, JSON.parses each, counts the text's tokens with
  * the pipeline's own counter (gpt-tokenizer, o200k_base for the default model, special tokens
- * counted as text, as lib/tokens.ts does), and JSON.stringifies `{id, tokens}` per document to
+ * counted as text, as lib/llm/tokens.ts does), and JSON.stringifies `{id, tokens}` per document to
  * stdout. No chunking, packing, line numbers or dead letters: that is the framework's share.
  *
  *   node bench/hand-loop.js < docs.jsonl > /dev/null

@@ -12,10 +12,10 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { Readable } from 'node:stream';
 import { parseArgs } from 'node:util';
-import { startSimulator, type SimulatorOptions } from './openai-sim.js';
+import { startSimulator, type SimulatorOptions } from '../simulator/openai-sim.js';
 import { generateDocs } from './generate-docs.js';
-import { results } from '../lib/pipeline.js';
-import { createRunContext } from '../lib/run-context.js';
+import { results } from '../lib/runtime/pipeline.js';
+import { createRunContext } from '../lib/runtime/run-context.js';
 import { kg } from '../pipelines/kg.js';
 
 const { values } = parseArgs({
@@ -122,5 +122,5 @@ const result = {
   maxOutputTokens: MAX_OUTPUT_TOKENS,
   pacing: paced,
 };
-mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
+mkdirSync(new URL('./results', import.meta.url), { recursive: true });
 writeFileSync(new URL('./results/llm-throughput.json', import.meta.url), `${JSON.stringify(result, null, 2)}\n`);

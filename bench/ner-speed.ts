@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import nlp from 'compromise';
 import { extractEntities } from '../lib/ner/index.js';
 import { loadLabelled, scoreCorpus, type LabelledDoc, type LabelledEntity, type Score } from '../test/helpers/ner-score.js';
-import { seededRandom } from './seeded-random.js';
+import { seededRandom } from '../simulator/seeded-random.js';
 
 const here = (p: string): string => fileURLToPath(new URL(p, import.meta.url));
 const FIXTURE = here('../test/fixtures/ner-labelled.jsonl');

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { generateDocs } from './generate-docs.js';
-import { startSimulator } from './openai-sim.js';
+import { startSimulator } from '../simulator/openai-sim.js';
 import { startRedis } from '../test/helpers/redis.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));

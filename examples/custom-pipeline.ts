@@ -3,13 +3,13 @@
  * run three ways. Build with `npm ci`, then: node examples/custom-pipeline.js
  */
 import { fileURLToPath } from 'node:url';
-import type { Result } from '../lib/records.js';
-import { definePipeline, results, onBatch } from '../lib/pipeline.js';
-import type { StageTransform } from '../lib/stage.js';
+import type { Result } from '../lib/runtime/records.js';
+import { definePipeline, results, onBatch } from '../lib/runtime/pipeline.js';
+import type { StageTransform } from '../lib/runtime/stage.js';
 import { chunk } from '../stages/chunk.js';
 import { extract } from '../stages/extract.js';
 import { mergeChunks } from '../stages/merge-chunks.js';
-import { offlineExtractor } from '../stages/offline-extractor.js';
+import { offlineExtractor } from '../lib/extractors/offline.js';
 import { parse } from '../stages/parse.js';
 import { read, type InputSpec } from '../stages/read.js';
 import { jsonlSink } from '../stages/sink.js';

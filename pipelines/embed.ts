@@ -7,24 +7,24 @@
  *
  * See docs/embeddings.md. Importing this file has no side effects; running it runs the CLI.
  */
-import { isMain, runCli } from '../lib/cli.js';
-import { usageError } from '../lib/errors.js';
-import { mergeSpecs, type OptionSpec } from '../lib/options.js';
-import { CHECKPOINT_FILE, definePipeline } from '../lib/pipeline.js';
-import { batchStatus } from '../lib/batch-status.js';
+import { isMain, runCli } from '../lib/cli/run-cli.js';
+import { usageError } from '../lib/runtime/errors.js';
+import { mergeSpecs, type OptionSpec } from '../lib/runtime/options.js';
+import { CHECKPOINT_FILE, definePipeline } from '../lib/runtime/pipeline.js';
+import { batchStatus } from '../lib/batch/status.js';
 import { chunk, chunkOptionSpecs, type ChunkOptions } from '../stages/chunk.js';
 import { extract, extractOptionSpecs } from '../stages/extract.js';
 import { mergeEmbeddings, serialiseEmbedding } from '../stages/merge-embeddings.js';
-import { DEFAULT_EMBED_CONCURRENCY, MAX_INPUTS_PER_REQUEST, embeddingsCodec, openaiEmbedder, openaiEmbedderOptionSpecs, type EncodingFormat } from '../stages/openai-embedder.js';
+import { DEFAULT_EMBED_CONCURRENCY, MAX_INPUTS_PER_REQUEST, embeddingsCodec, openaiEmbedder, openaiEmbedderOptionSpecs, type EncodingFormat } from '../lib/extractors/openai-embeddings.js';
 import { parse, parseOptionSpecs, type ParseOptions } from '../stages/parse.js';
 import { read, readOptionSpecs, type InputSpec, type ReadOptions } from '../stages/read.js';
 import { retryOptionSpecs, type RetryOptions } from '../stages/retry-split.js';
 import { jsonlSink } from '../stages/sink.js';
 import { tokenPack, tokenPackOptionSpecs } from '../stages/token-pack.js';
-import { connectionOf, createClient, type ConnectionOptions } from '../lib/openai-client.js';
-import { BATCH_NEEDS_CHECKPOINT, batchExtractor, batchOf, batchOptionSpecs, windowOf, type BatchOptions } from '../stages/batch-extractor.js';
-import { cacheOptionSpecs, ResponseCache } from '../lib/response-cache.js';
-import type { SharedBudget } from '../lib/rate-limiter.js';
+import { connectionOf, createClient, type ConnectionOptions } from '../lib/llm/client.js';
+import { BATCH_NEEDS_CHECKPOINT, batchExtractor, batchOf, batchOptionSpecs, windowOf, type BatchOptions } from '../lib/batch/extractor.js';
+import { cacheOptionSpecs, ResponseCache } from '../lib/llm/response-cache.js';
+import type { SharedBudget } from '../lib/llm/rate-limiter.js';
 import { openCoordinator } from '../lib/scale/coordinator.js';
 import { redisOptionSpecs } from '../lib/scale/redis.js';
 

@@ -4,15 +4,15 @@
  */
 import { existsSync } from 'node:fs';
 import _ from 'highland';
-import type { CliIo } from '../lib/cli.js';
-import { ErrorCode, ExitCode, SluiceError } from '../lib/errors.js';
+import type { CliIo } from '../lib/cli/run-cli.js';
+import { ErrorCode, ExitCode, SluiceError } from '../lib/runtime/errors.js';
 import { graphStats } from '../lib/graph/stats.js';
 import { GraphStore, type AddReport } from '../lib/graph/store.js';
-import { LineWriter } from '../lib/line-writer.js';
-import { duration } from '../lib/progress.js';
-import type { Failure } from '../lib/records.js';
-import { createRunContext, FIRST_FAILURES_KEPT, type RunContext } from '../lib/run-context.js';
-import type { Stream } from '../lib/stage.js';
+import { LineWriter } from '../lib/runtime/line-writer.js';
+import { duration } from '../lib/cli/progress.js';
+import type { Failure } from '../lib/runtime/records.js';
+import { createRunContext, FIRST_FAILURES_KEPT, type RunContext } from '../lib/runtime/run-context.js';
+import type { Stream } from '../lib/runtime/stage.js';
 import { read, type InputSpec, type ReadOptions } from '../stages/read.js';
 import { resultLines, type ContributionRecord } from '../stages/result-lines.js';
 import { serialiseFailure } from '../stages/sink.js';

@@ -10,8 +10,8 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { EXIT_CODES_HELP, isMain, type CliIo } from '../lib/cli.js';
-import { ErrorCode, ExitCode, codeOf, messageOf, usageError } from '../lib/errors.js';
+import { EXIT_CODES_HELP, isMain, type CliIo } from '../lib/cli/run-cli.js';
+import { ErrorCode, ExitCode, codeOf, messageOf, usageError } from '../lib/runtime/errors.js';
 import { checkGraph } from '../lib/graph/check.js';
 import { exportGraphml } from '../lib/graph/export-graphml.js';
 import { exportNeo4j, type ExportReport } from '../lib/graph/export-neo4j.js';
@@ -19,7 +19,7 @@ import { exportTables } from '../lib/graph/export-tables.js';
 import { DEFAULT_CACHE_MB } from '../lib/graph/schema.js';
 import { formatStats, graphStats } from '../lib/graph/stats.js';
 import { GraphStore } from '../lib/graph/store.js';
-import { coerceOption, formatDefault, keyOf, resolveOptions, type OptionSpec } from '../lib/options.js';
+import { coerceOption, formatDefault, keyOf, resolveOptions, type OptionSpec } from '../lib/runtime/options.js';
 import { readOptionSpecs } from '../stages/read.js';
 import { runAdd, type AddCliOptions } from './graph-add.js';
 

@@ -6,32 +6,32 @@
  *
  * Importing this file has no side effects; running it runs the CLI.
  */
-import { isMain, runCli } from '../lib/cli.js';
-import { usageError } from '../lib/errors.js';
-import type { Extractor } from '../lib/extractor.js';
-import { promptOverhead } from '../lib/kg-prompt.js';
-import { mergeSpecs, type OptionSpec } from '../lib/options.js';
-import { CHECKPOINT_FILE, definePipeline } from '../lib/pipeline.js';
-import { batchStatus } from '../lib/batch-status.js';
-import { tokenCounterForModel } from '../lib/tokens.js';
+import { isMain, runCli } from '../lib/cli/run-cli.js';
+import { usageError } from '../lib/runtime/errors.js';
+import type { Extractor } from '../lib/runtime/extractor.js';
+import { promptOverhead } from '../lib/llm/kg-prompt.js';
+import { mergeSpecs, type OptionSpec } from '../lib/runtime/options.js';
+import { CHECKPOINT_FILE, definePipeline } from '../lib/runtime/pipeline.js';
+import { batchStatus } from '../lib/batch/status.js';
+import { tokenCounterForModel } from '../lib/llm/tokens.js';
 import { chunk, chunkOptionSpecs, type ChunkOptions } from '../stages/chunk.js';
 import { extract, extractOptionSpecs } from '../stages/extract.js';
 import { mergeChunks } from '../stages/merge-chunks.js';
-import { offlineExtractor, offlineExtractorOptionSpecs } from '../stages/offline-extractor.js';
-import { chatCodec, openaiExtractor, openaiExtractorOptionSpecs, splitTypes } from '../stages/openai-extractor.js';
+import { offlineExtractor, offlineExtractorOptionSpecs } from '../lib/extractors/offline.js';
+import { chatCodec, openaiExtractor, openaiExtractorOptionSpecs, splitTypes } from '../lib/extractors/openai-chat.js';
 import { parse, parseOptionSpecs, type ParseOptions } from '../stages/parse.js';
 import { read, readOptionSpecs, type InputSpec, type ReadOptions } from '../stages/read.js';
 import { retryOptionSpecs, type RetryOptions } from '../stages/retry-split.js';
 import { jsonlSink } from '../stages/sink.js';
 import { tokenPack, tokenPackOptionSpecs, type TokenPackOptions } from '../stages/token-pack.js';
-import { connectionOf, createClient, type ConnectionOptions } from '../lib/openai-client.js';
-import { BATCH_NEEDS_CHECKPOINT, batchExtractor, batchOf, batchOptionSpecs, windowOf, type BatchOptions } from '../stages/batch-extractor.js';
-import { cacheOptionSpecs, ResponseCache } from '../lib/response-cache.js';
+import { connectionOf, createClient, type ConnectionOptions } from '../lib/llm/client.js';
+import { BATCH_NEEDS_CHECKPOINT, batchExtractor, batchOf, batchOptionSpecs, windowOf, type BatchOptions } from '../lib/batch/extractor.js';
+import { cacheOptionSpecs, ResponseCache } from '../lib/llm/response-cache.js';
 import { GraphStore } from '../lib/graph/store.js';
 import { graphSink, graphSinkOptionSpecs, type GraphSinkOptions } from '../stages/graph-sink.js';
 import { openCoordinator } from '../lib/scale/coordinator.js';
 import { redisOptionSpecs } from '../lib/scale/redis.js';
-import type { SharedBudget } from '../lib/rate-limiter.js';
+import type { SharedBudget } from '../lib/llm/rate-limiter.js';
 
 const extractorChoiceSpec: OptionSpec = {
   name: 'extractor',

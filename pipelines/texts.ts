@@ -1,6 +1,6 @@
 /** Processing an in-memory array of texts with the kg pipeline (no files, no streams to set up). */
-import { results } from '../lib/pipeline.js';
-import type { Failure, Result } from '../lib/records.js';
+import { results } from '../lib/runtime/pipeline.js';
+import type { Failure, Result } from '../lib/runtime/records.js';
 import { kg } from './kg.js';
 
 /**

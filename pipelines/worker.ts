@@ -7,17 +7,17 @@
  * and its own OPENAI_API_KEY or --base-url: the run's options come from Redis.
  */
 import { parseArgs } from 'node:util';
-import { isMain } from '../lib/cli.js';
-import { ErrorCode, ExitCode, SluiceError, messageOf, usageError } from '../lib/errors.js';
-import { coerceOption, keyOf, resolveOptions, type OptionSpec } from '../lib/options.js';
+import { isMain } from '../lib/cli/run-cli.js';
+import { ErrorCode, ExitCode, SluiceError, messageOf, usageError } from '../lib/runtime/errors.js';
+import { coerceOption, keyOf, resolveOptions, type OptionSpec } from '../lib/runtime/options.js';
 import { runKeys, checkRunId } from '../lib/scale/queue-names.js';
 import { checkRedisUrl } from '../lib/scale/redis.js';
 import type { RunSpec } from '../lib/scale/run-spec.js';
 import { RedisBudget } from '../lib/scale/token-budget.js';
 import { FleetWorker, type PackService } from '../lib/scale/worker.js';
 import { withRetrySplit, type RetryOptions } from '../stages/retry-split.js';
-import type { Extractor } from '../lib/extractor.js';
-import { ResponseCache } from '../lib/response-cache.js';
+import type { Extractor } from '../lib/runtime/extractor.js';
+import { ResponseCache } from '../lib/llm/response-cache.js';
 import { NO_SERVER_MESSAGE, embedOptionSpecs, embedder, type EmbedOptions } from './embed.js';
 import { kgExtractor, kgOptionSpecs, type KgOptions } from './kg.js';
 import type { Redis } from 'ioredis';

@@ -5,8 +5,8 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { cliOptionSpecs, isMain } from '../lib/cli.js';
-import { formatDefault, type OptionSpec } from '../lib/options.js';
+import { cliOptionSpecs, isMain } from '../lib/cli/run-cli.js';
+import { formatDefault, type OptionSpec } from '../lib/runtime/options.js';
 import { kgOptionSpecs } from '../pipelines/kg.js';
 import { embedOptionSpecs } from '../pipelines/embed.js';
 

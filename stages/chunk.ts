@@ -4,11 +4,11 @@
  * anywhere). Token counts are exact for the model's encoding.
  */
 import _ from 'highland';
-import { usageError } from '../lib/errors.js';
-import type { OptionSpec } from '../lib/options.js';
-import type { Chunk, Doc, DocRef, Failure } from '../lib/records.js';
-import type { StageTransform } from '../lib/stage.js';
-import { tokenCounterForModel, type TokenCounter } from '../lib/tokens.js';
+import { usageError } from '../lib/runtime/errors.js';
+import type { OptionSpec } from '../lib/runtime/options.js';
+import type { Chunk, Doc, DocRef, Failure } from '../lib/runtime/records.js';
+import type { StageTransform } from '../lib/runtime/stage.js';
+import { tokenCounterForModel, type TokenCounter } from '../lib/llm/tokens.js';
 
 export const DEFAULT_MODEL = 'gpt-4.1-mini';
 

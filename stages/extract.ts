@@ -5,12 +5,12 @@
  * of packs is pulled ahead, so a slow sink holds the reader.
  */
 import _ from 'highland';
-import type { Extractor } from '../lib/extractor.js';
-import { Semaphore } from '../lib/semaphore.js';
-import type { OptionSpec } from '../lib/options.js';
-import type { Failure, Pack, PackOutcome } from '../lib/records.js';
-import type { RunContext } from '../lib/run-context.js';
-import type { StageTransform, Stream } from '../lib/stage.js';
+import type { Extractor } from '../lib/runtime/extractor.js';
+import { Semaphore } from '../lib/runtime/semaphore.js';
+import type { OptionSpec } from '../lib/runtime/options.js';
+import type { Failure, Pack, PackOutcome } from '../lib/runtime/records.js';
+import type { RunContext } from '../lib/runtime/run-context.js';
+import type { StageTransform, Stream } from '../lib/runtime/stage.js';
 import { withRetrySplit, type PackRunner, type RetryOptions } from './retry-split.js';
 
 export const extractOptionSpecs: readonly OptionSpec[] = [

@@ -4,9 +4,9 @@
  * worth, so the graph is never behind the output: a rerun after a crash re-adds what the output
  * lacks, and re-adding is idempotent. Failures pass straight through in order.
  */
-import type { Failure, Result } from '../lib/records.js';
-import type { OptionSpec } from '../lib/options.js';
-import type { StageTransform } from '../lib/stage.js';
+import type { Failure, Result } from '../lib/runtime/records.js';
+import type { OptionSpec } from '../lib/runtime/options.js';
+import type { StageTransform } from '../lib/runtime/stage.js';
 import { contributionOf, type Contribution } from '../lib/graph/contribution.js';
 import type { GraphStore } from '../lib/graph/store.js';
 

@@ -3,14 +3,14 @@
  * by normalised name and type, mentions summed), in input order unless unordered. A document with
  * a chunk that failed for good is dead-lettered whole, with the chunk's reason. Out-of-order
  * holding is bounded by the extract window (packs x documents per pack). Gathering, usage sharing,
- * dead-lettering and ordering live in lib/merge-docs.ts, shared with merge-embeddings.
+ * dead-lettering and ordering live in lib/runtime/merge-docs.ts, shared with merge-embeddings.
  */
-import { mergeByDocument, type CompletedDoc, type MergeOptions } from '../lib/merge-docs.js';
-import type { ChunkExtraction, Entity, Failure, PackOutcome, Relation, Result } from '../lib/records.js';
-import type { StageTransform } from '../lib/stage.js';
-import { normaliseName } from '../lib/names.js';
+import { mergeByDocument, type CompletedDoc, type MergeOptions } from '../lib/runtime/merge-docs.js';
+import type { ChunkExtraction, Entity, Failure, PackOutcome, Relation, Result } from '../lib/runtime/records.js';
+import type { StageTransform } from '../lib/runtime/stage.js';
+import { normaliseName } from '../lib/runtime/names.js';
 
-export type { MergeOptions } from '../lib/merge-docs.js';
+export type { MergeOptions } from '../lib/runtime/merge-docs.js';
 
 export function mergeChunks(options: MergeOptions = {}): StageTransform<PackOutcome | Failure, Result | Failure> {
   return mergeByDocument(finish, options);

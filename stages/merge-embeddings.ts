@@ -4,12 +4,12 @@
  * than --chunk-tokens) keeps every chunk's vector in `chunks`, and its `embedding` is the mean of
  * the chunk vectors weighted by their tokens, re-normalised to unit length (so cosine similarity
  * and dot product agree, as they do for the model's own vectors). A document with a chunk that
- * failed for good is dead-lettered whole (lib/merge-docs.ts, shared with merge-chunks).
+ * failed for good is dead-lettered whole (lib/runtime/merge-docs.ts, shared with merge-chunks).
  */
-import { mergeByDocument, type CompletedDoc, type MergeOptions } from '../lib/merge-docs.js';
-import { ErrorCode, RecordCode } from '../lib/errors.js';
-import { failure, type Failure, type PackOutcome, type Result } from '../lib/records.js';
-import type { StageTransform } from '../lib/stage.js';
+import { mergeByDocument, type CompletedDoc, type MergeOptions } from '../lib/runtime/merge-docs.js';
+import { ErrorCode, RecordCode } from '../lib/runtime/errors.js';
+import { failure, type Failure, type PackOutcome, type Result } from '../lib/runtime/records.js';
+import type { StageTransform } from '../lib/runtime/stage.js';
 
 export interface ChunkEmbedding {
   /** 0-based position of the chunk in its document. */

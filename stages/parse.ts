@@ -2,10 +2,10 @@
  * parse: raw records to documents `{id, text, meta}`. A bad record becomes a dead-letter entry
  * naming its line and the reason; the run goes on.
  */
-import { RecordCode, messageOf } from '../lib/errors.js';
-import { failure, type Doc, type Failure, type RawRecord } from '../lib/records.js';
-import type { OptionSpec } from '../lib/options.js';
-import type { StageTransform } from '../lib/stage.js';
+import { RecordCode, messageOf } from '../lib/runtime/errors.js';
+import { failure, type Doc, type Failure, type RawRecord } from '../lib/runtime/records.js';
+import type { OptionSpec } from '../lib/runtime/options.js';
+import type { StageTransform } from '../lib/runtime/stage.js';
 
 export const parseOptionSpecs: readonly OptionSpec[] = [
   { name: 'id-field', type: 'string', default: 'id', description: 'Field holding the document id (dots reach into nested objects); numbers become strings; a missing id becomes "<source>:<line>"' },

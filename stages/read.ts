@@ -5,17 +5,17 @@
  * JSONL. Reading is pulled: a slow consumer stops the file being read.
  */
 import { createReadStream, promises as fsp, fstatSync } from 'node:fs';
-import { fingerprintOf, HEAD_BYTES, type InputPosition, type InputTracking } from '../lib/input-tracking.js';
+import { fingerprintOf, HEAD_BYTES, type InputPosition, type InputTracking } from '../lib/runtime/input-tracking.js';
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import _ from 'highland';
-import { failure, type Failure, type RawRecord } from '../lib/records.js';
-import { SluiceError, ErrorCode, messageOf } from '../lib/errors.js';
-import type { OptionSpec } from '../lib/options.js';
-import type { RunContext } from '../lib/run-context.js';
-import type { Stream } from '../lib/stage.js';
-import { LineSplitter, type LineItem } from './read-lines.js';
-import { jsonArrayElements } from './read-json-array.js';
+import { failure, type Failure, type RawRecord } from '../lib/runtime/records.js';
+import { SluiceError, ErrorCode, messageOf } from '../lib/runtime/errors.js';
+import type { OptionSpec } from '../lib/runtime/options.js';
+import type { RunContext } from '../lib/runtime/run-context.js';
+import type { Stream } from '../lib/runtime/stage.js';
+import { LineSplitter, type LineItem } from '../lib/input/lines.js';
+import { jsonArrayElements } from '../lib/input/json-array.js';
 
 export const readOptionSpecs: readonly OptionSpec[] = [
   { name: 'max-line-bytes', type: 'integer', default: 16 * 1024 * 1024, min: 1, description: 'Longest accepted input line in bytes; a longer line is dead-lettered without being held in memory' },

@@ -5,8 +5,8 @@
  */
 import { contributionOf, type Contribution } from '../lib/graph/contribution.js';
 import { graphDocumentOf, isProblem } from '../lib/graph/graph-input.js';
-import { failure, type Failure, type Origin, type RawRecord } from '../lib/records.js';
-import type { StageTransform } from '../lib/stage.js';
+import { failure, type Failure, type Origin, type RawRecord } from '../lib/runtime/records.js';
+import type { StageTransform } from '../lib/runtime/stage.js';
 import { jsonValueOf } from './parse.js';
 
 export interface ContributionRecord extends Origin {

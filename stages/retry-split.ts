@@ -4,11 +4,11 @@
  * size, splits in halves down to a single chunk; what fails alone is handed back as failed with
  * its last error. Chunks an answer omitted go again on their own. Fatal errors stop the run.
  */
-import { ErrorCode, SluiceError, codeOf, messageOf } from '../lib/errors.js';
-import type { Extractor } from '../lib/extractor.js';
-import type { OptionSpec } from '../lib/options.js';
-import { chunkKey, type Chunk, type Pack, type PackOutcome } from '../lib/records.js';
-import type { RunContext } from '../lib/run-context.js';
+import { ErrorCode, SluiceError, codeOf, messageOf } from '../lib/runtime/errors.js';
+import type { Extractor } from '../lib/runtime/extractor.js';
+import type { OptionSpec } from '../lib/runtime/options.js';
+import { chunkKey, type Chunk, type Pack, type PackOutcome } from '../lib/runtime/records.js';
+import type { RunContext } from '../lib/runtime/run-context.js';
 
 export const retryOptionSpecs: readonly OptionSpec[] = [
   { name: 'max-retries', operational: true, type: 'integer', default: 3, min: 0, description: 'Retries of a failing request before its pack is split' },

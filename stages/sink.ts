@@ -3,11 +3,11 @@
  * is serialised here; a result that cannot be serialised (e.g. meta nested past the engine's
  * limit) is dead-lettered instead of breaking the output.
  */
-import { RecordCode, messageOf } from '../lib/errors.js';
-import { LineWriter } from '../lib/line-writer.js';
-import type { OptionSpec } from '../lib/options.js';
-import type { Sink, SinkTarget } from '../lib/pipeline.js';
-import { failure, type Failure, type Result } from '../lib/records.js';
+import { RecordCode, messageOf } from '../lib/runtime/errors.js';
+import { LineWriter } from '../lib/runtime/line-writer.js';
+import type { OptionSpec } from '../lib/runtime/options.js';
+import type { Sink, SinkTarget } from '../lib/runtime/pipeline.js';
+import { failure, type Failure, type Result } from '../lib/runtime/records.js';
 
 export const sinkOptionSpecs: readonly OptionSpec[] = [
   { name: 'output', short: 'o', type: 'string', description: 'Write results to this file instead of stdout' },

@@ -4,10 +4,10 @@
  * options always give the same packs. Failures pass straight through.
  */
 import _ from 'highland';
-import { usageError } from '../lib/errors.js';
-import type { OptionSpec } from '../lib/options.js';
-import type { Chunk, Failure, Pack } from '../lib/records.js';
-import type { StageTransform } from '../lib/stage.js';
+import { usageError } from '../lib/runtime/errors.js';
+import type { OptionSpec } from '../lib/runtime/options.js';
+import type { Chunk, Failure, Pack } from '../lib/runtime/records.js';
+import type { StageTransform } from '../lib/runtime/stage.js';
 
 export const tokenPackOptionSpecs: readonly OptionSpec[] = [
   { name: 'token-budget', type: 'integer', default: 8192, min: 64, description: 'Prompt tokens per request, prompt template included' },

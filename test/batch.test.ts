@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import Database from 'better-sqlite3';
 import { generateDocs } from '../bench/generate-docs.js';
-import { acquireTokenTools, startSimulator, type Simulator, type SimulatorOptions } from '../bench/openai-sim.js';
+import { acquireTokenTools, startSimulator, type Simulator, type SimulatorOptions } from '../simulator/openai-sim.js';
 import { kg, runScript, type CliRun } from './helpers/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sluice-batch-'));

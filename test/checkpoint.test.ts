@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { ChildProcess } from 'node:child_process';
 import { generateDocs } from '../bench/generate-docs.js';
-import { seededRandom } from '../bench/seeded-random.js';
-import { startSimulator } from '../bench/openai-sim.js';
+import { seededRandom } from '../simulator/seeded-random.js';
+import { startSimulator } from '../simulator/openai-sim.js';
 import { kg, type CliRun } from './helpers/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sluice-checkpoint-'));

@@ -7,7 +7,7 @@ import Ajv from 'ajv/dist/2020.js';
 import split2 from 'split2';
 import { generatedJsonl } from '../bench/generate-docs.js';
 import { kgOptionSpecs } from '../pipelines/kg.js';
-import { cliOptionSpecs } from '../lib/cli.js';
+import { cliOptionSpecs } from '../lib/cli/run-cli.js';
 import { ROOT, jsonLines, kg } from './helpers/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sluice-cli-'));

@@ -1,7 +1,7 @@
 /** The pieces resume stands on: byte offsets of lines, and the log of positions awaiting commit. */
 import t from 'tap';
-import { PositionLog } from '../lib/input-tracking.js';
-import { LineSplitter } from '../stages/read-lines.js';
+import { PositionLog } from '../lib/runtime/input-tracking.js';
+import { LineSplitter } from '../lib/input/lines.js';
 
 t.test('LineSplitter: each line carries the byte offset just past it, across chunks, CRLF and multi-byte text', async (t) => {
   const text = 'ab\r\n{"x":"é"}\n\n  \nlast';

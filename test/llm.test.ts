@@ -4,12 +4,12 @@ import { createServer } from 'node:http';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
-import { startSimulator, type FaultKind } from '../bench/openai-sim.js';
+import { startSimulator, type FaultKind } from '../simulator/openai-sim.js';
 import { generateDocs } from '../bench/generate-docs.js';
 import { extractEntities } from '../lib/ner/index.js';
-import { results } from '../lib/pipeline.js';
-import { createRunContext } from '../lib/run-context.js';
-import type { Failure, Result } from '../lib/records.js';
+import { results } from '../lib/runtime/pipeline.js';
+import { createRunContext } from '../lib/runtime/run-context.js';
+import type { Failure, Result } from '../lib/runtime/records.js';
 import { kg } from '../pipelines/kg.js';
 import { jsonLines, kg as kgCli } from './helpers/cli.js';
 

@@ -6,10 +6,10 @@ import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { register as globalRegistry } from 'prom-client';
-import { acquireTokenTools, startSimulator } from '../bench/openai-sim.js';
-import { RecordCode } from '../lib/errors.js';
-import { createRunMetrics, serveMetrics } from '../lib/metrics.js';
-import { RunStats } from '../lib/run-context.js';
+import { acquireTokenTools, startSimulator } from '../simulator/openai-sim.js';
+import { RecordCode } from '../lib/runtime/errors.js';
+import { createRunMetrics, serveMetrics } from '../lib/cli/metrics.js';
+import { RunStats } from '../lib/runtime/run-context.js';
 import { jsonLines, kg as kgCli } from './helpers/cli.js';
 import { parseExposition, sumOf, valueOf, type Sample } from './helpers/prometheus.js';
 

@@ -1,6 +1,6 @@
 import t from 'tap';
 import OpenAI from 'openai';
-import { classifyError, redact } from '../lib/openai-client.js';
+import { classifyError, redact } from '../lib/llm/client.js';
 
 const KEY = 'sk-proj-Abc123SECRETdef456';
 const h = (o: Record<string, string> = {}) => new Headers(o);

@@ -1,9 +1,9 @@
 /** pacedRequest: what the observer is told, and no request once the run is stopping. */
 import t from 'tap';
 import OpenAI from 'openai';
-import { pacedRequest, statusOf } from '../lib/openai-request.js';
-import { RateLimiter } from '../lib/rate-limiter.js';
-import type { RequestStatus, RunObserver } from '../lib/run-context.js';
+import { pacedRequest, statusOf } from '../lib/llm/request.js';
+import { RateLimiter } from '../lib/llm/rate-limiter.js';
+import type { RequestStatus, RunObserver } from '../lib/runtime/run-context.js';
 
 function recorder() {
   const events: string[] = [];

@@ -7,9 +7,9 @@ import t from 'tap';
 import { readFileSync } from 'node:fs';
 import OpenAI, { toStreamingFile } from 'openai';
 import { Readable } from 'node:stream';
-import { acquireTokenTools, startSimulator, type Simulator, type SimulatorOptions } from '../bench/openai-sim.js';
-import { responseFormat } from '../lib/kg-answer.js';
-import { documentBlock, systemPrompt } from '../lib/kg-prompt.js';
+import { acquireTokenTools, startSimulator, type Simulator, type SimulatorOptions } from '../simulator/openai-sim.js';
+import { responseFormat } from '../lib/llm/kg-answer.js';
+import { documentBlock, systemPrompt } from '../lib/llm/kg-prompt.js';
 
 const MODEL = 'gpt-4.1-mini';
 const held = acquireTokenTools(['o200k_base']);

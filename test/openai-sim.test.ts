@@ -5,9 +5,9 @@ import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, AuthenticationError, BadRequestError, InternalServerError, RateLimitError } from 'openai';
 import { get_encoding } from 'tiktoken';
-import { acquireTokenTools, startSimulator, formatDuration, type FaultKind, type Simulator, type SimulatorOptions } from '../bench/openai-sim.js';
-import { responseFormat, type Answer } from '../lib/kg-answer.js';
-import { documentBlock, systemPrompt } from '../lib/kg-prompt.js';
+import { acquireTokenTools, startSimulator, formatDuration, type FaultKind, type Simulator, type SimulatorOptions } from '../simulator/openai-sim.js';
+import { responseFormat, type Answer } from '../lib/llm/kg-answer.js';
+import { documentBlock, systemPrompt } from '../lib/llm/kg-prompt.js';
 import { extractEntities } from '../lib/ner/index.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -500,7 +500,7 @@ t.test('the server binds 127.0.0.1 only', async (t) => {
 });
 
 t.test('CLI: prints the base URL, serves, stops cleanly on SIGTERM; bad usage exits 2', async (t) => {
-  const child = spawn(process.execPath, ['bench/openai-sim.js', '--port', '0', '--rpm', '50', '--faults', '500,hang,omit', '--fault-rate', '0', '--seed', '7'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['simulator/openai-sim.js', '--port', '0', '--rpm', '50', '--faults', '500,hang,omit', '--fault-rate', '0', '--seed', '7'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   t.teardown(() => {
     if (child.exitCode === null) child.kill('SIGKILL');
   });
@@ -519,7 +519,7 @@ t.test('CLI: prints the base URL, serves, stops cleanly on SIGTERM; bad usage ex
   child.kill('SIGTERM');
   t.equal(await exit, 0, 'exit 0 after SIGTERM');
 
-  const bad = spawn(process.execPath, ['bench/openai-sim.js', '--faults', 'nope'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const bad = spawn(process.execPath, ['simulator/openai-sim.js', '--faults', 'nope'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   bad.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   const code = await new Promise<number | null>((resolve) => bad.once('exit', (c) => resolve(c)));

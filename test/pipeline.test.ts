@@ -1,8 +1,8 @@
 import t from 'tap';
 import { Readable } from 'node:stream';
-import { onBatch, results, run } from '../lib/pipeline.js';
-import { createRunContext } from '../lib/run-context.js';
-import type { Failure, Result } from '../lib/records.js';
+import { onBatch, results, run } from '../lib/runtime/pipeline.js';
+import { createRunContext } from '../lib/runtime/run-context.js';
+import type { Failure, Result } from '../lib/runtime/records.js';
 import { fakeExtractor, transient } from './helpers/fake-extractor.js';
 import { fakePipeline, messyLines } from './helpers/fake-pipeline.js';
 import { Writable } from 'node:stream';

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { RateLimiter, parseDuration } from '../lib/rate-limiter.js';
+import { RateLimiter, parseDuration } from '../lib/llm/rate-limiter.js';
 
 function headers(h: Record<string, string>) {
   return { get: (name: string) => h[name] ?? null };

@@ -7,7 +7,7 @@ import t, { type Test } from 'tap';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startSimulator } from '../bench/openai-sim.js';
+import { startSimulator } from '../simulator/openai-sim.js';
 import { kg } from './helpers/cli.js';
 import { startRedis } from './helpers/redis.js';
 import { corpus, localReference, startWorker } from './helpers/scale.js';

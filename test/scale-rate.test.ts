@@ -6,7 +6,7 @@ import t from 'tap';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startSimulator } from '../bench/openai-sim.js';
+import { startSimulator } from '../simulator/openai-sim.js';
 import { kg } from './helpers/cli.js';
 import { startRedis } from './helpers/redis.js';
 import { corpus, startWorker } from './helpers/scale.js';

@@ -3,14 +3,14 @@
  * what crosses Redis (packs out, outcomes back) and what is refused, and the worker's command line.
  */
 import t from 'tap';
-import type { ChunkExtraction, Pack } from '../lib/records.js';
-import { ErrorCode } from '../lib/errors.js';
+import type { ChunkExtraction, Pack } from '../lib/runtime/records.js';
+import { ErrorCode } from '../lib/runtime/errors.js';
 import { checkRunId, deriveRunId, runKeys } from '../lib/scale/queue-names.js';
 import { checkRedisUrl, maskRedisUrl } from '../lib/scale/redis.js';
 import { jobToPack, outcomeToWire, packToJob, wireToOutcome } from '../lib/scale/pack-wire.js';
 import { runSpec } from '../lib/scale/run-spec.js';
 import { limiterFor } from '../lib/scale/worker.js';
-import { createRunContext } from '../lib/run-context.js';
+import { createRunContext } from '../lib/runtime/run-context.js';
 import { parseWorkerArgs } from '../pipelines/worker.js';
 import { runScript } from './helpers/cli.js';
 

@@ -7,7 +7,7 @@ import t from 'tap';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startSimulator } from '../bench/openai-sim.js';
+import { startSimulator } from '../simulator/openai-sim.js';
 import { kg, runScript, type CliRun } from './helpers/cli.js';
 import { startRedis } from './helpers/redis.js';
 import { corpus, localReference, startWorker, type Worker } from './helpers/scale.js';

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { get_encoding } from 'tiktoken';
-import { encodingForModel, loadTokenCounter } from '../lib/tokens.js';
+import { encodingForModel, loadTokenCounter } from '../lib/llm/tokens.js';
 import { generateDocs } from '../bench/generate-docs.js';
 import { VARIED_TEXTS } from './helpers/corpus.js';
 

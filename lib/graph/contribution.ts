@@ -5,7 +5,7 @@
  * an unchanged document be skipped.
  */
 import { createHash } from 'node:crypto';
-import { normaliseName } from '../names.js';
+import { normaliseName } from '../runtime/names.js';
 import type { GraphDocument } from './graph-input.js';
 import { edgeId, mergeKey, nodeId, normaliseType, surfaceForm } from './merge-key.js';
 

@@ -7,7 +7,7 @@
  */
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ErrorCode, SluiceError } from '../errors.js';
+import { ErrorCode, SluiceError } from '../runtime/errors.js';
 import { csvField, csvRow, writeCsvList, type ListFormat } from './csv.js';
 import type { GraphStore } from './store.js';
 import { writeFiles } from './text-writer.js';

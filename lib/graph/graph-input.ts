@@ -4,8 +4,8 @@
  * wrong. Lines written by other tools are accepted when they carry these fields; `mentions` and
  * `count` default to 1 when absent. Everything else on the line (meta, usage) is ignored.
  */
-import { RecordCode } from '../errors.js';
-import type { Entity, Relation } from '../records.js';
+import { RecordCode } from '../runtime/errors.js';
+import type { Entity, Relation } from '../runtime/records.js';
 
 export interface GraphDocument {
   id: string;

@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import { ErrorCode, SluiceError, codeOf, messageOf } from '../errors.js';
+import { ErrorCode, SluiceError, codeOf, messageOf } from '../runtime/errors.js';
 
 export const SCHEMA_VERSION = 1;
 

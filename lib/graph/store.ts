@@ -7,7 +7,7 @@
  * batches and reads stream with `iterate()`.
  */
 import type Database from 'better-sqlite3';
-import { ErrorCode, SluiceError } from '../errors.js';
+import { ErrorCode, SluiceError } from '../runtime/errors.js';
 import type { Contribution } from './contribution.js';
 import { compareCodepoints } from './merge-key.js';
 import { openDatabase, type OpenOptions } from './schema.js';

@@ -6,7 +6,7 @@
 import { createWriteStream, renameSync, rmSync, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { basename, dirname, join } from 'node:path';
-import { ErrorCode, SluiceError, messageOf } from '../errors.js';
+import { ErrorCode, SluiceError, messageOf } from '../runtime/errors.js';
 
 const FLUSH_BYTES = 64 * 1024;
 

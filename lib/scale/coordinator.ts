@@ -4,13 +4,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { outputShapingOptions, type OptionSpec } from '../options.js';
-import type { RunContext } from '../run-context.js';
+import { outputShapingOptions, type OptionSpec } from '../runtime/options.js';
+import type { RunContext } from '../runtime/run-context.js';
 import { checkRunId, deriveRunId } from './queue-names.js';
 import { checkRedisUrl } from './redis.js';
 import { RemoteRunner } from './remote-runner.js';
 import { runSpec } from './run-spec.js';
-import { usageError, messageOf } from '../errors.js';
+import { usageError, messageOf } from '../runtime/errors.js';
 
 export interface CoordinatorSetup {
   pipeline: string;

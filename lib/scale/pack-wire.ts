@@ -4,9 +4,9 @@
  * chunk's key), never a document's id, meta or source, so Redis holds about the documents' text
  * per outstanding pack. The coordinator keeps the pack itself and joins the answer back to it.
  */
-import { ErrorCode, SluiceError } from '../errors.js';
-import type { ChunkExtraction, Pack, PackOutcome, Usage } from '../records.js';
-import type { RunStats } from '../run-context.js';
+import { ErrorCode, SluiceError } from '../runtime/errors.js';
+import type { ChunkExtraction, Pack, PackOutcome, Usage } from '../runtime/records.js';
+import type { RunStats } from '../runtime/run-context.js';
 
 /** One chunk: [document seq, chunk index, chunk count, text, tokens]. */
 export type ChunkWire = [number, number, number, string, number];

@@ -4,7 +4,7 @@
  * the coordinator, the workers and the docs agree.
  */
 import { createHash } from 'node:crypto';
-import { usageError } from '../errors.js';
+import { usageError } from '../runtime/errors.js';
 
 /** Prefix of every key sluice writes (BullMQ's own `bull` prefix is replaced by it). */
 export const KEY_PREFIX = 'sluice';

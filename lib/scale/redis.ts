@@ -5,7 +5,7 @@
  * starts and once when it ends, with the URL's password masked.
  */
 import { Redis } from 'ioredis';
-import type { OptionSpec } from '../options.js';
+import type { OptionSpec } from '../runtime/options.js';
 
 export const redisOptionSpecs: readonly OptionSpec[] = [
   { name: 'redis', operational: true, type: 'string', description: 'Scale out: enqueue packs on this Redis (redis://[user:password@]host:port[/db], rediss:// for TLS) for `node pipelines/worker.js` processes to extract; see docs/scale-out.md' },

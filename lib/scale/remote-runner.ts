@@ -12,9 +12,9 @@
  */
 import { Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { ErrorCode, SluiceError, messageOf } from '../errors.js';
-import type { Pack, PackOutcome } from '../records.js';
-import type { RunContext } from '../run-context.js';
+import { ErrorCode, SluiceError, messageOf } from '../runtime/errors.js';
+import type { Pack, PackOutcome } from '../runtime/records.js';
+import type { RunContext } from '../runtime/run-context.js';
 import { addCounters, packToJob, wireToOutcome, type OutcomeCounters } from './pack-wire.js';
 import { KEY_PREFIX, runKeys } from './queue-names.js';
 import { redisClient, redisConnection } from './redis.js';

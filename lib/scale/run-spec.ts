@@ -5,7 +5,7 @@
  * paths local to the coordinator (its --cache directory) are left out.
  */
 import type { Redis } from 'ioredis';
-import { ErrorCode, SluiceError } from '../errors.js';
+import { ErrorCode, SluiceError } from '../runtime/errors.js';
 import { RUNS_KEY, runKeys } from './queue-names.js';
 
 export const RUN_SPEC_VERSION = 1;

@@ -6,7 +6,7 @@
  * budget; every request counts, retries and split halves included.
  */
 import type { Redis } from 'ioredis';
-import { sleep, type SharedBudget } from '../rate-limiter.js';
+import { sleep, type SharedBudget } from '../llm/rate-limiter.js';
 
 /**
  * Share of each request charged beyond our count of it: our count and the server's drift apart by a

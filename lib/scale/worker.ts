@@ -9,9 +9,9 @@
  */
 import { Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { ErrorCode, codeOf, messageOf } from '../errors.js';
-import type { Pack, PackOutcome } from '../records.js';
-import { createRunContext, type RunContext } from '../run-context.js';
+import { ErrorCode, codeOf, messageOf } from '../runtime/errors.js';
+import type { Pack, PackOutcome } from '../runtime/records.js';
+import { createRunContext, type RunContext } from '../runtime/run-context.js';
 import { jobToPack, outcomeToWire, type OutcomeWire } from './pack-wire.js';
 import { KEY_PREFIX, runKeys } from './queue-names.js';
 import { redisClient, redisConnection } from './redis.js';

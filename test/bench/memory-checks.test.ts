@@ -1,7 +1,7 @@
 import t from 'tap';
 import { heapTrend, linearFit, median, peakAt, peakCheck } from '../../bench/memory-checks.js';
 import type { MemorySample } from '../../bench/probe-samples.js';
-import { seededRandom } from '../../bench/seeded-random.js';
+import { seededRandom } from '../../simulator/seeded-random.js';
 
 /** Samples every 250 ms; `heap(i)` gives heap-used after GC in MB, docs grow 1000 per sample. */
 function series(n: number, heap: (i: number) => number, afterGc = true): MemorySample[] {

@@ -1,7 +1,7 @@
 /** Small helpers to run one stage over given input without the rest of the pipeline. */
 import _ from 'highland';
-import { createRunContext, type RunContext } from '../../lib/run-context.js';
-import type { StageTransform, Stream } from '../../lib/stage.js';
+import { createRunContext, type RunContext } from '../../lib/runtime/run-context.js';
+import type { StageTransform, Stream } from '../../lib/runtime/stage.js';
 
 export function collect<T>(stream: Stream<T>): Promise<T[]> {
   return new Promise((resolve, reject) => {

@@ -1,7 +1,7 @@
 /** A scripted extractor for tests: finds capitalised "entities" and fails on cue. */
-import { ErrorCode, SluiceError } from '../../lib/errors.js';
-import type { Extractor } from '../../lib/extractor.js';
-import { chunkKey, type ChunkExtraction, type Pack, type PackAnswer } from '../../lib/records.js';
+import { ErrorCode, SluiceError } from '../../lib/runtime/errors.js';
+import type { Extractor } from '../../lib/runtime/extractor.js';
+import { chunkKey, type ChunkExtraction, type Pack, type PackAnswer } from '../../lib/runtime/records.js';
 
 export interface FakeOptions {
   /** Throw this error for the n-th call (0-based), or when it returns an error for a pack. */

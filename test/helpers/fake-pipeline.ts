@@ -1,6 +1,6 @@
 /** A pipeline composed in code from the library's stages, with a scripted extractor. */
-import { definePipeline } from '../../lib/pipeline.js';
-import { mergeSpecs } from '../../lib/options.js';
+import { definePipeline } from '../../lib/runtime/pipeline.js';
+import { mergeSpecs } from '../../lib/runtime/options.js';
 import { chunk, chunkOptionSpecs } from '../../stages/chunk.js';
 import { extract, extractOptionSpecs } from '../../stages/extract.js';
 import { mergeChunks } from '../../stages/merge-chunks.js';
@@ -9,7 +9,7 @@ import { read, readOptionSpecs, type InputSpec } from '../../stages/read.js';
 import { retryOptionSpecs } from '../../stages/retry-split.js';
 import { jsonlSink } from '../../stages/sink.js';
 import { tokenPack, tokenPackOptionSpecs } from '../../stages/token-pack.js';
-import type { Extractor } from '../../lib/extractor.js';
+import type { Extractor } from '../../lib/runtime/extractor.js';
 
 export function fakePipeline(extractor: Extractor) {
   return definePipeline<any>({

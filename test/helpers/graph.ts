@@ -8,7 +8,7 @@ import { exportNeo4j } from '../../lib/graph/export-neo4j.js';
 import { exportTables } from '../../lib/graph/export-tables.js';
 import type { GraphDocument } from '../../lib/graph/graph-input.js';
 import { GraphStore, type AddReport } from '../../lib/graph/store.js';
-import { seededRandom } from '../../bench/seeded-random.js';
+import { seededRandom } from '../../simulator/seeded-random.js';
 
 export function tempDir(prefix = 'sluice-graph-'): string {
   return mkdtempSync(join(tmpdir(), prefix));

@@ -1,8 +1,8 @@
 import t from 'tap';
 import { get_encoding } from 'tiktoken';
 import { chunkDocument, validateChunkOptions } from '../../stages/chunk.js';
-import { loadTokenCounter } from '../../lib/tokens.js';
-import type { Doc } from '../../lib/records.js';
+import { loadTokenCounter } from '../../lib/llm/tokens.js';
+import type { Doc } from '../../lib/runtime/records.js';
 import { VARIED_TEXTS } from '../helpers/corpus.js';
 
 const counter = await loadTokenCounter('o200k_base');

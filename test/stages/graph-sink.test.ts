@@ -1,5 +1,5 @@
 import t from 'tap';
-import type { Failure, Result } from '../../lib/records.js';
+import type { Failure, Result } from '../../lib/runtime/records.js';
 import { graphStats } from '../../lib/graph/stats.js';
 import { graphSink } from '../../stages/graph-sink.js';
 import { runStage } from '../helpers/collect.js';

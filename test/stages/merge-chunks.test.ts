@@ -1,6 +1,6 @@
 import t from 'tap';
 import { mergeChunks, mergeExtractions } from '../../stages/merge-chunks.js';
-import type { Chunk, ChunkExtraction, Failure, Pack, PackOutcome, Result } from '../../lib/records.js';
+import type { Chunk, ChunkExtraction, Failure, Pack, PackOutcome, Result } from '../../lib/runtime/records.js';
 import { runStage } from '../helpers/collect.js';
 
 const chunk = (seq: number, index = 0, count = 1, tokens = 10): Chunk => ({ kind: 'chunk', doc: { seq, line: seq + 1, source: 's', id: `d${seq}`, meta: { n: seq } }, index, count, text: 't', tokens });

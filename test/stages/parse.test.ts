@@ -1,6 +1,6 @@
 import t from 'tap';
 import { recordParser } from '../../stages/parse.js';
-import type { RawRecord } from '../../lib/records.js';
+import type { RawRecord } from '../../lib/runtime/records.js';
 
 const parseOne = recordParser({ idField: 'id', textField: 'text' });
 let seq = 0;

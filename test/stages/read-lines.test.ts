@@ -1,5 +1,5 @@
 import t from 'tap';
-import { LineSplitter, type LineItem } from '../../stages/read-lines.js';
+import { LineSplitter, type LineItem } from '../../lib/input/lines.js';
 
 function split(chunks: (string | Buffer)[], max = 1024): { items: LineItem[]; blank: number } {
   const s = new LineSplitter(max);

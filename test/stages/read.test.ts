@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
-import { createRunContext } from '../../lib/run-context.js';
+import { createRunContext } from '../../lib/runtime/run-context.js';
 import { read, type ReadBatch, type ReadOptions } from '../../stages/read.js';
 import { collect } from '../helpers/collect.js';
 

@@ -1,9 +1,9 @@
 import t from 'tap';
 import { backoffMs, decide, withRetrySplit } from '../../stages/retry-split.js';
-import { createRunContext } from '../../lib/run-context.js';
-import { chunkKey, type Chunk, type Pack } from '../../lib/records.js';
+import { createRunContext } from '../../lib/runtime/run-context.js';
+import { chunkKey, type Chunk, type Pack } from '../../lib/runtime/records.js';
 import { fakeExtractor, fatal, tooLarge, transient } from '../helpers/fake-extractor.js';
-import { ErrorCode, SluiceError } from '../../lib/errors.js';
+import { ErrorCode, SluiceError } from '../../lib/runtime/errors.js';
 
 const retry = { maxRetries: 2, retryBaseMs: 1, maxRetryAfterMs: 50 };
 const chunk = (seq: number): Chunk => ({ kind: 'chunk', doc: { seq, line: seq + 1, source: 's', id: `d${seq}`, meta: {} }, index: 0, count: 1, text: `Doc ${seq} mentions Paris`, tokens: 10 });

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { Packer, tokenPack } from '../../stages/token-pack.js';
-import type { Chunk, Failure, Pack } from '../../lib/records.js';
+import type { Chunk, Failure, Pack } from '../../lib/runtime/records.js';
 import { runStage } from '../helpers/collect.js';
 
 const chunkOf = (seq: number, tokens: number, index = 0, count = 1): Chunk => ({

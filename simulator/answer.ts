@@ -1,11 +1,11 @@
 /**
- * The simulator's "model": reads the documents out of a chat request the way lib/kg-prompt.ts
+ * The simulator's "model": reads the documents out of a chat request the way lib/llm/kg-prompt.ts
  * delimits them and answers, per document id, with what the offline extractor (lib/ner) finds,
  * restricted to the entity and relation types the request's JSON schema allows.
  */
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import type { Answer, AnswerDocument } from '../lib/kg-answer.js';
-import { parseDocumentBlocks } from '../lib/kg-prompt.js';
+import type { Answer, AnswerDocument } from '../lib/llm/kg-answer.js';
+import { parseDocumentBlocks } from '../lib/llm/kg-prompt.js';
 import type { Extraction } from '../lib/ner/index.js';
 
 type Extract = (text: string) => Extraction;
@@ -37,7 +37,7 @@ export function contentText(content: unknown): string | undefined {
   return text;
 }
 
-/** The documents of a request: every user message's text, parsed as lib/kg-prompt.ts formats them. */
+/** The documents of a request: every user message's text, parsed as lib/llm/kg-prompt.ts formats them. */
 export function requestDocuments(messages: readonly { role?: unknown; content?: unknown }[]): { id: string; text: string }[] {
   return messages.filter((m) => m.role === 'user').flatMap((m) => parseDocumentBlocks(contentText(m.content) ?? ''));
 }

@@ -4,7 +4,7 @@
  * enqueued tokens. Sealing fsyncs and closes it; only then is it recorded in the ledger.
  */
 import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
-import type { NewRequest } from './batch-ledger.js';
+import type { NewRequest } from './ledger.js';
 
 export interface InputFileLimits {
   maxRequests: number;

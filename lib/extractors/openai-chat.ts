@@ -7,20 +7,20 @@
  */
 import type OpenAI from 'openai';
 import type { ChatCompletion, ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
-import { ErrorCode, SluiceError } from '../lib/errors.js';
-import type { Extractor, RequestCodec } from '../lib/extractor.js';
-import { AnswerError, parseAnswer } from '../lib/kg-answer.js';
-import { responseFormat } from '../lib/kg-answer.js';
-import { DEFAULT_ENTITY_TYPES, DEFAULT_RELATION_TYPES, documentBlock, promptOverhead, systemPrompt } from '../lib/kg-prompt.js';
-import { createClient, openaiConnectionOptionSpecs, type ConnectionOptions } from '../lib/openai-client.js';
-import { pacedRequest } from '../lib/openai-request.js';
-import { normaliseName } from '../lib/names.js';
-import type { OptionSpec } from '../lib/options.js';
-import { RateLimiter, type SharedBudget } from '../lib/rate-limiter.js';
-import { chunkKey, type ChunkExtraction, type Entity, type Pack, type PackAnswer, type Relation, type Usage } from '../lib/records.js';
-import { cachedAnswer, endpointOf, requestKey, type ResponseCache } from '../lib/response-cache.js';
-import type { RunContext } from '../lib/run-context.js';
-import type { TokenCounter } from '../lib/tokens.js';
+import { ErrorCode, SluiceError } from '../runtime/errors.js';
+import type { Extractor, RequestCodec } from '../runtime/extractor.js';
+import { AnswerError, parseAnswer } from '../llm/kg-answer.js';
+import { responseFormat } from '../llm/kg-answer.js';
+import { DEFAULT_ENTITY_TYPES, DEFAULT_RELATION_TYPES, documentBlock, promptOverhead, systemPrompt } from '../llm/kg-prompt.js';
+import { createClient, openaiConnectionOptionSpecs, type ConnectionOptions } from '../llm/client.js';
+import { pacedRequest } from '../llm/request.js';
+import { normaliseName } from '../runtime/names.js';
+import type { OptionSpec } from '../runtime/options.js';
+import { RateLimiter, type SharedBudget } from '../llm/rate-limiter.js';
+import { chunkKey, type ChunkExtraction, type Entity, type Pack, type PackAnswer, type Relation, type Usage } from '../runtime/records.js';
+import { cachedAnswer, endpointOf, requestKey, type ResponseCache } from '../llm/response-cache.js';
+import type { RunContext } from '../runtime/run-context.js';
+import type { TokenCounter } from '../llm/tokens.js';
 
 export const openaiExtractorOptionSpecs: readonly OptionSpec[] = [
   ...openaiConnectionOptionSpecs,

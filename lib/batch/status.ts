@@ -7,9 +7,9 @@ import Database from 'better-sqlite3';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type OpenAI from 'openai';
-import { LEDGER_FILE } from './batch-ledger.js';
-import { ErrorCode, SluiceError, messageOf } from './errors.js';
-import { classifyError } from './openai-client.js';
+import { LEDGER_FILE } from './ledger.js';
+import { ErrorCode, SluiceError, messageOf } from '../runtime/errors.js';
+import { classifyError } from '../llm/client.js';
 
 interface Row {
   seq: number;

@@ -4,8 +4,8 @@
  * that attempts are counted, capped and split); its per-request timeout is used.
  */
 import OpenAI from 'openai';
-import { ErrorCode, SluiceError } from './errors.js';
-import type { OptionSpec } from './options.js';
+import { ErrorCode, SluiceError } from '../runtime/errors.js';
+import type { OptionSpec } from '../runtime/options.js';
 
 /** How to reach the server and how fast: shared by every pipeline that calls an OpenAI-compatible API. */
 export const openaiConnectionOptionSpecs: readonly OptionSpec[] = [

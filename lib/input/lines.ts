@@ -6,8 +6,8 @@
  * it passes the limit only its first bytes (for the excerpt) and its length are kept.
  */
 import { isUtf8 } from 'node:buffer';
-import { EXCERPT_CHARS } from '../lib/records.js';
-import { RecordCode } from '../lib/errors.js';
+import { EXCERPT_CHARS } from '../runtime/records.js';
+import { RecordCode } from '../runtime/errors.js';
 
 export interface LineOk {
   line: number;

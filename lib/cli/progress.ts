@@ -2,7 +2,7 @@
  * Progress on stderr: records done, percent and estimated total when the input size is known,
  * rate, tokens/s and ETA. Rewrites one line on a TTY; prints a line every few seconds otherwise.
  */
-import type { RunStats } from './run-context.js';
+import type { RunStats } from '../runtime/run-context.js';
 
 export interface ProgressOptions {
   label: string;

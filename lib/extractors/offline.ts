@@ -5,10 +5,10 @@
  */
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
-import { ErrorCode, SluiceError, messageOf } from '../lib/errors.js';
-import type { Extractor } from '../lib/extractor.js';
-import type { OptionSpec } from '../lib/options.js';
-import { chunkKey, type ChunkExtraction, type Pack, type PackAnswer } from '../lib/records.js';
+import { ErrorCode, SluiceError, messageOf } from '../runtime/errors.js';
+import type { Extractor } from '../runtime/extractor.js';
+import type { OptionSpec } from '../runtime/options.js';
+import { chunkKey, type ChunkExtraction, type Pack, type PackAnswer } from '../runtime/records.js';
 
 export const offlineExtractorOptionSpecs: readonly OptionSpec[] = [
   { name: 'workers', operational: true, type: 'integer', min: 0, max: 256, defaultLabel: 'CPU count', description: 'Worker threads for the offline extractor (0 runs it on the main thread)' },
@@ -26,7 +26,7 @@ export function offlineExtractor(options: OfflineExtractorOptions = {}): Extract
   const pool =
     workers > 0
       ? new Piscina<string[], ChunkExtraction[]>({
-          filename: new URL('./offline-extractor-worker.js', import.meta.url).href,
+          filename: new URL('./offline-worker.js', import.meta.url).href,
           minThreads: workers,
           maxThreads: workers,
           idleTimeout: 60_000,
@@ -43,7 +43,7 @@ export function offlineExtractor(options: OfflineExtractorOptions = {}): Extract
       let found: ChunkExtraction[];
       try {
         // Loaded only when used: the NER lexicons cost memory the main thread need not pay for.
-        found = pool ? await pool.run(texts) : (await import('./offline-extractor-worker.js')).extractTexts(texts);
+        found = pool ? await pool.run(texts) : (await import('./offline-worker.js')).extractTexts(texts);
       } catch (err) {
         throw new SluiceError(ErrorCode.EXTRACT, `offline extractor failed: ${messageOf(err)}`, { cause: err });
       }

@@ -15,7 +15,7 @@ export interface Extractor {
   readonly concurrency: number;
   /**
    * Extracts every chunk of the pack. Throws a SluiceError whose code tells retry/split what to do
-   * (lib/errors.ts). Chunks absent from the answer are treated as missing and sent again.
+   * (lib/runtime/errors.ts). Chunks absent from the answer are treated as missing and sent again.
    * `run` (when given) is the run's context: its counters and observer (cache hits, request
    * durations); `signal` is its stop signal.
    */

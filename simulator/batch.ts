@@ -9,7 +9,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { errorBody, HttpError, invalidRequest, parseJsonObject, parseMultipart, readBody } from './openai-sim-http.js';
+import { errorBody, HttpError, invalidRequest, parseJsonObject, parseMultipart, readBody } from './http.js';
 import { seededRandom } from './seeded-random.js';
 
 export interface BatchCounters {

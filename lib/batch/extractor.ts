@@ -1,13 +1,13 @@
 /**
  * The Batch API extractor (`--batch-api`): an Extractor whose `extract(pack)` writes the pack's
  * request as one line of the current batch input file and resolves when that line's answer comes
- * back from a finished batch, validated by the same code as a live answer (lib/extractor.ts
+ * back from a finished batch, validated by the same code as a live answer (lib/runtime/extractor.ts
  * RequestCodec). So ordering, merging, the sink, the checkpoint and retry/split are those of live
  * mode; a failed line is retried by retry/split as a new line in a follow-up batch (or live, with
  * `--batch-retry live`).
  *
  * Crash safety: every sealed input file, upload, batch and downloaded answer is in the ledger
- * (lib/batch-ledger.ts) in the --checkpoint directory. Packs are deterministic, so a rerun forms
+ * (lib/batch/ledger.ts) in the --checkpoint directory. Packs are deterministic, so a rerun forms
  * the same packs; each finds its latest request in the ledger and waits for, or reuses, its answer
  * instead of sending it again. A file sealed but not noted as uploaded is looked up by name, a
  * batch not noted as created by the run's metadata, so nothing is uploaded or created twice.
@@ -16,15 +16,15 @@ import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import OpenAI from 'openai';
 import type { Batch } from 'openai/resources/batches';
-import { BatchApi, FILE_KEY, RUN_KEY } from '../lib/batch-api.js';
-import { BatchInputFile, type InputFileLimits } from '../lib/batch-input-file.js';
-import { BatchLedger, LEDGER_FILE, type FileRow } from '../lib/batch-ledger.js';
-import { ErrorCode, SluiceError, codeOf, messageOf } from '../lib/errors.js';
-import type { Extractor, PackRequest, RequestCodec } from '../lib/extractor.js';
-import { classifyError } from '../lib/openai-client.js';
-import type { OptionSpec } from '../lib/options.js';
-import type { Pack, PackAnswer } from '../lib/records.js';
-import type { RunContext, RunStats } from '../lib/run-context.js';
+import { BatchApi, FILE_KEY, RUN_KEY } from './api.js';
+import { BatchInputFile, type InputFileLimits } from './input-file.js';
+import { BatchLedger, LEDGER_FILE, type FileRow } from './ledger.js';
+import { ErrorCode, SluiceError, codeOf, messageOf } from '../runtime/errors.js';
+import type { Extractor, PackRequest, RequestCodec } from '../runtime/extractor.js';
+import { classifyError } from '../llm/client.js';
+import type { OptionSpec } from '../runtime/options.js';
+import type { Pack, PackAnswer } from '../runtime/records.js';
+import type { RunContext, RunStats } from '../runtime/run-context.js';
 
 export const batchOptionSpecs: readonly OptionSpec[] = [
   { name: 'batch-api', type: 'boolean', default: false, description: 'Send requests through the OpenAI Batch API (half the price, answers within 24 h) instead of one live request per pack; needs --checkpoint DIR and --output FILE; the same command resumes the same batches' },

@@ -1,6 +1,6 @@
 /** Worker-thread entry of the offline extractor (also called directly with --workers 0). */
-import { extractEntities } from '../lib/ner/index.js';
-import type { ChunkExtraction } from '../lib/records.js';
+import { extractEntities } from '../ner/index.js';
+import type { ChunkExtraction } from '../runtime/records.js';
 
 export function extractTexts(texts: string[]): ChunkExtraction[] {
   return texts.map((text) => {

@@ -115,7 +115,7 @@ export interface Failure extends Origin {
   kind: 'failure';
   id?: string;
   stage: Stage;
-  /** Stable code users can match on (see lib/errors.ts). */
+  /** Stable code users can match on (see lib/runtime/errors.ts). */
   code: string;
   reason: string;
   /** The start of the offending input, bounded. */

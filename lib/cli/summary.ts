@@ -1,5 +1,5 @@
 /** The run summary: one object (for --summary files and tests) and its human-readable form. */
-import type { RunStats } from './run-context.js';
+import type { RunStats } from '../runtime/run-context.js';
 
 export interface RunSummary {
   pipeline: string;

@@ -2,7 +2,7 @@
  * Fault injection for the OpenAI simulator: which fault (if any) a request gets, drawn with a
  * seeded PRNG so a run is reproducible, and the answer defects (`omit`, `invent`).
  */
-import type { Answer } from '../lib/kg-answer.js';
+import type { Answer } from '../lib/llm/kg-answer.js';
 import { seededRandom } from './seeded-random.js';
 
 export type FaultKind = '500' | '502' | '503' | 'hang' | 'reset' | 'malformed' | 'truncated' | 'omit' | 'invent';

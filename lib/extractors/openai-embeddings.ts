@@ -8,15 +8,15 @@
  */
 import type OpenAI from 'openai';
 import type { EmbeddingCreateParams } from 'openai/resources/embeddings';
-import { ErrorCode, SluiceError } from '../lib/errors.js';
-import type { Extractor, RequestCodec } from '../lib/extractor.js';
-import { createClient, openaiConnectionOptionSpecs, type ConnectionOptions } from '../lib/openai-client.js';
-import { pacedRequest } from '../lib/openai-request.js';
-import type { OptionSpec } from '../lib/options.js';
-import { RateLimiter, type SharedBudget } from '../lib/rate-limiter.js';
-import { chunkKey, type ChunkExtraction, type Pack, type PackAnswer, type Usage } from '../lib/records.js';
-import { cachedAnswer, endpointOf, requestKey, type ResponseCache } from '../lib/response-cache.js';
-import type { RunContext } from '../lib/run-context.js';
+import { ErrorCode, SluiceError } from '../runtime/errors.js';
+import type { Extractor, RequestCodec } from '../runtime/extractor.js';
+import { createClient, openaiConnectionOptionSpecs, type ConnectionOptions } from '../llm/client.js';
+import { pacedRequest } from '../llm/request.js';
+import type { OptionSpec } from '../runtime/options.js';
+import { RateLimiter, type SharedBudget } from '../llm/rate-limiter.js';
+import { chunkKey, type ChunkExtraction, type Pack, type PackAnswer, type Usage } from '../runtime/records.js';
+import { cachedAnswer, endpointOf, requestKey, type ResponseCache } from '../llm/response-cache.js';
+import type { RunContext } from '../runtime/run-context.js';
 
 /** The connection options are shared with the chat extractor (copies where the wording differs). */
 const REWORDED: Record<string, Partial<OptionSpec>> = {

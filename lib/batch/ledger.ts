@@ -10,7 +10,7 @@
  */
 import Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
-import { ErrorCode, SluiceError, messageOf } from './errors.js';
+import { ErrorCode, SluiceError, messageOf } from '../runtime/errors.js';
 
 export const LEDGER_FILE = 'batches.sqlite';
 /** Bumped when the schema changes meaning: another format is refused. */

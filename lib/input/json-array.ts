@@ -6,9 +6,9 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import streamArray from 'stream-json/streamers/stream-array.js';
-import { RecordCode } from '../lib/errors.js';
-import { messageOf } from '../lib/errors.js';
-import type { LineBad } from './read-lines.js';
+import { RecordCode } from '../runtime/errors.js';
+import { messageOf } from '../runtime/errors.js';
+import type { LineBad } from './lines.js';
 
 export interface ArrayElement {
   /** 1-based position in the array. */

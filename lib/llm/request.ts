@@ -6,10 +6,10 @@
  */
 import { performance } from 'node:perf_hooks';
 import OpenAI from 'openai';
-import { ErrorCode, SluiceError } from './errors.js';
-import { classifyError } from './openai-client.js';
+import { ErrorCode, SluiceError } from '../runtime/errors.js';
+import { classifyError } from './client.js';
 import type { RateLimiter } from './rate-limiter.js';
-import type { RequestStatus, RunObserver } from './run-context.js';
+import type { RequestStatus, RunObserver } from '../runtime/run-context.js';
 
 export interface PacedRequest {
   limiter: RateLimiter;

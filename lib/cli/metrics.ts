@@ -2,7 +2,7 @@
  * Prometheus metrics of a run, with prom-client in a Registry of its own (a library user's
  * registries, the global one included, are left alone). Counters are read from the run's RunStats
  * when scraped; what counters cannot carry (request durations, pack sizes, requests in flight and
- * by status) comes through the run's observer (lib/run-context.ts). `--metrics-port` serves them on
+ * by status) comes through the run's observer (lib/runtime/run-context.ts). `--metrics-port` serves them on
  * 127.0.0.1 while the run lasts; `--metrics-file` writes the final exposition however the run ends.
  * Labels take values from small fixed sets only: never ids, paths or messages.
  */
@@ -11,10 +11,10 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { ErrorCode, RecordCode, SluiceError, codeOf, messageOf } from './errors.js';
-import type { OptionSpec } from './options.js';
-import { costUsd, type Price } from './prices.js';
-import type { RunContext, RunObserver, RunStats } from './run-context.js';
+import { ErrorCode, RecordCode, SluiceError, codeOf, messageOf } from '../runtime/errors.js';
+import type { OptionSpec } from '../runtime/options.js';
+import { costUsd, type Price } from '../llm/prices.js';
+import type { RunContext, RunObserver, RunStats } from '../runtime/run-context.js';
 
 export const metricsOptionSpecs: readonly OptionSpec[] = [
   { name: 'metrics-port', type: 'integer', min: 0, max: 65535, description: 'Serve Prometheus metrics at http://127.0.0.1:PORT/metrics while the run lasts (0: a free port; the address is printed on stderr)' },

@@ -63,7 +63,7 @@ export const FIRST_FAILURES_KEPT = 5;
 
 /**
  * Events that counters cannot carry (durations, sizes for histograms, what is in flight), for
- * whoever watches the run (lib/metrics.ts). Every method is optional and must be cheap.
+ * whoever watches the run (lib/cli/metrics.ts). Every method is optional and must be cheap.
  */
 export interface RunObserver {
   /** A request left for the API (after rate-limit admission). */
@@ -101,7 +101,7 @@ export interface RunContext {
   onCommit?: (seq: number) => void;
   /** Work already counted that a resumed session would get back unpaid and count again: a commit leaves it out. */
   reusableWork?: ReusableWork;
-  /** Set before the run starts (e.g. by lib/metrics.ts); absent, nothing is observed. */
+  /** Set before the run starts (e.g. by lib/cli/metrics.ts); absent, nothing is observed. */
   observer?: RunObserver;
 }
 

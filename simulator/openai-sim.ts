@@ -4,27 +4,27 @@
  * document, deterministic embeddings, a latency model, rate limits with OpenAI's headers, context
  * length errors and seeded fault injection. No test ever needs a real API.
  *
- *   node bench/openai-sim.js --port 8089 --latency-ms 200 --rpm 500 --tpm 200000 --fault-rate 0.1
+ *   node simulator/openai-sim.js --port 8089 --latency-ms 200 --rpm 500 --tpm 200000 --fault-rate 0.1
  *
  * See docs/simulator.md.
  */
-import { isMain } from '../lib/cli.js';
+import { isMain } from '../lib/cli/run-cli.js';
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { parseArgs } from 'node:util';
-import type { Answer } from '../lib/kg-answer.js';
-import { buildAnswer, contentText, ExtractionCache, loadExtractor, requestDocuments, typeFilter } from './openai-sim-answer.js';
-import { embeddingVector, float32Base64 } from './openai-sim-embeddings.js';
-import { FAULT_KINDS, FaultDrawer, inventDocument, isFaultKind, omitDocument, TRANSPORT_FAULTS, type FaultKind } from './openai-sim-faults.js';
-import { BatchStore, emptyBatchCounters, isBatchPath, type BatchCounters, type BatchLineAnswer } from './openai-sim-batch.js';
-import { errorBody, HttpError, invalidRequest, parseJsonObject, readBody, sendBytes, sendJson } from './openai-sim-http.js';
-import { formatDuration, RateLimiter, type Admission } from './openai-sim-rate-limit.js';
-import { acquireTokenTools } from './openai-sim-tokens.js';
+import type { Answer } from '../lib/llm/kg-answer.js';
+import { buildAnswer, contentText, ExtractionCache, loadExtractor, requestDocuments, typeFilter } from './answer.js';
+import { embeddingVector, float32Base64 } from './embeddings.js';
+import { FAULT_KINDS, FaultDrawer, inventDocument, isFaultKind, omitDocument, TRANSPORT_FAULTS, type FaultKind } from './faults.js';
+import { BatchStore, emptyBatchCounters, isBatchPath, type BatchCounters, type BatchLineAnswer } from './batch.js';
+import { errorBody, HttpError, invalidRequest, parseJsonObject, readBody, sendBytes, sendJson } from './http.js';
+import { formatDuration, RateLimiter, type Admission } from './rate-limit.js';
+import { acquireTokenTools } from './tokens.js';
 
-export { FAULT_KINDS, type FaultKind } from './openai-sim-faults.js';
-export { formatDuration } from './openai-sim-rate-limit.js';
-export { acquireTokenTools } from './openai-sim-tokens.js';
+export { FAULT_KINDS, type FaultKind } from './faults.js';
+export { formatDuration } from './rate-limit.js';
+export { acquireTokenTools } from './tokens.js';
 
 export interface SimulatorOptions {
   /** 0 = ephemeral (default 0); the server always binds 127.0.0.1. */
@@ -73,7 +73,7 @@ export interface SimulatorStats {
   rateLimited: number;
   /** Tokens charged to the tpm budget by admitted requests (prompt + max_tokens, as OpenAI counts). */
   admittedTokens: number;
-  /** The Batch API: files uploaded, batches created, batch lines processed (see openai-sim-batch.ts). */
+  /** The Batch API: files uploaded, batches created, batch lines processed (see batch.ts). */
   batch: BatchCounters;
 }
 
@@ -407,7 +407,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
 
   /**
    * One line of a batch: the answer the live endpoint gives the same body, without its latency,
-   * rate limits or faults (a batch has its own: see openai-sim-batch.ts).
+   * rate limits or faults (a batch has its own: see batch.ts).
    */
   const answerLine = async (url: string, body: Record<string, unknown>): Promise<BatchLineAnswer> => {
     try {
@@ -544,7 +544,7 @@ function embeddingInputs(input: unknown): (string | number[])[] {
 // ---------------------------------------------------------------------------------------------
 // CLI
 
-const USAGE = `Usage: node bench/openai-sim.js [options]
+const USAGE = `Usage: node simulator/openai-sim.js [options]
 
 An OpenAI-compatible simulator on 127.0.0.1 (chat completions, embeddings, files and batches, /stats).
 Prints its base URL (http://127.0.0.1:PORT/v1) on stdout once listening; SIGINT/SIGTERM stop it.

@@ -10,10 +10,10 @@ import Database from 'better-sqlite3';
 import { createHash } from 'node:crypto';
 import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { ErrorCode, SluiceError, codeOf, messageOf } from './errors.js';
-import type { OptionSpec } from './options.js';
-import type { PackAnswer } from './records.js';
-import type { RunStats } from './run-context.js';
+import { ErrorCode, SluiceError, codeOf, messageOf } from '../runtime/errors.js';
+import type { OptionSpec } from '../runtime/options.js';
+import type { PackAnswer } from '../runtime/records.js';
+import type { RunStats } from '../runtime/run-context.js';
 
 export const cacheOptionSpecs: readonly OptionSpec[] = [
   {

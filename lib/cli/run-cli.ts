@@ -7,14 +7,14 @@ import { realpathSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
-import { ErrorCode, ExitCode, codeOf, messageOf, usageError } from './errors.js';
-import { coerceOption, formatDefault, keyOf, resolveOptions, type OptionSpec } from './options.js';
+import { ErrorCode, ExitCode, codeOf, messageOf, usageError } from '../runtime/errors.js';
+import { coerceOption, formatDefault, keyOf, resolveOptions, type OptionSpec } from '../runtime/options.js';
 import { metricsOptionSpecs, startCliMetrics, type CliMetrics } from './metrics.js';
-import { items, run, type PipelineDefinition } from './pipeline.js';
-import { batchPrice, costUsd, priceOf, type Price } from './prices.js';
+import { items, run, type PipelineDefinition } from '../runtime/pipeline.js';
+import { batchPrice, costUsd, priceOf, type Price } from '../llm/prices.js';
 import { Progress } from './progress.js';
-import type { Failure, Pack } from './records.js';
-import { createRunContext, type RunContext } from './run-context.js';
+import type { Failure, Pack } from '../runtime/records.js';
+import { createRunContext, type RunContext } from '../runtime/run-context.js';
 import { formatSummary, summarise, type RunSummary } from './summary.js';
 
 export const cliOptionSpecs: readonly OptionSpec[] = [
@@ -28,7 +28,7 @@ export const cliOptionSpecs: readonly OptionSpec[] = [
   { name: 'summary', type: 'string', description: 'Also write the run summary as JSON to this file' },
   { name: 'status', type: 'boolean', default: false, description: 'With --batch-api and --checkpoint DIR: show where every batch of the run stands (from the ledger and the provider), then exit; reads no input' },
   ...metricsOptionSpecs,
-  { name: 'price-input', type: 'number', min: 0, description: 'Override the input price, USD per million tokens (default: the table in lib/prices.ts)' },
+  { name: 'price-input', type: 'number', min: 0, description: 'Override the input price, USD per million tokens (default: the table in lib/llm/prices.ts)' },
   { name: 'price-output', type: 'number', min: 0, description: 'Override the output price, USD per million tokens' },
   { name: 'help', short: 'h', type: 'boolean', default: false, description: 'Show this help' },
 ];

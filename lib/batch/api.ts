@@ -10,7 +10,7 @@ import { Readable } from 'node:stream';
 import type OpenAI from 'openai';
 import { toStreamingFile } from 'openai';
 import type { Batch } from 'openai/resources/batches';
-import { classifyError } from './openai-client.js';
+import { classifyError } from '../llm/client.js';
 
 /** Metadata keys that name a batch's run and input file (the reconciliation key). */
 export const RUN_KEY = 'sluice_run';
