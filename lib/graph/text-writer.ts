@@ -1,70 +1,39 @@
 /**
- * Export output: text gathered into ~64 KiB writes, a full stream awaited (`drain`), written to a
- * temporary file beside the target and renamed over it only when complete, so an interrupted
- * export never leaves a file that looks finished. A write error is a SluiceError naming the file.
+ * Export output: the runtime's buffered writer (lib/runtime/line-writer.ts) aimed at a temporary file
+ * beside the target, renamed over it only when complete, so an interrupted export never leaves a
+ * file that looks finished. A write error is a SluiceError naming the target file.
  */
-import { createWriteStream, renameSync, rmSync, type WriteStream } from 'node:fs';
-import { once } from 'node:events';
+import { renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { ErrorCode, SluiceError, messageOf } from '../runtime/errors.js';
-
-const FLUSH_BYTES = 64 * 1024;
-
-/** Waits for `drain` or `error`, then removes both listeners (racing two `once` would leave one behind per wait). */
-function drainOrError(stream: WriteStream): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      stream.off('drain', done);
-      stream.off('error', done);
-      resolve();
-    };
-    stream.on('drain', done);
-    stream.on('error', done);
-  });
-}
+import { LineWriter } from '../runtime/line-writer.js';
 
 export class TextFileWriter {
-  private parts: string[] = [];
-  private size = 0;
-  private error: Error | undefined;
-  private readonly stream: WriteStream;
   private readonly temp: string;
+  private readonly out: LineWriter;
 
   constructor(readonly path: string, options: { mode?: number } = {}) {
     this.temp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
-    this.stream = createWriteStream(this.temp, { mode: options.mode ?? 0o644 });
-    this.stream.on('error', (err) => {
-      this.error ??= err;
-    });
+    this.out = new LineWriter(this.temp, path, { mode: options.mode ?? 0o644 });
   }
 
   /** Buffers text; call `flush` (or `maybeFlush`) to hand it on with backpressure. */
   write(text: string): void {
-    this.parts.push(text);
-    this.size += text.length;
+    this.out.append(text);
   }
 
   /** Flushes when enough is buffered: cheap to await after every row. */
-  async maybeFlush(): Promise<void> {
-    if (this.size >= FLUSH_BYTES) await this.flush();
+  maybeFlush(): Promise<void> {
+    return this.out.maybeFlush();
   }
 
-  async flush(): Promise<void> {
-    this.check();
-    if (this.size === 0) return;
-    const data = this.parts.join('');
-    this.parts = [];
-    this.size = 0;
-    if (!this.stream.write(data)) await drainOrError(this.stream);
-    this.check();
+  flush(): Promise<void> {
+    return this.out.flush();
   }
 
   /** Flushes, closes and moves the finished file into place. */
   async commit(): Promise<void> {
-    await this.flush();
-    this.stream.end();
-    await once(this.stream, 'close').catch(() => undefined);
-    this.check();
+    await this.out.close();
     try {
       renameSync(this.temp, this.path);
     } catch (err) {
@@ -74,27 +43,20 @@ export class TextFileWriter {
 
   /** Drops the unfinished file. */
   abort(): void {
-    this.stream.destroy();
+    this.out.closeQuietly();
     try {
       rmSync(this.temp, { force: true });
     } catch {
       // Not ours to remove (e.g. a directory in its way): the export failed either way.
     }
   }
-
-  private check(): void {
-    if (this.error) {
-      const code = (this.error as NodeJS.ErrnoException).code;
-      const hint = code === 'ENOSPC' ? ' (disk full)' : '';
-      throw new SluiceError(ErrorCode.OUTPUT, `cannot write ${this.path}: ${messageOf(this.error)}${hint}`, { cause: this.error });
-    }
-  }
 }
 
 /** Writes several files; all are moved into place at the end, or none if anything fails. */
 export async function writeFiles(paths: readonly string[], fill: (writers: TextFileWriter[]) => Promise<void>): Promise<void> {
-  const writers = paths.map((p) => new TextFileWriter(p));
+  const writers: TextFileWriter[] = [];
   try {
+    for (const p of paths) writers.push(new TextFileWriter(p));
     await fill(writers);
     for (const w of writers) await w.flush();
   } catch (err) {

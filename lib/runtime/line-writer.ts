@@ -1,8 +1,10 @@
 /**
- * Buffered line output with backpressure and an explicit flush-and-close contract: lines are
- * gathered into ~64 KiB writes, each awaited (a full stream waits for `drain`), and a write error
- * becomes a fatal SluiceError naming the output instead of a crash or silent loss. A file target
- * knows how many bytes it holds and can be synced, which is what a checkpoint records.
+ * The one buffered writer: text (JSONL lines, export rows) gathered into ~64 KiB writes, each awaited
+ * (a full stream waits for `drain`), with an explicit flush-and-close contract, and a write error
+ * that becomes a fatal SluiceError naming the output instead of a crash or silent loss. A file
+ * target knows how many bytes it holds and can be synced, which is what a checkpoint records.
+ * The sinks write lines to it; the graph exports write rows through lib/graph/text-writer.ts, which
+ * adds write-to-a-temporary-file-then-rename on top.
  */
 import { closeSync, fsync, ftruncateSync, openSync, write } from 'node:fs';
 import { once } from 'node:events';
@@ -17,6 +19,8 @@ const fsyncFd = promisify(fsync);
 export interface LineWriterOptions {
   /** A file target keeps its first `keepBytes` bytes (a resumed run) instead of being truncated to 0. */
   keepBytes?: number;
+  /** Permission bits of a file created here (before the umask). @default 0o666 */
+  mode?: number;
 }
 
 export class LineWriter {
@@ -42,7 +46,7 @@ export class LineWriter {
           ftruncateSync(this.fd, options.keepBytes);
           this.bytes = options.keepBytes;
         } else {
-          this.fd = openSync(target, 'w');
+          this.fd = openSync(target, 'w', options.mode ?? 0o666);
         }
       } catch (err) {
         this.fail(err as Error);
@@ -57,9 +61,20 @@ export class LineWriter {
 
   /** Resolves at once unless the buffer is full; then after it is written. */
   async writeLine(line: string): Promise<void> {
-    this.buffer.push(line, '\n');
-    this.buffered += line.length + 1;
-    if (this.fd !== undefined) this.bufferedBytes += Buffer.byteLength(line) + 1;
+    this.append(line);
+    this.append('\n');
+    await this.maybeFlush();
+  }
+
+  /** Buffers text as it is (no line end); `maybeFlush` or `flush` hands it on. */
+  append(text: string): void {
+    this.buffer.push(text);
+    this.buffered += text.length;
+    if (this.fd !== undefined) this.bufferedBytes += Buffer.byteLength(text);
+  }
+
+  /** Flushes when enough is buffered: cheap to await after every line or row. */
+  async maybeFlush(): Promise<void> {
     if (this.buffered >= FLUSH_BYTES) await this.flush();
   }
 
@@ -108,6 +123,21 @@ export class LineWriter {
         this.fd = undefined;
         closeSync(fd);
       }
+    }
+  }
+
+  /** Releases the file without flushing (an abandoned output: its contents no longer matter). */
+  closeQuietly(): void {
+    this.buffer = [];
+    this.buffered = 0;
+    this.bufferedBytes = 0;
+    if (this.fd === undefined) return;
+    const fd = this.fd;
+    this.fd = undefined;
+    try {
+      closeSync(fd);
+    } catch {
+      // Already unusable: nothing more to release.
     }
   }
 
