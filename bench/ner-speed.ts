@@ -8,7 +8,7 @@
  * test/fixtures/ner-labelled.jsonl (seeded shuffle, so every document is
  * different). Rounds alternate between the two systems; the median round is
  * reported. Quality: precision/recall of both on the labelled set, by the
- * rule in test/helpers/ner-score.ts.
+ * rule in bench/ner-score.ts.
  *
  * Run: `npm run build && node bench/ner-speed.js` (about 20 s). Writes
  * bench/results/ner-speed.json.
@@ -18,7 +18,7 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import nlp from 'compromise';
 import { extractEntities } from '../lib/ner/index.js';
-import { loadLabelled, scoreCorpus, type LabelledDoc, type LabelledEntity, type Score } from '../test/helpers/ner-score.js';
+import { loadLabelled, scoreCorpus, type LabelledDoc, type LabelledEntity, type Score } from './ner-score.js';
 import { seededRandom } from '../simulator/seeded-random.js';
 
 const here = (p: string): string => fileURLToPath(new URL(p, import.meta.url));

@@ -8,7 +8,7 @@ import {
   type Extraction,
 } from '../lib/ner/index.js';
 import { recycleTokenizer } from '../lib/ner/wink-tokens.js';
-import { loadLabelled, namesMatch, scoreCorpus, type LabelledEntity } from './helpers/ner-score.js';
+import { loadLabelled, namesMatch, scoreCorpus, type LabelledEntity } from '../bench/ner-score.js';
 
 const fixture = fileURLToPath(new URL('./fixtures/ner-labelled.jsonl', import.meta.url));
 const docs = loadLabelled(fixture);
