@@ -15,16 +15,17 @@ import { batchStatus } from '../lib/batch/status.js';
 import { chunk, chunkOptionSpecs, type ChunkOptions } from '../stages/chunk.js';
 import { extract, extractOptionSpecs } from '../stages/extract.js';
 import { mergeEmbeddings, serialiseEmbedding } from '../stages/merge-embeddings.js';
-import { DEFAULT_EMBED_CONCURRENCY, MAX_INPUTS_PER_REQUEST, embeddingsCodec, openaiEmbedder, openaiEmbedderOptionSpecs, type EncodingFormat } from '../lib/extractors/openai-embeddings.js';
+import { DEFAULT_EMBED_CONCURRENCY, MAX_INPUTS_PER_REQUEST, embeddingsCodec, openaiEmbedderOptionSpecs, type EncodingFormat } from '../lib/extractors/openai-embeddings.js';
+import { refuseCacheWithBatch, wireExtractor, type RunExtras } from '../lib/extractors/wire.js';
+import type { Extractor } from '../lib/runtime/extractor.js';
 import { parse, parseOptionSpecs, type ParseOptions } from '../stages/parse.js';
 import { read, readOptionSpecs, type InputSpec, type ReadOptions } from '../stages/read.js';
 import { retryOptionSpecs, type RetryOptions } from '../stages/retry-split.js';
 import { jsonlSink } from '../stages/sink.js';
 import { tokenPack, tokenPackOptionSpecs } from '../stages/token-pack.js';
-import { connectionOf, createClient, type ConnectionOptions } from '../lib/llm/client.js';
-import { BATCH_NEEDS_CHECKPOINT, batchExtractor, batchOf, batchOptionSpecs, windowOf, type BatchOptions } from '../lib/batch/extractor.js';
-import { cacheOptionSpecs, ResponseCache } from '../lib/llm/response-cache.js';
-import type { SharedBudget } from '../lib/llm/rate-limiter.js';
+import { createClient, type ConnectionOptions } from '../lib/llm/client.js';
+import { batchOptionSpecs, windowOf, type BatchOptions } from '../lib/batch/extractor.js';
+import { cacheOptionSpecs } from '../lib/llm/response-cache.js';
 import { openCoordinator } from '../lib/scale/coordinator.js';
 import { redisOptionSpecs } from '../lib/scale/redis.js';
 
@@ -77,17 +78,17 @@ export const embedOptionSpecs = mergeSpecs(readOptionSpecs, parseOptionSpecs, em
 /** Shown (after "embed: ") with exit code 2 when there is nothing to send requests to. */
 export const NO_SERVER_MESSAGE = 'no embeddings server: set OPENAI_API_KEY in the environment for the OpenAI API, or give --base-url with the URL of an OpenAI-compatible server (e.g. --base-url http://127.0.0.1:8080/v1 for llama.cpp, vLLM or Ollama)';
 
-/** The live embedder of a run: here, or on a scale-out worker (which draws on the fleet's `shared` budget). */
-export function embedder(o: EmbedOptions, apiKey: string | undefined, extras: { cache?: ResponseCache; shared?: SharedBudget } = {}) {
-  return openaiEmbedder({
-    ...connectionOf(o),
-    model: o.model,
-    apiKey,
-    dimensions: o.dimensions,
-    encodingFormat: o.encodingFormat,
-    concurrency: o.concurrency,
-    maxRetryAfterMs: o.maxRetryAfterMs,
-    ...extras,
+/**
+ * The extractor a run of these options uses (and one close for all it opened); a scale-out worker
+ * builds it from the run's options, with the fleet's `shared` budget and its own words for `noServer`.
+ */
+export function embedExtractor(o: EmbedOptions, extras: RunExtras = {}, noServer: () => Error = () => usageError(NO_SERVER_MESSAGE)): Promise<Extractor> {
+  return wireExtractor({
+    pipeline: 'embed',
+    options: o,
+    codec: () => embeddingsCodec({ model: o.model, dimensions: o.dimensions, encodingFormat: o.encodingFormat }),
+    noServer,
+    extras,
   });
 }
 
@@ -117,35 +118,12 @@ export const embed = definePipeline<EmbedOptions>({
   description: 'Embed every document (one vector per chunk of a long one) through an OpenAI-compatible /v1/embeddings; one JSONL line per document.',
   options: embedOptionSpecs,
   async build(o, inputs, mode) {
-    const apiKey = process.env.OPENAI_API_KEY || undefined;
     if (o.chunkTokens > o.tokenBudget) throw usageError(`--chunk-tokens (${o.chunkTokens}) must not exceed --token-budget (${o.tokenBudget})`);
     // The workers call the server, with their own key or --base-url.
     if (o.redis !== undefined && !mode.dryRun) return coordinate(o, o.redis, inputs, mode.output);
-    // A dry run sends nothing, so it needs no server.
-    if (!mode.dryRun && !apiKey && !o.baseUrl) throw usageError(NO_SERVER_MESSAGE);
-    if (!mode.dryRun && o.batchApi && mode.stateDir === undefined) throw usageError(BATCH_NEEDS_CHECKPOINT);
-    if (o.batchApi && o.cache !== undefined) throw usageError('--cache is not used with --batch-api (batch answers are kept in the --checkpoint directory): drop one of them');
-    // A dry run sends nothing, so it opens no cache either.
-    const cache = !mode.dryRun && o.cache !== undefined ? ResponseCache.open(o.cache) : undefined;
-    const live = (withCache?: ResponseCache) => embedder(o, apiKey, withCache ? { cache: withCache } : {});
-    const extractor = mode.dryRun
-      ? undefined
-      : o.batchApi
-        ? batchExtractor({
-            ...batchOf(o),
-            dir: mode.stateDir!,
-            pipeline: 'embed',
-            codec: embeddingsCodec({ model: o.model, dimensions: o.dimensions, encodingFormat: o.encodingFormat }),
-            client: createClient({ baseUrl: o.baseUrl, apiKey, timeoutMs: o.timeoutMs }),
-            apiKey,
-            outputTokens: 0,
-            templateTokens: 0,
-            perChunkTokens: 0,
-            ...(o.batchRetry === 'live' ? { live: live() } : {}),
-            maxRetries: o.maxRetries,
-            retryBaseMs: o.retryBaseMs,
-          })
-        : live(cache);
+    // A dry run sends nothing, so it needs no server and opens nothing; the combination is still refused.
+    if (mode.dryRun) refuseCacheWithBatch(o);
+    const extractor = mode.dryRun ? undefined : await embedExtractor(o, mode.stateDir !== undefined ? { stateDir: mode.stateDir } : {});
     const { source, stages } = packed(o, inputs);
     return {
       source,
@@ -155,13 +133,7 @@ export const embed = definePipeline<EmbedOptions>({
           ? [extract({ extractor, retry: o, ...windowOf(o), unordered: o.unordered }), mergeEmbeddings({ model: o.model, unordered: o.unordered })]
           : []),
       ],
-      close: async () => {
-        try {
-          await extractor?.close();
-        } finally {
-          cache?.close();
-        }
-      },
+      close: async () => extractor?.close(),
     };
   },
   sink: (target) => jsonlSink(target, serialiseEmbedding),

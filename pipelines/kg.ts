@@ -17,21 +17,21 @@ import { tokenCounterForModel } from '../lib/llm/tokens.js';
 import { chunk, chunkOptionSpecs, type ChunkOptions } from '../stages/chunk.js';
 import { extract, extractOptionSpecs } from '../stages/extract.js';
 import { mergeChunks } from '../stages/merge-chunks.js';
-import { offlineExtractor, offlineExtractorOptionSpecs } from '../lib/extractors/offline.js';
-import { chatCodec, openaiExtractor, openaiExtractorOptionSpecs, splitTypes } from '../lib/extractors/openai-chat.js';
+import { offlineExtractorOptionSpecs } from '../lib/extractors/offline.js';
+import { chatCodec, openaiExtractorOptionSpecs, splitTypes } from '../lib/extractors/openai-chat.js';
+import { wireExtractor, type RunExtras } from '../lib/extractors/wire.js';
 import { parse, parseOptionSpecs, type ParseOptions } from '../stages/parse.js';
 import { read, readOptionSpecs, type InputSpec, type ReadOptions } from '../stages/read.js';
 import { retryOptionSpecs, type RetryOptions } from '../stages/retry-split.js';
 import { jsonlSink } from '../stages/sink.js';
 import { tokenPack, tokenPackOptionSpecs, type TokenPackOptions } from '../stages/token-pack.js';
-import { connectionOf, createClient, type ConnectionOptions } from '../lib/llm/client.js';
-import { BATCH_NEEDS_CHECKPOINT, batchExtractor, batchOf, batchOptionSpecs, windowOf, type BatchOptions } from '../lib/batch/extractor.js';
-import { cacheOptionSpecs, ResponseCache } from '../lib/llm/response-cache.js';
+import { createClient, type ConnectionOptions } from '../lib/llm/client.js';
+import { batchOptionSpecs, windowOf, type BatchOptions } from '../lib/batch/extractor.js';
+import { cacheOptionSpecs } from '../lib/llm/response-cache.js';
 import { GraphStore } from '../lib/graph/store.js';
 import { graphSink, graphSinkOptionSpecs, type GraphSinkOptions } from '../stages/graph-sink.js';
 import { openCoordinator } from '../lib/scale/coordinator.js';
 import { redisOptionSpecs } from '../lib/scale/redis.js';
-import type { SharedBudget } from '../lib/llm/rate-limiter.js';
 
 const extractorChoiceSpec: OptionSpec = {
   name: 'extractor',
@@ -72,72 +72,17 @@ function extractorKind(o: KgOptions): 'offline' | 'openai' {
   return o.extractor === 'auto' ? (process.env.OPENAI_API_KEY || o.baseUrl ? 'openai' : 'offline') : o.extractor;
 }
 
-/** Where a scale-out worker differs from a local run: the fleet's shared rate budget. */
-export interface ExtractorExtras {
-  shared?: SharedBudget;
-  /** Batch mode's state directory (beside the checkpoint). */
-  stateDir?: string;
-}
-
-/** The extractor a run of these options uses; a scale-out worker builds it from the run's options. */
-export async function kgExtractor(o: KgOptions, extras: ExtractorExtras = {}): Promise<Extractor> {
-  const stateDir = extras.stateDir;
-  const apiKey = process.env.OPENAI_API_KEY || undefined;
+/** The extractor a run of these options uses (and one close for all it opened); a scale-out worker builds it from the run's options. */
+export async function kgExtractor(o: KgOptions, extras: RunExtras = {}): Promise<Extractor> {
   const kind = extractorKind(o);
-  if (kind === 'offline') {
-    if (o.batchApi) throw usageError('--batch-api sends LLM requests: drop --extractor offline');
-    return offlineExtractor({ workers: o.workers });
-  }
-  if (!apiKey && !o.baseUrl) throw usageError(`${o.batchApi ? '--batch-api' : '--extractor openai'} needs OPENAI_API_KEY in the environment, or --base-url for an OpenAI-compatible server`);
-  const counter = await tokenCounterForModel(o.model);
-  if (o.batchApi) {
-    if (stateDir === undefined) throw usageError(BATCH_NEEDS_CHECKPOINT);
-    if (o.cache !== undefined) throw usageError('--cache is not used with --batch-api (batch answers are kept in the --checkpoint directory): drop one of them');
-    const types = { entityTypes: splitTypes(o.entityTypes), relationTypes: splitTypes(o.relationTypes) };
-    const overhead = promptOverhead(counter, types.entityTypes, types.relationTypes);
-    const live = o.batchRetry === 'live' ? openaiExtractor({ ...connectionOf(o), model: o.model, apiKey, maxOutputTokens: o.maxOutputTokens, ...types, concurrency: o.concurrency, maxRetryAfterMs: o.maxRetryAfterMs, counter }) : undefined;
-    return batchExtractor({
-      ...batchOf(o),
-      dir: stateDir,
-      pipeline: 'kg',
-      codec: chatCodec({ model: o.model, maxOutputTokens: o.maxOutputTokens, ...types, counter, baseUrl: o.baseUrl }),
-      client: createClient({ baseUrl: o.baseUrl, apiKey, timeoutMs: o.timeoutMs }),
-      apiKey,
-      outputTokens: o.maxOutputTokens,
-      templateTokens: overhead.templateTokens,
-      perChunkTokens: overhead.perChunkTokens,
-      ...(live ? { live } : {}),
-      maxRetries: o.maxRetries,
-      retryBaseMs: o.retryBaseMs,
-    });
-  }
-  // Only LLM answers are cached (the offline extractor costs nothing to run again).
-  const cache = o.cache !== undefined ? ResponseCache.open(o.cache) : undefined;
-  const extractor = openaiExtractor({
-    ...connectionOf(o),
-    model: o.model,
-    apiKey,
-    maxOutputTokens: o.maxOutputTokens,
-    entityTypes: splitTypes(o.entityTypes),
-    relationTypes: splitTypes(o.relationTypes),
-    concurrency: o.concurrency,
-    maxRetryAfterMs: o.maxRetryAfterMs,
-    counter,
-    cache,
-    ...(extras.shared ? { shared: extras.shared } : {}),
+  return wireExtractor({
+    pipeline: 'kg',
+    options: o,
+    ...(kind === 'offline' ? { offline: { workers: o.workers } } : {}),
+    codec: async () => chatCodec({ model: o.model, maxOutputTokens: o.maxOutputTokens, entityTypes: splitTypes(o.entityTypes), relationTypes: splitTypes(o.relationTypes), counter: await tokenCounterForModel(o.model), baseUrl: o.baseUrl }),
+    noServer: () => usageError(`${o.batchApi ? '--batch-api' : '--extractor openai'} needs OPENAI_API_KEY in the environment, or --base-url for an OpenAI-compatible server`),
+    extras,
   });
-  if (!cache) return extractor;
-  // Opened here, closed with the extractor.
-  return {
-    ...extractor,
-    close: async () => {
-      try {
-        await extractor.close();
-      } finally {
-        cache.close();
-      }
-    },
-  };
 }
 
 /** Packing as the extractor's prompt needs, without building it (a dry run, a coordinator). */

@@ -17,8 +17,7 @@ import { RedisBudget } from '../lib/scale/token-budget.js';
 import { FleetWorker, type PackService } from '../lib/scale/worker.js';
 import { withRetrySplit, type RetryOptions } from '../stages/retry-split.js';
 import type { Extractor } from '../lib/runtime/extractor.js';
-import { ResponseCache } from '../lib/llm/response-cache.js';
-import { NO_SERVER_MESSAGE, embedOptionSpecs, embedder, type EmbedOptions } from './embed.js';
+import { NO_SERVER_MESSAGE, embedExtractor, embedOptionSpecs, type EmbedOptions } from './embed.js';
 import { kgExtractor, kgOptionSpecs, type KgOptions } from './kg.js';
 import type { Redis } from 'ioredis';
 
@@ -84,24 +83,7 @@ export function serviceFactory(cli: WorkerCli) {
       retry = o;
     } else if (spec.pipeline === 'embed') {
       const o = resolveOptions<EmbedOptions>(embedOptionSpecs, { ...here, cache: cli.cache });
-      const apiKey = process.env.OPENAI_API_KEY || undefined;
-      if (!apiKey && !o.baseUrl) throw new SluiceError(ErrorCode.FATAL, `run ${spec.runId}: ${NO_SERVER_MESSAGE}`);
-      const cache = o.cache !== undefined ? ResponseCache.open(o.cache) : undefined;
-      const live = embedder({ ...o, rpm: undefined, tpm: undefined }, apiKey, { shared: fleetBudget(o), ...(cache ? { cache } : {}) });
-      extractor = {
-        name: live.name,
-        templateTokens: live.templateTokens,
-        perChunkTokens: live.perChunkTokens,
-        concurrency: live.concurrency,
-        extract: (pack, signal, run) => live.extract(pack, signal, run),
-        close: async () => {
-          try {
-            await live.close();
-          } finally {
-            cache?.close();
-          }
-        },
-      };
+      extractor = await embedExtractor({ ...o, rpm: undefined, tpm: undefined }, { shared: fleetBudget(o) }, () => new SluiceError(ErrorCode.FATAL, `run ${spec.runId}: ${NO_SERVER_MESSAGE}`));
       retry = o;
     } else {
       throw new SluiceError(ErrorCode.FATAL, `run ${spec.runId} is a ${spec.pipeline} run; this worker serves kg and embed runs`);

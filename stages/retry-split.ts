@@ -9,6 +9,10 @@ import type { Extractor } from '../lib/runtime/extractor.js';
 import type { OptionSpec } from '../lib/runtime/options.js';
 import { chunkKey, type Chunk, type Pack, type PackOutcome } from '../lib/runtime/records.js';
 import type { RunContext } from '../lib/runtime/run-context.js';
+import { backoffMs, sleep } from '../lib/runtime/backoff.js';
+
+/** The backoff formula is the run's one (lib/runtime/backoff.ts), exported here as before. */
+export { backoffMs };
 
 export const retryOptionSpecs: readonly OptionSpec[] = [
   { name: 'max-retries', operational: true, type: 'integer', default: 3, min: 0, description: 'Retries of a failing request before its pack is split' },
@@ -31,12 +35,6 @@ export function decide(err: unknown): Decision {
   if (code === ErrorCode.TRANSIENT) return 'retry';
   // Split-required, extractor errors and anything unknown: the same request would fail the same way.
   return 'split';
-}
-
-export function backoffMs(retry: number, options: RetryOptions, hintMs?: number, random = Math.random): number {
-  const ceiling = Math.min(options.maxRetryAfterMs, options.retryBaseMs * 2 ** retry);
-  const jittered = random() * ceiling;
-  return hintMs === undefined ? jittered : Math.max(jittered, Math.min(hintMs, options.maxRetryAfterMs));
 }
 
 export type PackRunner = (pack: Pack) => Promise<PackOutcome>;
@@ -100,7 +98,9 @@ export function withRetrySplit(extractor: Extractor, options: RetryOptions, ctx:
         const retryAlone = decision === 'split' && chunks.length === 1 && codeOf(err) === ErrorCode.TRUNCATED;
         if ((decision === 'retry' || retryAlone) && retry < options.maxRetries) {
           ctx.stats.retries++;
-          await sleep(backoffMs(retry, options, (err as SluiceError).retryAfterMs), ctx.signal);
+          await sleep(backoffMs(retry, options, (err as SluiceError).retryAfterMs), ctx.signal).catch(() => {
+            throw new SluiceError(ErrorCode.ABORTED, 'stopped while waiting to retry');
+          });
           continue;
         }
         if (chunks.length > 1) {
@@ -128,24 +128,4 @@ function subPack(pack: Pack, chunks: Chunk[]): Pack {
   const overhead = pack.promptTokens - pack.tokens;
   const perChunk = pack.chunks.length ? overhead / pack.chunks.length : 0;
   return { kind: 'pack', id: `${pack.id}/${chunkKey(chunks[0]!)}`, chunks, tokens, promptTokens: Math.round(tokens + overhead - perChunk * (pack.chunks.length - chunks.length)) };
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(abortError());
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }
-    function onAbort(): void {
-      clearTimeout(timer);
-      reject(abortError());
-    }
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
-function abortError(): SluiceError {
-  return new SluiceError(ErrorCode.ABORTED, 'stopped while waiting to retry');
 }

@@ -2,25 +2,26 @@
  * The LLM extractor: one chat completion per pack over the openai SDK (OpenAI or any compatible
  * server), structured output by strict JSON schema keyed by per-request document ids. Ids in the
  * answer are only looked up among those sent: an unknown id is discarded and counted, a missing
- * one is left for retry/split to send again. Client-side rpm/tpm budgets and the server's
- * rate-limit headers pace the requests.
+ * one is left for retry/split to send again. The chat codec is the whole of it: the live
+ * transport (live-transport.ts) paces and sends, the cache wraps it (with-cache.ts), and the
+ * Batch API sends the same bodies (lib/batch/extractor.ts).
  */
 import type OpenAI from 'openai';
 import type { ChatCompletion, ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
 import { ErrorCode, SluiceError } from '../runtime/errors.js';
-import type { Extractor, RequestCodec } from '../runtime/extractor.js';
+import type { Extractor } from '../runtime/extractor.js';
 import { AnswerError, parseAnswer } from '../llm/kg-answer.js';
 import { responseFormat } from '../llm/kg-answer.js';
 import { DEFAULT_ENTITY_TYPES, DEFAULT_RELATION_TYPES, documentBlock, promptOverhead, systemPrompt } from '../llm/kg-prompt.js';
-import { createClient, openaiConnectionOptionSpecs, type ConnectionOptions } from '../llm/client.js';
-import { pacedRequest } from '../llm/request.js';
+import { openaiConnectionOptionSpecs, type ConnectionOptions } from '../llm/client.js';
 import { normaliseName } from '../runtime/names.js';
 import type { OptionSpec } from '../runtime/options.js';
-import { RateLimiter, type SharedBudget } from '../llm/rate-limiter.js';
-import { chunkKey, type ChunkExtraction, type Entity, type Pack, type PackAnswer, type Relation, type Usage } from '../runtime/records.js';
-import { cachedAnswer, endpointOf, requestKey, type ResponseCache } from '../llm/response-cache.js';
-import type { RunContext } from '../runtime/run-context.js';
+import type { SharedBudget } from '../llm/rate-limiter.js';
+import { chunkKey, type ChunkExtraction, type Entity, type PackAnswer, type Relation, type Usage } from '../runtime/records.js';
+import type { ResponseCache } from '../llm/response-cache.js';
 import type { TokenCounter } from '../llm/tokens.js';
+import type { ApiCodec } from './dispatch.js';
+import { liveExtractor } from './live.js';
 
 export const openaiExtractorOptionSpecs: readonly OptionSpec[] = [
   ...openaiConnectionOptionSpecs,
@@ -49,8 +50,6 @@ export interface OpenAIExtractorOptions extends ConnectionOptions {
   shared?: SharedBudget;
 }
 
-const DEFAULT_CONCURRENCY = 8;
-
 export function splitTypes(list: string): string[] {
   return list.split(',').map((s) => s.trim()).filter(Boolean);
 }
@@ -63,7 +62,7 @@ function isReasoningModel(model: string): boolean {
 export type ChatCodecOptions = Pick<OpenAIExtractorOptions, 'model' | 'maxOutputTokens' | 'entityTypes' | 'relationTypes' | 'counter' | 'baseUrl'>;
 
 /** The chat request of a pack (ids D1..Dn, strict JSON schema) and the validation of its answer. */
-export function chatCodec(o: ChatCodecOptions): RequestCodec {
+export function chatCodec(o: ChatCodecOptions): ApiCodec {
   const system = systemPrompt(o.entityTypes, o.relationTypes);
   const format = responseFormat(o.entityTypes, o.relationTypes);
   const overhead = promptOverhead(o.counter, o.entityTypes, o.relationTypes);
@@ -97,6 +96,15 @@ export function chatCodec(o: ChatCodecOptions): RequestCodec {
 
   return {
     url: '/v1/chat/completions',
+    name: 'openai',
+    templateTokens: overhead.templateTokens,
+    perChunkTokens: overhead.perChunkTokens,
+    outputTokens: o.maxOutputTokens,
+    send: (client, body, signal) => client.chat.completions.create(body as ChatCompletionCreateParamsNonStreaming, { signal }).withResponse(),
+    // The limit was charged at admission with the prompt (counted exactly, as reserved) plus
+    // max_tokens: the reservation stands. (usage.prompt_tokens need not equal that charge, and
+    // refunding the difference let us drift ahead of the server.)
+    billed: () => undefined,
     request(pack) {
       // Short per-request ids: cheap in tokens, and two chunks of one document stay distinct.
       const sent = new Map<string, string>();
@@ -149,47 +157,9 @@ export function chatCodec(o: ChatCodecOptions): RequestCodec {
   };
 }
 
+/** The chat codec over the live transport (and the cache, when given). */
 export function openaiExtractor(o: OpenAIExtractorOptions): Extractor {
-  const client = o.client ?? createClient({ baseUrl: o.baseUrl, apiKey: o.apiKey, timeoutMs: o.timeoutMs });
-  const limiter = new RateLimiter({ rpm: o.rpm, tpm: o.tpm, ...(o.shared ? { shared: o.shared } : {}) });
-  const overhead = promptOverhead(o.counter, o.entityTypes, o.relationTypes);
-  const codec = chatCodec(o);
-  // Part of every cache key (an injected client may have no baseURL).
-  const endpoint = o.cache ? endpointOf(client.baseURL ?? o.baseUrl ?? '', '/chat/completions') : '';
-
-  return {
-    name: 'openai',
-    templateTokens: overhead.templateTokens,
-    perChunkTokens: overhead.perChunkTokens,
-    concurrency: o.concurrency ?? DEFAULT_CONCURRENCY,
-    async extract(pack: Pack, signal: AbortSignal, run?: RunContext): Promise<PackAnswer> {
-      const request = codec.request(pack);
-      const body = request.body as ChatCompletionCreateParamsNonStreaming;
-      // The ids D1..Dn are in the prompt, so the body alone says what the answer's ids mean.
-      const key = o.cache ? requestKey(endpoint, body) : undefined;
-      if (o.cache && key) {
-        const hit = cachedAnswer(o.cache, key, run?.stats, (stored) => request.readStored!(stored));
-        if (hit) return hit;
-      }
-      // Rate limits count max_tokens at request time (OpenAI does), so that is what we reserve.
-      const reserve = request.promptTokens + o.maxOutputTokens;
-      const data = await pacedRequest(
-        { limiter, reserve, signal, apiKey: o.apiKey, maxRetryAfterMs: o.maxRetryAfterMs, observer: run?.observer },
-        (requestSignal) => client.chat.completions.create(body, { signal: requestSignal }).withResponse(),
-        // The limit was charged at admission with the prompt (counted exactly, as reserved) plus
-        // max_tokens: the reservation stands. (usage.prompt_tokens need not equal that charge, and
-        // refunding the difference let us drift ahead of the server.)
-        () => undefined,
-      );
-      const answer = request.read(data);
-      if (o.cache && key) {
-        const stored = request.toStore!(data);
-        if (stored !== undefined) o.cache.put(key, stored);
-      }
-      return answer;
-    },
-    async close() {},
-  };
+  return liveExtractor(chatCodec(o), o);
 }
 
 /** What the cache keeps of a chat answer: its content (validated again when served) and its usage. */

@@ -3,20 +3,21 @@
  * compatible server), one input per chunk. The answer is untrusted: it must hold exactly one vector
  * per input sent, each `index` naming a distinct input (order is never trusted), every vector of
  * finite numbers and of the run's width (`--dimensions`, or the width of the first answer). A bad
- * answer is transient: retry/split sends the request again. Client-side rpm/tpm budgets and the
- * server's rate-limit headers pace the requests.
+ * answer is transient: retry/split sends the request again. The embeddings codec is the whole of
+ * it: the live transport (live-transport.ts) paces and sends, the cache wraps it (with-cache.ts),
+ * and the Batch API sends the same bodies (lib/batch/extractor.ts).
  */
 import type OpenAI from 'openai';
 import type { EmbeddingCreateParams } from 'openai/resources/embeddings';
 import { ErrorCode, SluiceError } from '../runtime/errors.js';
-import type { Extractor, RequestCodec } from '../runtime/extractor.js';
-import { createClient, openaiConnectionOptionSpecs, type ConnectionOptions } from '../llm/client.js';
-import { pacedRequest } from '../llm/request.js';
+import type { Extractor } from '../runtime/extractor.js';
+import { openaiConnectionOptionSpecs, type ConnectionOptions } from '../llm/client.js';
 import type { OptionSpec } from '../runtime/options.js';
-import { RateLimiter, type SharedBudget } from '../llm/rate-limiter.js';
+import type { SharedBudget } from '../llm/rate-limiter.js';
 import { chunkKey, type ChunkExtraction, type Pack, type PackAnswer, type Usage } from '../runtime/records.js';
-import { cachedAnswer, endpointOf, requestKey, type ResponseCache } from '../llm/response-cache.js';
-import type { RunContext } from '../runtime/run-context.js';
+import type { ResponseCache } from '../llm/response-cache.js';
+import type { ApiCodec } from './dispatch.js';
+import { DEFAULT_LIVE_CONCURRENCY, liveExtractor } from './live.js';
 
 /** The connection options are shared with the chat extractor (copies where the wording differs). */
 const REWORDED: Record<string, Partial<OptionSpec>> = {
@@ -54,7 +55,7 @@ export interface OpenAIEmbedderOptions extends ConnectionOptions {
 }
 
 /** Requests in flight when not told otherwise. */
-export const DEFAULT_EMBED_CONCURRENCY = 8;
+export const DEFAULT_EMBED_CONCURRENCY = DEFAULT_LIVE_CONCURRENCY;
 /** OpenAI's limit on inputs in one embeddings request. */
 export const MAX_INPUTS_PER_REQUEST = 2048;
 const DEFAULT_MAX_RETRY_AFTER_MS = 60_000;
@@ -74,7 +75,7 @@ class WidthMismatch extends AnswerError {
 export type EmbeddingsCodecOptions = Pick<OpenAIEmbedderOptions, 'model' | 'dimensions' | 'encodingFormat' | 'maxInputs'>;
 
 /** The embeddings request of a pack and the validation of its answer: shared by live and batch mode. */
-export function embeddingsCodec(o: EmbeddingsCodecOptions): RequestCodec {
+export function embeddingsCodec(o: EmbeddingsCodecOptions): ApiCodec {
   const maxInputs = o.maxInputs ?? MAX_INPUTS_PER_REQUEST;
   const encodingFormat = o.encodingFormat ?? 'base64';
   // Every vector of a run has one width: the one asked for, or the first one answered.
@@ -91,6 +92,13 @@ export function embeddingsCodec(o: EmbeddingsCodecOptions): RequestCodec {
 
   return {
     url: '/v1/embeddings',
+    name: 'openai-embeddings',
+    templateTokens: 0,
+    perChunkTokens: 0,
+    // Embeddings have no output tokens: a request costs its input.
+    outputTokens: 0,
+    send: (client, body, signal) => client.embeddings.create(body as EmbeddingCreateParams, { signal }).withResponse(),
+    billed: (answer) => usageOf(answer)?.promptTokens,
     request(pack) {
       if (pack.chunks.length > maxInputs) {
         throw new SluiceError(ErrorCode.SPLIT_REQUIRED, `${pack.chunks.length} inputs in one request; the server takes at most ${maxInputs}`);
@@ -130,39 +138,9 @@ export function embeddingsCodec(o: EmbeddingsCodecOptions): RequestCodec {
   };
 }
 
+/** The embeddings codec over the live transport (and the cache, when given). */
 export function openaiEmbedder(o: OpenAIEmbedderOptions): Extractor {
-  const client = o.client ?? createClient({ baseUrl: o.baseUrl, apiKey: o.apiKey, timeoutMs: o.timeoutMs });
-  const limiter = new RateLimiter({ rpm: o.rpm, tpm: o.tpm, ...(o.shared ? { shared: o.shared } : {}) });
-  const maxRetryAfterMs = o.maxRetryAfterMs ?? DEFAULT_MAX_RETRY_AFTER_MS;
-  const codec = embeddingsCodec(o);
-  // Part of every cache key (an injected client may have no baseURL).
-  const endpoint = o.cache ? endpointOf(client.baseURL ?? o.baseUrl ?? '', '/embeddings') : '';
-
-  return {
-    name: 'openai-embeddings',
-    templateTokens: 0,
-    perChunkTokens: 0,
-    concurrency: o.concurrency ?? DEFAULT_EMBED_CONCURRENCY,
-    async extract(pack: Pack, signal: AbortSignal, run?: RunContext): Promise<PackAnswer> {
-      const request = codec.request(pack);
-      const body = request.body as unknown as EmbeddingCreateParams;
-      const key = o.cache ? requestKey(endpoint, body) : undefined;
-      if (o.cache && key) {
-        const hit = cachedAnswer(o.cache, key, run?.stats, (stored) => request.readStored!(stored));
-        if (hit) return hit;
-      }
-      const pace = { limiter, reserve: pack.promptTokens, signal, apiKey: o.apiKey, maxRetryAfterMs, observer: run?.observer };
-      const data = await pacedRequest(
-        pace,
-        (requestSignal) => client.embeddings.create(body, { signal: requestSignal }).withResponse(),
-        (answer) => usageOf(answer)?.promptTokens,
-      );
-      const answer = request.read(data);
-      if (o.cache && key) o.cache.put(key, request.toStore!(data)!);
-      return answer;
-    },
-    async close() {},
-  };
+  return liveExtractor(embeddingsCodec(o), { ...o, maxRetryAfterMs: o.maxRetryAfterMs ?? DEFAULT_MAX_RETRY_AFTER_MS });
 }
 
 /** The tokens billed, when the server says (some local servers do not). */

@@ -3,6 +3,7 @@
  * adaptation to the server: its x-ratelimit-remaining-* / reset-* headers slow us down before a
  * 429, and a 429's retry-after pauses every request, not just the one that got it.
  */
+import { sleep } from '../runtime/backoff.js';
 
 /**
  * A budget shared with other processes (scale-out: lib/scale/token-budget.ts keeps it in Redis).
@@ -236,21 +237,5 @@ function abortable(promise: Promise<void>, signal?: AbortSignal): Promise<void> 
       signal.removeEventListener('abort', onAbort);
       resolve();
     });
-  });
-}
-
-/** Waits `ms`, or rejects with the signal's reason when it aborts first. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
   });
 }

@@ -1,8 +1,9 @@
 /**
- * One paced request to an OpenAI-compatible endpoint, as both the chat extractor and the embedder
- * make it: wait for the rate budgets, send with a signal of the request's own (linked to the run's,
- * so no listener piles up on the run's signal), read the rate-limit headers of every answer, map
- * errors to our codes, let a (clamped) Retry-After pause every request, and settle the reservation.
+ * One paced request to an OpenAI-compatible endpoint, as the live transport makes it for every
+ * codec (lib/extractors/live-transport.ts): wait for the rate budgets, send with a signal of the
+ * request's own (linked to the run's, so no listener piles up on the run's signal), read the
+ * rate-limit headers of every answer, map errors to our codes, let a (clamped) Retry-After pause
+ * every request, and settle the reservation.
  */
 import { performance } from 'node:perf_hooks';
 import OpenAI from 'openai';

@@ -6,7 +6,8 @@
  * budget; every request counts, retries and split halves included.
  */
 import type { Redis } from 'ioredis';
-import { sleep, type SharedBudget } from '../llm/rate-limiter.js';
+import type { SharedBudget } from '../llm/rate-limiter.js';
+import { sleep } from '../runtime/backoff.js';
 
 /**
  * Share of each request charged beyond our count of it: our count and the server's drift apart by a
