@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 /**
  * embed: one embedding vector per document (and one per chunk of a long document), one JSONL line
  * each, from OpenAI's /v1/embeddings or any OpenAI-compatible server.

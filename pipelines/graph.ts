@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 /**
  * graph: one merged knowledge graph from per-document results, in an SQLite store.
  *

@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 /**
  * kg: entities and relations per document, one JSONL line each.
  *
