@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { generateDocs } from './generate-docs.js';
 import { startSimulator } from '../simulator/openai-sim.js';
-import { startRedis } from '../test/helpers/redis.js';
+import { startRedis } from './redis-server.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const { values } = parseArgs({ options: { docs: { type: 'string', default: '400' }, 'latency-ms': { type: 'string', default: '500' } } });

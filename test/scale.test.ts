@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSimulator } from '../simulator/openai-sim.js';
 import { kg, runScript, type CliRun } from './helpers/cli.js';
-import { startRedis } from './helpers/redis.js';
+import { startRedis } from '../bench/redis-server.js';
 import { corpus, localReference, startWorker, type Worker } from './helpers/scale.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sluice-scale-'));

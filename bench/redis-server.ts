@@ -1,4 +1,4 @@
-/** A private redis-server for a test: 127.0.0.1, a free port, a temp dir; stopped by the test. */
+/** A private redis-server for a test or a benchmark: 127.0.0.1, a free port, a temp dir; stopped by its caller. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
