@@ -109,3 +109,16 @@ t.test('lib/ner is sealed: only its entry point is imported from the code', asyn
   }
   t.same(inside, [], 'nothing reaches past lib/ner/index.ts');
 });
+
+t.test('docs/architecture.md\'s table says what each room\'s README says it may import', async (t) => {
+  const doc = readFileSync(join(ROOT, 'docs', 'architecture.md'), 'utf8');
+  let rows = 0;
+  for (const m of doc.matchAll(/^\| `((?:lib\/[a-z]+|stages)\/)` \| [^|]+ \| ([^|]+) \|$/gm)) {
+    rows++;
+    const room = m[1]!.replace(/\/$/, '');
+    const column = m[2]!.trim();
+    const said = column === 'nothing in lib/' ? [] : column.split(',').map((s) => s.trim()).map((s) => (s === 'stages' ? s : `lib/${s}`));
+    t.same(said.sort(), (allowedBy(join(ROOT, room, 'README.md')) ?? []).sort(), `${room}: the table and its README agree`);
+  }
+  t.ok(rows >= 9, `${rows} rows compared`);
+});
