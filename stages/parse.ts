@@ -48,7 +48,10 @@ export function jsonValueOf(rec: RawRecord): { value: unknown } | Failure {
 export function recordParser(options: ParseOptions): (rec: RawRecord) => Doc | Failure {
   const idPath = options.idField.split('.');
   const textPath = options.textField.split('.');
-  const metaSkip = new Set([idPath[0], textPath[0]]);
+  // Top-level fields are skipped in the hot loop; a nested one is cut out of a copy of its parent,
+  // so the rest of that object stays in meta.
+  const topSkip = new Set([idPath, textPath].filter((p) => p.length === 1).map((p) => p[0]));
+  const nested = [idPath, textPath].filter((p) => p.length > 1);
   return (rec) => {
     const read = jsonValueOf(rec);
     if ('kind' in read) return read;
@@ -79,8 +82,9 @@ export function recordParser(options: ParseOptions): (rec: RawRecord) => Doc | F
     if (text.trim() === '') {
       return failure(rec, 'parse', RecordCode.EMPTY_TEXT, `field "${options.textField}" is empty`, excerptSource(rec, value), id);
     }
-    const meta: Record<string, unknown> = {};
-    for (const k of Object.keys(obj)) if (!metaSkip.has(k)) meta[k] = obj[k];
+    let meta: Record<string, unknown> = {};
+    for (const k of Object.keys(obj)) if (!topSkip.has(k)) meta[k] = obj[k];
+    for (const path of nested) meta = withoutPath(meta, path);
     return { kind: 'doc', seq: rec.seq, line: rec.line, source: rec.source, id, text, meta };
   };
 }
@@ -98,6 +102,26 @@ function dig(obj: Record<string, unknown>, path: string[]): unknown {
     cur = (cur as Record<string, unknown>)[key];
   }
   return cur;
+}
+
+/**
+ * `obj` without the field at `path`, copying only the objects along the path (the input is never
+ * changed); a parent left empty goes too, since all it held was the selected field.
+ */
+export function withoutPath(obj: Record<string, unknown>, path: readonly string[]): Record<string, unknown> {
+  const [key, ...rest] = path;
+  if (key === undefined || !Object.hasOwn(obj, key)) return obj;
+  const out = { ...obj };
+  if (rest.length === 0) {
+    delete out[key];
+    return out;
+  }
+  const child = obj[key];
+  if (child === null || typeof child !== 'object' || Array.isArray(child)) return obj;
+  const trimmed = withoutPath(child as Record<string, unknown>, rest);
+  if (Object.keys(trimmed).length === 0) delete out[key];
+  else out[key] = trimmed;
+  return out;
 }
 
 function excerptSource(rec: RawRecord, value: unknown): string {

@@ -11,6 +11,7 @@
 import Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
 import { ErrorCode, SluiceError, messageOf } from '../runtime/errors.js';
+import { describeTables, inspectSqliteFile, userVersionOf } from '../runtime/sqlite-file.js';
 
 export const LEDGER_FILE = 'batches.sqlite';
 /** Bumped when the schema changes meaning: another format is refused. */
@@ -92,6 +93,13 @@ export class BatchLedger {
   static open(path: string): BatchLedger {
     let db: Database.Database | undefined;
     try {
+      inspectSqliteFile(path, {
+        tables: ['meta', 'files', 'requests'],
+        format: LEDGER_FORMAT,
+        formatOf: userVersionOf,
+        foreign: (tables) => new SluiceError(ErrorCode.FATAL, `batch ledger ${path} is not a sluice ledger (an SQLite database holding ${describeTables(tables)}); it was left as it is: give another --checkpoint directory`),
+        otherFormat: (found) => new SluiceError(ErrorCode.FATAL, `batch ledger ${path} is in format ${found}, this sluice reads format ${LEDGER_FORMAT}`),
+      });
       db = new Database(path);
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = NORMAL');

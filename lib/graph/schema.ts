@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { ErrorCode, SluiceError, codeOf, messageOf } from '../runtime/errors.js';
+import { describeTables, inspectSqliteFile } from '../runtime/sqlite-file.js';
 
 export const SCHEMA_VERSION = 1;
 
@@ -115,6 +116,23 @@ function fatal(message: string, cause?: unknown): SluiceError {
 export function openDatabase(path: string, options: OpenOptions = {}): Database.Database {
   if (!options.create && !existsSync(path)) throw fatal(`no graph store at ${path} (build one with: node pipelines/graph.js add ${path} < out.jsonl)`);
   let db: Database.Database;
+  try {
+    inspectSqliteFile(path, {
+      tables: ['meta', 'documents', 'nodes', 'edges'],
+      format: SCHEMA_VERSION,
+      formatOf: (probe, tables) => {
+        if (!tables.includes('meta')) return undefined;
+        const v = probe.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get();
+        return v === undefined ? undefined : Number(v);
+      },
+      foreign: (tables) => fatal(`${path} is an SQLite database but not a sluice graph store (it holds ${describeTables(tables)}); it was left as it is`),
+      otherFormat: (found) => fatal(`${path} has graph schema version ${found}; this sluice reads version ${SCHEMA_VERSION}`),
+    });
+  } catch (err) {
+    if (err instanceof SluiceError) throw err;
+    const notSqlite = codeOf(err) === 'SQLITE_NOTADB';
+    throw fatal(notSqlite ? `${path} is not an SQLite database (a graph store is made by: node pipelines/graph.js add ${path})` : `cannot open graph store ${path}: ${messageOf(err)}`, err);
+  }
   try {
     // A read-only SQLite connection cannot checkpoint or remove the WAL on close, and fails where it
     // cannot create the -shm file; a read-write one with query_only refuses writes all the same.

@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ErrorCode, SluiceError, codeOf, messageOf } from '../runtime/errors.js';
+import { describeTables, inspectSqliteFile, userVersionOf, type SqliteFileKind } from '../runtime/sqlite-file.js';
 import type { OptionSpec } from '../runtime/options.js';
 import type { PackAnswer } from '../runtime/records.js';
 import type { RunStats } from '../runtime/run-context.js';
@@ -63,6 +64,7 @@ export class ResponseCache {
     }
     let db: Database.Database | undefined;
     try {
+      inspectSqliteFile(file, CACHE_KIND(file));
       db = new Database(file);
       // Before anything that locks: a second run opening the same cache waits instead of failing.
       db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
@@ -114,6 +116,15 @@ export class ResponseCache {
     if (this.db.open) this.db.close();
   }
 }
+
+/** What a response cache file is, for the check that leaves other files untouched. */
+const CACHE_KIND = (file: string): SqliteFileKind => ({
+  tables: ['responses'],
+  format: CACHE_FORMAT,
+  formatOf: userVersionOf,
+  foreign: (tables) => new SluiceError(ErrorCode.FATAL, `--cache ${file} is not a sluice cache (an SQLite database holding ${describeTables(tables)}); it was left as it is: give another --cache directory`),
+  otherFormat: (found) => new SluiceError(ErrorCode.FATAL, `--cache ${file} is in format ${found}, this sluice reads format ${CACHE_FORMAT}; give another --cache directory`),
+});
 
 /** A fatal error naming the cache file and what to do; the run stops (exit 1). */
 function cacheError(file: string, err: unknown): SluiceError {

@@ -10,7 +10,7 @@
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { ErrorCode, SluiceError, messageOf, usageError } from './errors.js';
-import { PositionLog, type InputFingerprint, type InputPosition, type InputTracking } from './input-tracking.js';
+import { PositionLog, fingerprintInput, type InputFingerprint, type InputPosition, type InputTracking } from './input-tracking.js';
 import type { RunStats } from './run-context.js';
 
 export const CHECKPOINT_VERSION = 1;
@@ -113,6 +113,29 @@ export class Checkpoint {
 
   get complete(): boolean {
     return this.state.complete;
+  }
+
+  /**
+   * A completed run is not redone, but only for the inputs it was made with: each is fingerprinted
+   * as the reader would and refused (a usage error) when it differs, or when there are more or fewer.
+   */
+  async verifyCompleted(inputs: readonly unknown[]): Promise<void> {
+    const list = inputs.length === 0 ? ['-'] : inputs;
+    const was = this.state.inputs;
+    const refuse = (why: string) => usageError(`checkpoint ${this.path} ${why}; rerun with the same input, or delete the checkpoint to start over`);
+    if (list.length < was.length) throw refuse(`was made with ${was.length} inputs, not ${list.length}`);
+    const verify = this.tracking().verify;
+    for (let index = 0; index < list.length; index++) {
+      let fp: InputFingerprint | undefined;
+      try {
+        fp = await fingerprintInput(list[index]);
+      } catch (err) {
+        throw new SluiceError(ErrorCode.FATAL, `cannot read input ${String(list[index])}: ${messageOf(err)}`, { cause: err });
+      }
+      if (fp === undefined) continue;
+      if (index >= was.length) throw refuse(`was made with ${was.length} input${was.length === 1 ? '' : 's'}; input ${index + 1} (${fp.name}) is not one of them`);
+      verify(index, fp);
+    }
   }
 
   /** Byte lengths the outputs are cut back to: what is beyond was written but never committed. */

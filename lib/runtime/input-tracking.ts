@@ -4,6 +4,7 @@
  * checkpoint is not applied to another input), and where to start reading again.
  */
 import { createHash } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
 
 /** Where a record ends in the run's inputs: enough to start reading just after it. */
 export interface InputPosition {
@@ -34,6 +35,38 @@ export const HEAD_BYTES = 64 * 1024;
 
 export function fingerprintOf(name: string, head: Buffer, size: number | undefined): InputFingerprint {
   return { name, ...(size !== undefined ? { size } : {}), headBytes: head.length, headSha256: createHash('sha256').update(head).digest('hex') };
+}
+
+/**
+ * The fingerprint the reader would take of an input, without reading it: a file's head and size, a
+ * stream's head (read and dropped: the caller is not going to read it); undefined for in-memory
+ * values (never fingerprinted) and for a terminal on stdin (nothing to read without a user typing).
+ */
+export async function fingerprintInput(input: unknown): Promise<InputFingerprint | undefined> {
+  if (typeof input === 'string' && input !== '-') {
+    const handle = await fsp.open(input, 'r');
+    try {
+      const size = (await handle.stat()).size;
+      const head = Buffer.alloc(Math.min(HEAD_BYTES, size));
+      const { bytesRead } = await handle.read(head, 0, head.length, 0);
+      return fingerprintOf(input, head.subarray(0, bytesRead), size);
+    } finally {
+      await handle.close();
+    }
+  }
+  const named = typeof input === 'object' && input !== null && 'stream' in input ? (input as { name: string; stream: NodeJS.ReadableStream }) : undefined;
+  if (input !== '-' && named === undefined) return undefined;
+  const stream = named?.stream ?? process.stdin;
+  if (stream === process.stdin && process.stdin.isTTY) return undefined;
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  for await (const chunk of stream as AsyncIterable<Buffer | string>) {
+    const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    chunks.push(buf);
+    bytes += buf.length;
+    if (bytes >= HEAD_BYTES) break;
+  }
+  return fingerprintOf(named?.name ?? 'stdin', Buffer.concat(chunks).subarray(0, HEAD_BYTES), undefined);
 }
 
 /**

@@ -197,6 +197,7 @@ export async function run<O>(pipeline: PipelineDefinition<O>, inputs: readonly u
   if (checkpoint) {
     ctx.stats.sessions = checkpoint.sessions;
     if (checkpoint.complete) {
+      await checkpoint.verifyCompleted(inputs);
       checkpoint.restore(ctx.stats);
       ctx.stats.alreadyComplete = true;
       return ctx.stats;

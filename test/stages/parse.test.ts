@@ -56,6 +56,20 @@ t.test('--id-field and --text-field, with dotted paths', async (t) => {
   t.match(p(raw('{"doc":"flat","body":"hi"}', 4)), { kind: 'doc', id: 'in.jsonl:4' });
 });
 
+t.test('a nested id or text field is cut out of its object; the rest of the record stays in meta', async (t) => {
+  const p = recordParser({ idField: 'meta.docId', textField: 'text' });
+  const line = '{"meta":{"docId":"d7","author":"Ada","tags":["a"]},"text":"hi","lang":"en"}';
+  const d = p(raw(line));
+  t.same(d, { kind: 'doc', seq: (d as { seq: number }).seq, line: 7, source: 'in.jsonl', id: 'd7', text: 'hi', meta: { meta: { author: 'Ada', tags: ['a'] }, lang: 'en' } });
+  const body = recordParser({ idField: 'id', textField: 'body.text' });
+  t.same((body(raw('{"id":"x","body":{"text":"hello","format":"md"}}')) as { meta: unknown }).meta, { body: { format: 'md' } }, 'the text field\'s siblings are kept');
+  t.same((body(raw('{"id":"x","body":{"text":"hello"}}')) as { meta: unknown }).meta, {}, 'an object that held only the selected field goes');
+  const same = recordParser({ idField: 'doc.id', textField: 'doc.text' });
+  t.same((same(raw('{"doc":{"id":"y","text":"hello","page":3}}')) as { meta: unknown }).meta, { doc: { page: 3 } }, 'both fields in one object');
+  const flat = recordParser({ idField: 'doc.key', textField: 'body' });
+  t.same((flat(raw('{"doc":"flat","body":"hi"}')) as { meta: unknown }).meta, { doc: 'flat' }, 'a field that is not an object on the path is kept whole');
+});
+
 t.test('deeply nested meta is passed through', async (t) => {
   let nested = '"leaf"';
   for (let i = 0; i < 200; i++) nested = `{"n":${nested}}`;
