@@ -8,7 +8,7 @@
  *
  * See docs/simulator.md.
  */
-import { isMain } from '../lib/cli/run-cli.js';
+import { isMain } from '../lib/cli/is-main.js';
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
