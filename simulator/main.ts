@@ -73,14 +73,16 @@ export async function runSimulatorCli(argv: readonly string[] = process.argv.sli
     const sim = await startSimulator(opts).catch((err: unknown) => {
       throw err instanceof RangeError ? usageError(err.message) : err;
     });
-    io.stdout.write(`${sim.url}\n`);
-    io.stderr.write(`openai-sim: listening on ${sim.url} (GET ${sim.url.replace(/\/v1$/, '')}/stats for statistics)\n`);
-    await new Promise<void>((resolve) => {
+    // Handlers first: whoever reads the URL may signal at once and still gets a clean stop.
+    const stopped = new Promise<void>((resolve) => {
       stopOnSignals((signal) => {
         io.stderr.write(`openai-sim: ${signal}, stopping; stats ${JSON.stringify(sim.stats())}\n`);
         void sim.close().then(resolve);
       });
     });
+    io.stdout.write(`${sim.url}\n`);
+    io.stderr.write(`openai-sim: listening on ${sim.url} (GET ${sim.url.replace(/\/v1$/, '')}/stats for statistics)\n`);
+    await stopped;
     return ExitCode.OK;
   });
 }
