@@ -6,7 +6,8 @@
  *   node bench/eager-kg.js [kg flags: --dry-run, --extractor, --summary FILE, ...] < docs.jsonl
  */
 import { writeFileSync } from 'node:fs';
-import { isMain, parseCommandLine } from '../lib/cli/run-cli.js';
+import { isMain } from '../lib/cli/is-main.js';
+import { parseCommandLine } from '../lib/cli/run-cli.js';
 import { items } from '../lib/runtime/pipeline.js';
 import { createRunContext } from '../lib/runtime/run-context.js';
 import { summarise } from '../lib/cli/summary.js';

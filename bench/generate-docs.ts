@@ -9,7 +9,7 @@
  */
 import { parseArgs } from 'node:util';
 import { Readable } from 'node:stream';
-import { isMain } from '../lib/cli/run-cli.js';
+import { isMain } from '../lib/cli/is-main.js';
 import { seededRandom } from '../simulator/seeded-random.js';
 
 const PEOPLE = ['Angela Merkel', 'Emmanuel Macron', 'Satya Nadella', 'Ngozi Okonjo-Iweala', 'Lionel Messi', 'Serena Williams', 'Jacinda Ardern', 'Narendra Modi', 'Tim Cook', 'Christine Lagarde', 'Elon Musk', 'Kamala Harris', 'Xi Jinping', 'Lula da Silva', 'Sanna Marin', 'Sundar Pichai', 'Mary Barra', 'Olaf Scholz', 'Fumio Kishida', 'Cyril Ramaphosa'];

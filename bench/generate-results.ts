@@ -10,7 +10,7 @@
  */
 import { parseArgs } from 'node:util';
 import { Readable } from 'node:stream';
-import { isMain } from '../lib/cli/run-cli.js';
+import { isMain } from '../lib/cli/is-main.js';
 import type { Entity, Relation } from '../lib/runtime/records.js';
 import { jsonlStream } from './generate-docs.js';
 import { seededRandom } from '../simulator/seeded-random.js';

@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
-import { isMain } from '../lib/cli/run-cli.js';
+import { isMain } from '../lib/cli/is-main.js';
 import { contributionOf } from '../lib/graph/contribution.js';
 import { generateResults, generatedResultsJsonl } from './generate-results.js';
 

@@ -1,5 +1,5 @@
 /**
- * The OpenAI simulator (simulator/openai-sim.js) in a child process of its own, on 127.0.0.1 and a free
+ * The OpenAI simulator (simulator/main.js) in a child process of its own, on 127.0.0.1 and a free
  * port, so its CPU and memory stay out of the benchmarked pipeline's figures.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { childEnv } from './child-run.js';
 
-const SIM = fileURLToPath(new URL('../simulator/openai-sim.js', import.meta.url));
+const SIM = fileURLToPath(new URL('../simulator/main.js', import.meta.url));
 const START_TIMEOUT_MS = 60_000;
 
 export interface SimulatorProcess {

@@ -8,7 +8,8 @@
  *
  * See docs/embeddings.md. Importing this file has no side effects; running it runs the CLI.
  */
-import { isMain, runCli } from '../lib/cli/run-cli.js';
+import { cli } from '../lib/cli/program.js';
+import { runCli } from '../lib/cli/run-cli.js';
 import { usageError } from '../lib/runtime/errors.js';
 import { mergeSpecs, type OptionSpec } from '../lib/runtime/options.js';
 import { CHECKPOINT_FILE, definePipeline } from '../lib/runtime/pipeline.js';
@@ -145,4 +146,4 @@ export const embed = definePipeline<EmbedOptions>({
 
 export default embed;
 
-if (isMain(import.meta.url)) process.exitCode = await runCli(embed);
+await cli(import.meta.url, (argv) => runCli(embed, argv));

@@ -4,7 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import _ from 'highland';
-import type { CliIo } from '../lib/cli/run-cli.js';
+import type { ProgramIo } from '../lib/cli/program.js';
 import { ErrorCode, ExitCode, SluiceError } from '../lib/runtime/errors.js';
 import { graphStats } from '../lib/graph/stats.js';
 import { GraphStore, type AddReport } from '../lib/graph/store.js';
@@ -114,7 +114,7 @@ export interface AddCliOptions extends ReadOptions {
 }
 
 /** The `add` command: exit 0 when the input was read through (bad lines are not a failure). */
-export async function runAdd(graph: string, inputs: readonly string[], o: AddCliOptions, io: Required<CliIo> & { stderr: { isTTY?: boolean } }, signal: AbortSignal): Promise<number> {
+export async function runAdd(graph: string, inputs: readonly string[], o: AddCliOptions, io: ProgramIo, signal: AbortSignal): Promise<number> {
   // Before the store is created: a typo in a file name should not leave an empty graph behind.
   for (const input of inputs) if (input !== '-' && !existsSync(input)) throw new SluiceError(ErrorCode.FATAL, `cannot read input ${input}: no such file`);
   const ctx = createRunContext(signal);

@@ -10,9 +10,12 @@
  * Importing this file has no side effects; running it runs the CLI. Details: docs/graph.md.
  */
 import { existsSync, statSync } from 'node:fs';
-import { parseArgs } from 'node:util';
-import { EXIT_CODES_HELP, isMain, type CliIo } from '../lib/cli/run-cli.js';
-import { ErrorCode, ExitCode, codeOf, messageOf, usageError } from '../lib/runtime/errors.js';
+import { PIPELINE_EXIT_CODES } from '../lib/cli/exit-codes.js';
+import { helpText } from '../lib/cli/help.js';
+import { parseSpecArgs } from '../lib/cli/parse-args.js';
+import { cli, ioOf, runProgram, type CliIo, type ProgramIo } from '../lib/cli/program.js';
+import { stopOnSignals } from '../lib/cli/signals.js';
+import { ExitCode, usageError } from '../lib/runtime/errors.js';
 import { checkGraph } from '../lib/graph/check.js';
 import { exportGraphml } from '../lib/graph/export-graphml.js';
 import { exportNeo4j, type ExportReport } from '../lib/graph/export-neo4j.js';
@@ -20,7 +23,7 @@ import { exportTables } from '../lib/graph/export-tables.js';
 import { DEFAULT_CACHE_MB } from '../lib/graph/schema.js';
 import { formatStats, graphStats } from '../lib/graph/stats.js';
 import { GraphStore } from '../lib/graph/store.js';
-import { coerceOption, formatDefault, keyOf, resolveOptions, type OptionSpec } from '../lib/runtime/options.js';
+import { resolveOptions, type OptionSpec } from '../lib/runtime/options.js';
 import { readOptionSpecs } from '../stages/read.js';
 import { runAdd, type AddCliOptions } from './graph-add.js';
 
@@ -72,37 +75,25 @@ const COMMANDS: Readonly<Record<string, Command>> = {
 
 const PROGRAM = 'node pipelines/graph.js';
 
-function flag(s: OptionSpec): string {
-  return `${s.short ? `-${s.short}, ` : '    '}--${s.name}${s.type === 'boolean' ? '' : s.type === 'string' ? ' <value>' : ' <n>'}`;
-}
-
-function optionLines(specs: readonly OptionSpec[]): string[] {
-  const width = Math.max(...specs.map((s) => flag(s).length)) + 2;
-  return specs.map((s) => {
-    const d = formatDefault(s);
-    const choices = s.choices ? ` (${s.choices.join('|')})` : '';
-    return `  ${flag(s).padEnd(width)}${s.description}${choices}${d !== '' && s.type !== 'boolean' ? ` [default: ${d}]` : ''}`;
-  });
-}
-
 export function graphHelp(command?: string): string {
-  const exits = ['Exit codes:', ...EXIT_CODES_HELP.map(([c, d]) => `  ${c.padEnd(5)}${d}`)];
   const c = command === undefined ? undefined : COMMANDS[command];
   if (c && command) {
-    return [`Usage: ${PROGRAM} ${command} ${c.args} [options]`, '', c.summary + '.', ...(c.files ? ['Reads JSONL, a JSON array, or either gzipped, from the FILEs in order, or from stdin when none is given.'] : []), '', 'Options:', ...optionLines(c.specs), '', ...exits].join('\n');
+    return helpText({
+      usage: `${PROGRAM} ${command} ${c.args} [options]`,
+      about: [c.summary + '.', ...(c.files ? ['Reads JSONL, a JSON array, or either gzipped, from the FILEs in order, or from stdin when none is given.'] : [])],
+      specs: c.specs,
+      exitCodes: PIPELINE_EXIT_CODES,
+    });
   }
-  return [
-    `Usage: ${PROGRAM} <command> GRAPH [options]`,
-    '',
-    'One merged knowledge graph from per-document results (node pipelines/kg.js output), kept in an SQLite file.',
-    '',
-    'Commands:',
-    ...Object.entries(COMMANDS).map(([name, cmd]) => `  ${`${name} ${cmd.args}`.padEnd(42)}${cmd.summary}`),
-    '',
-    `Options of a command: ${PROGRAM} <command> --help. Store schema, merge rules and export formats: docs/graph.md.`,
-    '',
-    ...exits,
-  ].join('\n');
+  return helpText({
+    usage: `${PROGRAM} <command> GRAPH [options]`,
+    about: ['One merged knowledge graph from per-document results (node pipelines/kg.js output), kept in an SQLite file.'],
+    sections: [
+      ['Commands:', ...Object.entries(COMMANDS).map(([name, cmd]) => `  ${`${name} ${cmd.args}`.padEnd(42)}${cmd.summary}`)],
+      [`Options of a command: ${PROGRAM} <command> --help. Store schema, merge rules and export formats: docs/graph.md.`],
+    ],
+    exitCodes: PIPELINE_EXIT_CODES,
+  });
 }
 
 interface Parsed {
@@ -119,29 +110,20 @@ export function parseGraphCommandLine(argv: readonly string[]): Parsed {
   if (command === '--help' || command === '-h') return { command: '', graph: '', inputs: [], options: {}, help: true };
   const spec = COMMANDS[command];
   if (!spec) throw usageError(`unknown command ${JSON.stringify(command)}: expected ${Object.keys(COMMANDS).join(', ')} (see --help)`);
-  const config: Record<string, { type: 'string' | 'boolean'; short?: string }> = {};
-  for (const s of spec.specs) config[s.name] = { type: s.type === 'boolean' ? 'boolean' : 'string', ...(s.short ? { short: s.short } : {}) };
-  let parsed: ReturnType<typeof parseArgs>;
-  try {
-    parsed = parseArgs({ args: rest, options: config, allowPositionals: true, strict: true });
-  } catch (err) {
-    throw usageError(`${command}: ${messageOf(err)} (see ${PROGRAM} ${command} --help)`);
-  }
-  const values = parsed.values as Record<string, string | boolean | undefined>;
-  if (values.help === true) return { command, graph: '', inputs: [], options: {}, help: true };
-  const given: Record<string, unknown> = {};
-  for (const s of spec.specs) if (values[s.name] !== undefined && s.name !== 'help') given[keyOf(s.name)] = coerceOption(s, values[s.name]);
+  const { given, positionals } = parseSpecArgs(spec.specs, rest, { prefix: `${command}: `, hint: `see ${PROGRAM} ${command} --help` });
+  const { help, ...values } = given;
+  if (help === true) return { command, graph: '', inputs: [], options: {}, help: true };
   const options = resolveOptions<Record<string, unknown>>(
     spec.specs.filter((s) => s.name !== 'help'),
-    given,
+    values,
   );
-  const [graph, ...inputs] = parsed.positionals;
+  const [graph, ...inputs] = positionals;
   if (graph === undefined) throw usageError(`${command}: the graph file is required: ${PROGRAM} ${command} ${spec.args}`);
   if (!spec.files && inputs.length > 0) throw usageError(`${command}: unexpected argument ${JSON.stringify(inputs[0])}: ${PROGRAM} ${command} ${spec.args}`);
   return { command, graph, inputs, options, help: false };
 }
 
-async function runExport(p: Parsed, io: Required<CliIo>): Promise<number> {
+async function runExport(p: Parsed, io: ProgramIo): Promise<number> {
   const o = p.options as { format?: 'neo4j' | 'graphml' | 'tables'; out?: string; cacheMb: number };
   if (o.format === undefined) throw usageError('export: --format is required (neo4j, graphml or tables)');
   if (o.out === undefined) throw usageError(`export: --out is required (${o.format === 'graphml' ? 'a file' : 'a directory'})`);
@@ -161,7 +143,7 @@ async function runExport(p: Parsed, io: Required<CliIo>): Promise<number> {
   return ExitCode.OK;
 }
 
-function runStats(p: Parsed, io: Required<CliIo>): number {
+function runStats(p: Parsed, io: ProgramIo): number {
   const o = p.options as { top: number; json: boolean };
   const store = GraphStore.open(p.graph, { readonly: true });
   try {
@@ -173,7 +155,7 @@ function runStats(p: Parsed, io: Required<CliIo>): number {
   return ExitCode.OK;
 }
 
-function runCheck(p: Parsed, io: Required<CliIo>): number {
+function runCheck(p: Parsed, io: ProgramIo): number {
   const store = GraphStore.open(p.graph, { readonly: true });
   try {
     const problems = checkGraph(store);
@@ -190,47 +172,29 @@ function runCheck(p: Parsed, io: Required<CliIo>): number {
 
 /** Runs the graph command line; resolves with the exit code. */
 export async function runGraphCli(argv: readonly string[] = process.argv.slice(2), cliIo: CliIo = {}): Promise<number> {
-  const io: Required<CliIo> = { stdout: cliIo.stdout ?? process.stdout, stderr: cliIo.stderr ?? process.stderr };
-  let parsed: Parsed;
-  try {
-    parsed = parseGraphCommandLine(argv);
-  } catch (err) {
-    io.stderr.write(`graph: ${messageOf(err)}\n`);
-    return ExitCode.USAGE;
-  }
-  if (parsed.help) {
-    io.stdout.write(`${graphHelp(parsed.command || undefined)}\n`);
-    return ExitCode.OK;
-  }
-  const controller = new AbortController();
-  let signals = 0;
-  const onSignal = (sig: string) => {
-    if (++signals > 1) process.exit(ExitCode.INTERRUPTED);
-    io.stderr.write(`\ngraph: ${sig}: stopping (committing what was read; press Ctrl-C again to exit at once)\n`);
-    controller.abort();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  try {
-    switch (parsed.command) {
-      case 'add':
-        return await runAdd(parsed.graph, parsed.inputs, parsed.options as unknown as AddCliOptions, io, controller.signal);
-      case 'export':
-        return await runExport(parsed, io);
-      case 'stats':
-        return runStats(parsed, io);
-      default:
-        return runCheck(parsed, io);
+  return runProgram('graph', ioOf(cliIo), async (io) => {
+    const parsed = parseGraphCommandLine(argv);
+    if (parsed.help) {
+      io.stdout.write(`${graphHelp(parsed.command || undefined)}\n`);
+      return ExitCode.OK;
     }
-  } catch (err) {
-    const code = codeOf(err);
-    io.stderr.write(`graph: ${code === ErrorCode.USAGE ? '' : 'error: '}${messageOf(err)}\n`);
-    return code === ErrorCode.USAGE ? ExitCode.USAGE : ExitCode.FATAL;
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    if (controller.signal.aborted) process.stdin.destroy();
-  }
+    const stop = stopOnSignals((sig) => io.stderr.write(`\ngraph: ${sig}: stopping (committing what was read; press Ctrl-C again to exit at once)\n`));
+    try {
+      switch (parsed.command) {
+        case 'add':
+          return await runAdd(parsed.graph, parsed.inputs, parsed.options as unknown as AddCliOptions, io, stop.signal);
+        case 'export':
+          return await runExport(parsed, io);
+        case 'stats':
+          return runStats(parsed, io);
+        default:
+          return runCheck(parsed, io);
+      }
+    } finally {
+      stop.dispose();
+      if (stop.signal.aborted) process.stdin.destroy();
+    }
+  });
 }
 
-if (isMain(import.meta.url)) process.exitCode = await runGraphCli();
+await cli(import.meta.url, runGraphCli);

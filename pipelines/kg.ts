@@ -7,7 +7,8 @@
  *
  * Importing this file has no side effects; running it runs the CLI.
  */
-import { isMain, runCli } from '../lib/cli/run-cli.js';
+import { cli } from '../lib/cli/program.js';
+import { runCli } from '../lib/cli/run-cli.js';
 import { usageError } from '../lib/runtime/errors.js';
 import type { Extractor } from '../lib/runtime/extractor.js';
 import { promptOverhead } from '../lib/llm/kg-prompt.js';
@@ -172,4 +173,4 @@ export const kg = definePipeline<KgOptions>({
 
 export default kg;
 
-if (isMain(import.meta.url)) process.exitCode = await runCli(kg);
+await cli(import.meta.url, (argv) => runCli(kg, argv));

@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 /**
  * worker: extracts (kg) or embeds (embed) packs for coordinators that run with --redis (scale-out, docs/scale-out.md).
  *
@@ -6,10 +7,13 @@
  * Start and stop any number of them, on any machine, at any time. Each needs only the Redis URL
  * and its own OPENAI_API_KEY or --base-url: the run's options come from Redis.
  */
-import { parseArgs } from 'node:util';
-import { isMain } from '../lib/cli/run-cli.js';
+import { WORKER_EXIT_CODES } from '../lib/cli/exit-codes.js';
+import { helpText } from '../lib/cli/help.js';
+import { parseSpecArgs } from '../lib/cli/parse-args.js';
+import { cli, ioOf, runProgram, type CliIo } from '../lib/cli/program.js';
+import { stopOnSignals } from '../lib/cli/signals.js';
 import { ErrorCode, ExitCode, SluiceError, messageOf, usageError } from '../lib/runtime/errors.js';
-import { coerceOption, keyOf, resolveOptions, type OptionSpec } from '../lib/runtime/options.js';
+import { resolveOptions, type OptionSpec } from '../lib/runtime/options.js';
 import { runKeys, checkRunId } from '../lib/scale/queue-names.js';
 import { checkRedisUrl } from '../lib/scale/redis.js';
 import type { RunSpec } from '../lib/scale/run-spec.js';
@@ -46,16 +50,7 @@ export interface WorkerCli {
 }
 
 export function parseWorkerArgs(argv: readonly string[]): WorkerCli {
-  const config: Record<string, { type: 'string' | 'boolean'; short?: string }> = {};
-  for (const s of workerOptionSpecs) config[s.name] = { type: s.type === 'boolean' ? 'boolean' : 'string', ...(s.short ? { short: s.short } : {}) };
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    values = parseArgs({ args: [...argv], options: config, strict: true, allowPositionals: false }).values as Record<string, string | boolean | undefined>;
-  } catch (err) {
-    throw usageError(`${messageOf(err)} (see --help)`);
-  }
-  const given: Record<string, unknown> = {};
-  for (const s of workerOptionSpecs) if (values[s.name] !== undefined) given[keyOf(s.name)] = coerceOption(s, values[s.name]);
+  const { given } = parseSpecArgs(workerOptionSpecs, argv, { positionals: false });
   const cli = resolveOptions<WorkerCli>(workerOptionSpecs, given);
   if (cli.help) return cli;
   if (cli.redis === undefined) throw usageError('--redis URL is required: the Redis the coordinator runs with');
@@ -95,57 +90,45 @@ export function serviceFactory(cli: WorkerCli) {
   };
 }
 
-function helpText(): string {
-  const flag = (s: OptionSpec) => `${s.short ? `-${s.short}, ` : '    '}--${s.name}${s.type === 'boolean' ? '' : s.type === 'string' ? ' <value>' : ' <n>'}`;
-  const width = Math.max(...workerOptionSpecs.map((s) => flag(s).length)) + 2;
-  return [
-    'Usage: node pipelines/worker.js --redis URL [options]',
-    '',
-    'Extracts (or embeds) packs for coordinators run with --redis (node pipelines/kg.js or embed.js --redis URL ...). See docs/scale-out.md.',
-    '',
-    'Options:',
-    ...workerOptionSpecs.map((s) => `  ${flag(s).padEnd(width)}${s.description}${s.default !== undefined && s.type !== 'boolean' ? ` [default: ${String(s.default)}]` : ''}`),
-  ].join('\n');
-}
-
-export async function runWorker(argv: readonly string[] = process.argv.slice(2)): Promise<number> {
-  let cli: WorkerCli;
-  try {
-    cli = parseWorkerArgs(argv);
-  } catch (err) {
-    process.stderr.write(`worker: ${messageOf(err)}\n`);
-    return ExitCode.USAGE;
-  }
-  if (cli.help) {
-    process.stdout.write(`${helpText()}\n`);
-    return ExitCode.OK;
-  }
-  const log = (line: string) => {
-    if (!cli.quiet || line.startsWith('error')) process.stderr.write(`worker: ${line}\n`);
-  };
-  const worker = new FleetWorker({ redisUrl: cli.redis, concurrency: cli.concurrency, lockDurationMs: cli.lockDurationMs, ...(cli.runId ? { runId: cli.runId } : {}), build: serviceFactory(cli), log });
-  let signals = 0;
-  const stopped = new Promise<void>((resolve) => {
-    const onSignal = (sig: string) => {
-      signals++;
-      if (signals > 1) process.exit(ExitCode.INTERRUPTED);
-      log(`${sig}: finishing the packs in flight (press Ctrl-C again to exit at once; its packs go to other workers)`);
-      void worker.stop(false).then(resolve);
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-    const check = setInterval(() => {
-      if (worker.fatal) {
-        clearInterval(check);
-        void worker.stop(false).then(resolve);
-      }
-    }, 200);
-    check.unref();
+function workerHelp(): string {
+  return helpText({
+    usage: 'node pipelines/worker.js --redis URL [options]',
+    about: ['Extracts (or embeds) packs for coordinators run with --redis (node pipelines/kg.js or embed.js --redis URL ...). See docs/scale-out.md.'],
+    specs: workerOptionSpecs,
+    exitCodes: WORKER_EXIT_CODES,
   });
-  worker.start();
-  await stopped;
-  log(`stopped after ${worker.packs.toLocaleString('en-US')} pack(s)`);
-  return worker.fatal ? ExitCode.FATAL : ExitCode.OK;
 }
 
-if (isMain(import.meta.url)) process.exitCode = await runWorker();
+/** Serves published runs until a signal (or a fatal error) stops it; resolves with the exit code. */
+export async function runWorker(argv: readonly string[] = process.argv.slice(2), cliIo: CliIo = {}): Promise<number> {
+  return runProgram('worker', ioOf(cliIo), async (io) => {
+    const cli = parseWorkerArgs(argv);
+    if (cli.help) {
+      io.stdout.write(`${workerHelp()}\n`);
+      return ExitCode.OK;
+    }
+    const log = (line: string) => {
+      if (!cli.quiet || line.startsWith('error')) io.stderr.write(`worker: ${line}\n`);
+    };
+    const worker = new FleetWorker({ redisUrl: cli.redis, concurrency: cli.concurrency, lockDurationMs: cli.lockDurationMs, ...(cli.runId ? { runId: cli.runId } : {}), build: serviceFactory(cli), log });
+    const stopped = new Promise<void>((resolve) => {
+      stopOnSignals((sig) => {
+        log(`${sig}: finishing the packs in flight (press Ctrl-C again to exit at once; its packs go to other workers)`);
+        void worker.stop(false).then(resolve);
+      });
+      const check = setInterval(() => {
+        if (worker.fatal) {
+          clearInterval(check);
+          void worker.stop(false).then(resolve);
+        }
+      }, 200);
+      check.unref();
+    });
+    worker.start();
+    await stopped;
+    log(`stopped after ${worker.packs.toLocaleString('en-US')} pack(s)`);
+    return worker.fatal ? ExitCode.FATAL : ExitCode.OK;
+  });
+}
+
+await cli(import.meta.url, runWorker);

@@ -5,7 +5,8 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { cliOptionSpecs, isMain } from '../lib/cli/run-cli.js';
+import { isMain } from '../lib/cli/is-main.js';
+import { cliOptionSpecs } from '../lib/cli/run-cli.js';
 import { formatDefault, type OptionSpec } from '../lib/runtime/options.js';
 import { kgOptionSpecs } from '../pipelines/kg.js';
 import { embedOptionSpecs } from '../pipelines/embed.js';

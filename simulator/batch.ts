@@ -3,7 +3,7 @@
  * JSONL input file (multipart, purpose "batch"), create a batch from it, watch it go validating ->
  * in_progress -> finalizing -> completed (or failed, expired, cancelling -> cancelled), then read its
  * output file and its separate error file. Each line is answered as the live endpoint answers the
- * same body (openai-sim.ts gives the answers), in a shuffled order. Faults of its own: a share of
+ * same body (batch-lines.ts gives the answers), in a shuffled order. Faults of its own: a share of
  * lines to the error file as server errors, expiry with part done, and the enqueued-token limit
  * (token_limit_exceeded). Everything is held in memory: a test-sized store.
  */

@@ -1,5 +1,14 @@
-/** Small node:http helpers for the OpenAI simulator: bounded bodies, JSON replies, OpenAI error bodies. */
+/** Small node:http helpers for the OpenAI simulator: bounded bodies, JSON replies, OpenAI error bodies and ids. */
+import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+
+/** The organization the simulator's replies and rate-limit messages name. */
+export const ORGANIZATION = 'org-simulator';
+
+/** A random id as OpenAI's request and completion ids look (24 hex digits). */
+export function requestId(): string {
+  return randomBytes(12).toString('hex');
+}
 
 export class HttpError extends Error {
   constructor(

@@ -500,7 +500,7 @@ t.test('the server binds 127.0.0.1 only', async (t) => {
 });
 
 t.test('CLI: prints the base URL, serves, stops cleanly on SIGTERM; bad usage exits 2', async (t) => {
-  const child = spawn(process.execPath, ['simulator/openai-sim.js', '--port', '0', '--rpm', '50', '--faults', '500,hang,omit', '--fault-rate', '0', '--seed', '7'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['simulator/main.js', '--port', '0', '--rpm', '50', '--faults', '500,hang,omit', '--fault-rate', '0', '--seed', '7'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   t.teardown(() => {
     if (child.exitCode === null) child.kill('SIGKILL');
   });
@@ -519,7 +519,7 @@ t.test('CLI: prints the base URL, serves, stops cleanly on SIGTERM; bad usage ex
   child.kill('SIGTERM');
   t.equal(await exit, 0, 'exit 0 after SIGTERM');
 
-  const bad = spawn(process.execPath, ['simulator/openai-sim.js', '--faults', 'nope'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const bad = spawn(process.execPath, ['simulator/main.js', '--faults', 'nope'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   bad.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   const code = await new Promise<number | null>((resolve) => bad.once('exit', (c) => resolve(c)));

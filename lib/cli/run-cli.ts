@@ -1,18 +1,21 @@
 /**
- * CLI plumbing shared by the runnable pipelines: flags from the option specs, --help, progress,
- * signals (first stops reading and lets in-flight work settle; second exits at once), the summary
- * and exit codes.
+ * runCli: a pipeline (kg, embed) as a command, built on the CLI kit (parse-args, help, signals,
+ * exit-codes, program): its flags from the option specs beside the run's own (output, checkpoint,
+ * progress, costs), the dry run and --status, progress, the summary and the exit code.
  */
-import { realpathSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { writeFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
-import { parseArgs } from 'node:util';
-import { ErrorCode, ExitCode, codeOf, messageOf, usageError } from '../runtime/errors.js';
-import { coerceOption, formatDefault, keyOf, resolveOptions, type OptionSpec } from '../runtime/options.js';
+import { ErrorCode, ExitCode, codeOf, messageOf } from '../runtime/errors.js';
+import { keyOf, resolveOptions, type OptionSpec } from '../runtime/options.js';
 import { metricsOptionSpecs, startCliMetrics, type CliMetrics } from './metrics.js';
 import { items, run, type PipelineDefinition } from '../runtime/pipeline.js';
 import { batchPrice, costUsd, priceOf, type Price } from '../llm/prices.js';
+import { PIPELINE_EXIT_CODES } from './exit-codes.js';
+import { helpText as renderHelp } from './help.js';
+import { parseSpecArgs } from './parse-args.js';
+import { ioOf, reportError, type CliIo } from './program.js';
 import { Progress } from './progress.js';
+import { stopOnSignals } from './signals.js';
 import type { Failure, Pack } from '../runtime/records.js';
 import { createRunContext, type RunContext } from '../runtime/run-context.js';
 import { formatSummary, summarise, type RunSummary } from './summary.js';
@@ -36,96 +39,50 @@ export const cliOptionSpecs: readonly OptionSpec[] = [
 /** Completion tokens assumed per document token when estimating a dry run's cost (an assumption, not a measurement). */
 export const ESTIMATED_COMPLETION_RATIO = 0.25;
 
-export const EXIT_CODES_HELP = [
-  ['0', 'the run completed; bad records were dead-lettered, which is not a failure'],
-  ['1', 'fatal: unreadable input, unwritable output, or another error that stops the run'],
-  ['2', 'usage: unknown flag or invalid option value'],
-  ['3', 'stopped at --max-cost: whole lines written so far are kept (and committed with --checkpoint)'],
-  ['130', 'interrupted by SIGINT/SIGTERM: whole lines written so far are kept'],
-] as const;
-
 export interface ParsedCommandLine {
   cli: { output?: string; deadLetter?: string; dryRun: boolean; status: boolean; progress: boolean; quiet: boolean; checkpoint?: string; maxCost?: number; summary?: string; priceInput?: number; priceOutput?: number; help: boolean; metricsPort?: number; metricsFile?: string };
   options: Record<string, unknown>;
   inputs: string[];
 }
 
+/** Splits the flags into the run's own (defaults filled in) and the pipeline's (as given: the run resolves them). */
 export function parseCommandLine(pipelineSpecs: readonly OptionSpec[], argv: readonly string[]): ParsedCommandLine {
-  const all = [...cliOptionSpecs, ...pipelineSpecs];
-  const config: Record<string, { type: 'string' | 'boolean'; short?: string }> = {};
-  for (const s of all) config[s.name] = { type: s.type === 'boolean' ? 'boolean' : 'string', ...(s.short ? { short: s.short } : {}) };
-  let parsed: ReturnType<typeof parseArgs>;
-  try {
-    parsed = parseArgs({ args: [...argv], options: config, allowPositionals: true, strict: true });
-  } catch (err) {
-    throw usageError(`${messageOf(err)} (see --help)`);
-  }
-  const values = parsed.values as Record<string, string | boolean | undefined>;
-  const pick = (specs: readonly OptionSpec[]) => {
+  const { given, positionals } = parseSpecArgs([...cliOptionSpecs, ...pipelineSpecs], argv);
+  const pick = (specs: readonly OptionSpec[], withDefaults: boolean) => {
     const out: Record<string, unknown> = {};
     for (const s of specs) {
-      const v = values[s.name];
-      if (v !== undefined) out[keyOf(s.name)] = coerceOption(s, v);
-      else if (s.default !== undefined && specs === cliOptionSpecs) out[keyOf(s.name)] = s.default;
+      const v = given[keyOf(s.name)];
+      if (v !== undefined) out[keyOf(s.name)] = v;
+      else if (withDefaults && s.default !== undefined) out[keyOf(s.name)] = s.default;
     }
     return out;
   };
-  return { cli: pick(cliOptionSpecs) as ParsedCommandLine['cli'], options: pick(pipelineSpecs), inputs: parsed.positionals };
+  return { cli: pick(cliOptionSpecs, true) as ParsedCommandLine['cli'], options: pick(pipelineSpecs, false), inputs: positionals };
 }
 
 export function helpText(pipeline: PipelineDefinition<any>, command: string): string {
-  const specs = [...pipeline.options, ...cliOptionSpecs];
-  const flag = (s: OptionSpec) => `${s.short ? `-${s.short}, ` : '    '}--${s.name}${s.type === 'boolean' ? '' : s.type === 'string' ? ' <value>' : ' <n>'}`;
-  const width = Math.max(...specs.map((s) => flag(s).length)) + 2;
-  const lines = [
-    `Usage: ${command} [options] [FILE...]`,
-    '',
-    pipeline.description,
-    'Reads JSONL, a JSON array, or either gzipped, from the FILEs in order, or from stdin when none is given.',
-    '',
-    'Options:',
-    ...specs.map((s) => {
-      const d = formatDefault(s);
-      const choices = s.choices ? ` (${s.choices.join('|')})` : '';
-      return `  ${flag(s).padEnd(width)}${s.description}${choices}${d !== '' && s.type !== 'boolean' ? ` [default: ${d}]` : ''}`;
-    }),
-    '',
-    'Exit codes:',
-    ...EXIT_CODES_HELP.map(([c, d]) => `  ${c.padEnd(5)}${d}`),
-  ];
-  return lines.join('\n');
-}
-
-/** True when the module at `url` is the script node was started with. */
-export function isMain(url: string): boolean {
-  const script = process.argv[1];
-  if (!script) return false;
-  try {
-    return realpathSync(script) === realpathSync(fileURLToPath(url));
-  } catch {
-    return false;
-  }
-}
-
-export interface CliIo {
-  stdout?: NodeJS.WritableStream;
-  stderr?: NodeJS.WritableStream & { isTTY?: boolean };
+  return renderHelp({
+    usage: `${command} [options] [FILE...]`,
+    about: [pipeline.description, 'Reads JSONL, a JSON array, or either gzipped, from the FILEs in order, or from stdin when none is given.'],
+    specs: [...pipeline.options, ...cliOptionSpecs],
+    exitCodes: PIPELINE_EXIT_CODES,
+  });
 }
 
 /** Runs a pipeline as a command; resolves with the exit code. */
-export async function runCli(pipeline: PipelineDefinition<any>, argv: readonly string[] = process.argv.slice(2), io: CliIo = {}): Promise<number> {
-  const stderr = io.stderr ?? process.stderr;
+export async function runCli(pipeline: PipelineDefinition<any>, argv: readonly string[] = process.argv.slice(2), cliIo: CliIo = {}): Promise<number> {
+  const io = ioOf(cliIo);
+  const stderr = io.stderr;
   const command = `node pipelines/${pipeline.name}.js`;
   let parsed: ParsedCommandLine;
   try {
     parsed = parseCommandLine(pipeline.options, argv);
   } catch (err) {
-    stderr.write(`${pipeline.name}: ${messageOf(err)}\n`);
-    return ExitCode.USAGE;
+    return reportError(pipeline.name, err, stderr);
   }
   const { cli, inputs } = parsed;
   if (cli.help) {
-    (io.stdout ?? process.stdout).write(`${helpText(pipeline, command)}\n`);
+    io.stdout.write(`${helpText(pipeline, command)}\n`);
     return ExitCode.OK;
   }
   let options: Record<string, unknown>;
@@ -155,26 +112,15 @@ export async function runCli(pipeline: PipelineDefinition<any>, argv: readonly s
       return ExitCode.USAGE;
     }
     try {
-      (io.stdout ?? process.stdout).write(`${await pipeline.status(options, cli.checkpoint)}\n`);
+      io.stdout.write(`${await pipeline.status(options, cli.checkpoint)}\n`);
       return ExitCode.OK;
     } catch (err) {
-      stderr.write(`${pipeline.name}: ${codeOf(err) === ErrorCode.USAGE ? '' : 'error: '}${messageOf(err)}\n`);
-      return codeOf(err) === ErrorCode.USAGE ? ExitCode.USAGE : ExitCode.FATAL;
+      return reportError(pipeline.name, err, stderr);
     }
   }
 
-  const controller = new AbortController();
-  let signals = 0;
-  const onSignal = (sig: string) => {
-    signals++;
-    if (signals > 1) process.exit(ExitCode.INTERRUPTED);
-    stderr.write(`\n${pipeline.name}: ${sig}: stopping (finishing in-flight work; press Ctrl-C again to exit at once)\n`);
-    controller.abort();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-
-  const ctx = createRunContext(controller.signal);
+  const stop = stopOnSignals((sig) => stderr.write(`\n${pipeline.name}: ${sig}: stopping (finishing in-flight work; press Ctrl-C again to exit at once)\n`));
+  const ctx = createRunContext(stop.signal);
   const costOf = () => (price ? costUsd(price, ctx.stats.promptTokens, ctx.stats.completionTokens) : 0);
   if (cli.maxCost !== undefined) {
     const cap = cli.maxCost;
@@ -196,20 +142,19 @@ export async function runCli(pipeline: PipelineDefinition<any>, argv: readonly s
     else await run(pipeline, inputs, options, { context: ctx, output: cli.output, deadLetter: cli.deadLetter, checkpoint: cli.checkpoint });
   } catch (err) {
     const code = codeOf(err);
-    exit = code === ErrorCode.USAGE ? ExitCode.USAGE : ctx.stopReason === 'max-cost' ? ExitCode.COST_CAP : controller.signal.aborted ? ExitCode.INTERRUPTED : ExitCode.FATAL;
+    exit = code === ErrorCode.USAGE ? ExitCode.USAGE : ctx.stopReason === 'max-cost' ? ExitCode.COST_CAP : stop.signal.aborted ? ExitCode.INTERRUPTED : ExitCode.FATAL;
     progress?.stop();
     // A request not sent because the run was stopping is the stop itself, not an error.
     if (code !== ErrorCode.ABORTED || exit === ExitCode.FATAL) stderr.write(`${pipeline.name}: ${code === ErrorCode.USAGE ? '' : 'error: '}${messageOf(err)}\n`);
     if (exit === ExitCode.USAGE) return exit;
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    stop.dispose();
     metricsError = await metrics?.finish();
   }
   progress?.stop();
   if (ctx.stopReason === 'max-cost' && exit === ExitCode.OK) exit = ExitCode.COST_CAP;
-  if (controller.signal.aborted && exit === ExitCode.OK) exit = ExitCode.INTERRUPTED;
-  if (controller.signal.aborted) process.stdin.destroy();
+  if (stop.signal.aborted && exit === ExitCode.OK) exit = ExitCode.INTERRUPTED;
+  if (stop.signal.aborted) process.stdin.destroy();
   if (exit === ExitCode.COST_CAP) {
     stderr.write(`${pipeline.name}: stopped at --max-cost $${cli.maxCost}: spent ~$${costOf().toFixed(4)}${cli.checkpoint ? '; the same command with a higher --max-cost continues from the checkpoint' : ''}\n`);
   }
@@ -219,7 +164,7 @@ export async function runCli(pipeline: PipelineDefinition<any>, argv: readonly s
   }
 
   const summary = summarise(pipeline.name, ctx.stats, { interrupted: exit === ExitCode.INTERRUPTED || exit === ExitCode.COST_CAP, stoppedBy: exit === ExitCode.COST_CAP ? 'max-cost' : exit === ExitCode.INTERRUPTED ? 'signal' : undefined, costUsd: price ? costOf() : null });
-  if (dryRunReport) (io.stdout ?? process.stdout).write(`${dryRunReport}\n`);
+  if (dryRunReport) io.stdout.write(`${dryRunReport}\n`);
   if (!cli.quiet && !dryRunReport) stderr.write(`${formatSummary(summary)}\n`);
   if (summary.deadLettered > 0 && cli.deadLetter === undefined) stderr.write(deadLetterNotice(summary, ctx.stats.firstFailures));
   if (cli.summary) {
