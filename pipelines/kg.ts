@@ -10,60 +10,43 @@ import { isMain, runCli } from '../lib/cli/run-cli.js';
 import { usageError } from '../lib/runtime/errors.js';
 import type { Extractor } from '../lib/runtime/extractor.js';
 import { promptOverhead } from '../lib/llm/kg-prompt.js';
-import { mergeSpecs, type OptionSpec } from '../lib/runtime/options.js';
+import { defineOptions, mergeSpecs, type OptionsOf } from '../lib/runtime/options.js';
 import { CHECKPOINT_FILE, definePipeline } from '../lib/runtime/pipeline.js';
 import { batchStatus } from '../lib/batch/status.js';
 import { tokenCounterForModel } from '../lib/llm/tokens.js';
-import { chunk, chunkOptionSpecs, type ChunkOptions } from '../stages/chunk.js';
+import { chunk, chunkOptionSpecs } from '../stages/chunk.js';
 import { extract, extractOptionSpecs } from '../stages/extract.js';
 import { mergeChunks } from '../stages/merge-chunks.js';
 import { offlineExtractor, offlineExtractorOptionSpecs } from '../lib/extractors/offline.js';
 import { chatCodec, openaiExtractor, openaiExtractorOptionSpecs, splitTypes } from '../lib/extractors/openai-chat.js';
-import { parse, parseOptionSpecs, type ParseOptions } from '../stages/parse.js';
-import { read, readOptionSpecs, type InputSpec, type ReadOptions } from '../stages/read.js';
-import { retryOptionSpecs, type RetryOptions } from '../stages/retry-split.js';
+import { parse, parseOptionSpecs } from '../stages/parse.js';
+import { read, readOptionSpecs, type InputSpec } from '../stages/read.js';
+import { retryOptionSpecs } from '../stages/retry-split.js';
 import { jsonlSink } from '../stages/sink.js';
-import { tokenPack, tokenPackOptionSpecs, type TokenPackOptions } from '../stages/token-pack.js';
-import { connectionOf, createClient, type ConnectionOptions } from '../lib/llm/client.js';
-import { BATCH_NEEDS_CHECKPOINT, batchExtractor, batchOf, batchOptionSpecs, windowOf, type BatchOptions } from '../lib/batch/extractor.js';
+import { tokenPack, tokenPackOptionSpecs } from '../stages/token-pack.js';
+import { connectionOf, createClient } from '../lib/llm/client.js';
+import { BATCH_NEEDS_CHECKPOINT, batchExtractor, batchOf, batchOptionSpecs, windowOf } from '../lib/batch/extractor.js';
 import { cacheOptionSpecs, ResponseCache } from '../lib/llm/response-cache.js';
 import { GraphStore } from '../lib/graph/store.js';
-import { graphSink, graphSinkOptionSpecs, type GraphSinkOptions } from '../stages/graph-sink.js';
+import { graphSink, graphSinkOptionSpecs } from '../stages/graph-sink.js';
 import { openCoordinator } from '../lib/scale/coordinator.js';
 import { redisOptionSpecs } from '../lib/scale/redis.js';
 import type { SharedBudget } from '../lib/llm/rate-limiter.js';
 
-const extractorChoiceSpec: OptionSpec = {
-  name: 'extractor',
-  type: 'string',
-  default: 'auto',
-  choices: ['auto', 'offline', 'openai'],
-  description: 'Which extractor runs: offline (local NER, no API) or openai (an LLM through the openai SDK); auto picks openai when OPENAI_API_KEY or --base-url is set, offline otherwise',
-};
+const extractorChoiceSpecs = defineOptions([
+  {
+    name: 'extractor',
+    type: 'string',
+    default: 'auto',
+    choices: ['auto', 'offline', 'openai'],
+    description: 'Which extractor runs: offline (local NER, no API) or openai (an LLM through the openai SDK); auto picks openai when OPENAI_API_KEY or --base-url is set, offline otherwise',
+  },
+]);
 
-export type KgOptions = ReadOptions &
-  ParseOptions &
-  ChunkOptions &
-  Omit<TokenPackOptions, 'templateTokens' | 'perChunkTokens'> &
-  RetryOptions &
-  ConnectionOptions &
-  GraphSinkOptions &
-  BatchOptions & {
-    extractor: 'auto' | 'offline' | 'openai';
-    workers?: number;
-    concurrency?: number;
-    unordered: boolean;
-    reorderWindow?: number;
-    maxOutputTokens: number;
-    entityTypes: string;
-    relationTypes: string;
-    cache?: string;
-    redis?: string;
-    runId?: string;
-    queueHighWater: number;
-  };
+export const kgOptionSpecs = mergeSpecs(readOptionSpecs, parseOptionSpecs, chunkOptionSpecs, tokenPackOptionSpecs, extractorChoiceSpecs, offlineExtractorOptionSpecs, openaiExtractorOptionSpecs, extractOptionSpecs, retryOptionSpecs, cacheOptionSpecs, graphSinkOptionSpecs, batchOptionSpecs, redisOptionSpecs);
 
-export const kgOptionSpecs = mergeSpecs(readOptionSpecs, parseOptionSpecs, chunkOptionSpecs, tokenPackOptionSpecs, [extractorChoiceSpec], offlineExtractorOptionSpecs, openaiExtractorOptionSpecs, extractOptionSpecs, retryOptionSpecs, cacheOptionSpecs, graphSinkOptionSpecs, batchOptionSpecs, redisOptionSpecs);
+/** The resolved options of a kg run: every one of kgOptionSpecs. */
+export type KgOptions = OptionsOf<typeof kgOptionSpecs>;
 
 /** The LLM when a key or a server is given (or asked for), the offline extractor otherwise. */
 function extractorKind(o: KgOptions): 'offline' | 'openai' {

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { ErrorCode, ExitCode, codeOf, messageOf, usageError } from '../runtime/errors.js';
-import { coerceOption, formatDefault, keyOf, resolveOptions, type OptionSpec } from '../runtime/options.js';
+import { coerceOption, defineOptions, formatDefault, keyOf, resolveOptions, type OptionSpec, type OptionsOf } from '../runtime/options.js';
 import { metricsOptionSpecs, startCliMetrics, type CliMetrics } from './metrics.js';
 import { items, run, type PipelineDefinition } from '../runtime/pipeline.js';
 import { batchPrice, costUsd, priceOf, type Price } from '../llm/prices.js';
@@ -17,7 +17,7 @@ import type { Failure, Pack } from '../runtime/records.js';
 import { createRunContext, type RunContext } from '../runtime/run-context.js';
 import { formatSummary, summarise, type RunSummary } from './summary.js';
 
-export const cliOptionSpecs: readonly OptionSpec[] = [
+export const cliOptionSpecs = defineOptions([
   { name: 'output', short: 'o', type: 'string', description: 'Write results to this file instead of stdout' },
   { name: 'dead-letter', type: 'string', description: 'Write dead letters (bad records, failed documents) as JSONL to this file; without it stderr shows their count and first reasons' },
   { name: 'dry-run', type: 'boolean', default: false, description: 'Read, parse, chunk and pack without extracting; print token totals, requests and estimated cost for --model' },
@@ -31,7 +31,7 @@ export const cliOptionSpecs: readonly OptionSpec[] = [
   { name: 'price-input', type: 'number', min: 0, description: 'Override the input price, USD per million tokens (default: the table in lib/llm/prices.ts)' },
   { name: 'price-output', type: 'number', min: 0, description: 'Override the output price, USD per million tokens' },
   { name: 'help', short: 'h', type: 'boolean', default: false, description: 'Show this help' },
-];
+]);
 
 /** Completion tokens assumed per document token when estimating a dry run's cost (an assumption, not a measurement). */
 export const ESTIMATED_COMPLETION_RATIO = 0.25;
@@ -45,7 +45,7 @@ export const EXIT_CODES_HELP = [
 ] as const;
 
 export interface ParsedCommandLine {
-  cli: { output?: string; deadLetter?: string; dryRun: boolean; status: boolean; progress: boolean; quiet: boolean; checkpoint?: string; maxCost?: number; summary?: string; priceInput?: number; priceOutput?: number; help: boolean; metricsPort?: number; metricsFile?: string };
+  cli: OptionsOf<typeof cliOptionSpecs>;
   options: Record<string, unknown>;
   inputs: string[];
 }

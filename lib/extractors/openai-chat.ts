@@ -15,19 +15,19 @@ import { DEFAULT_ENTITY_TYPES, DEFAULT_RELATION_TYPES, documentBlock, promptOver
 import { createClient, openaiConnectionOptionSpecs, type ConnectionOptions } from '../llm/client.js';
 import { pacedRequest } from '../llm/request.js';
 import { normaliseName } from '../runtime/names.js';
-import type { OptionSpec } from '../runtime/options.js';
+import { defineOptions } from '../runtime/options.js';
 import { RateLimiter, type SharedBudget } from '../llm/rate-limiter.js';
 import { chunkKey, type ChunkExtraction, type Entity, type Pack, type PackAnswer, type Relation, type Usage } from '../runtime/records.js';
 import { cachedAnswer, endpointOf, requestKey, type ResponseCache } from '../llm/response-cache.js';
 import type { RunContext } from '../runtime/run-context.js';
 import type { TokenCounter } from '../llm/tokens.js';
 
-export const openaiExtractorOptionSpecs: readonly OptionSpec[] = [
+export const openaiExtractorOptionSpecs = defineOptions([
   ...openaiConnectionOptionSpecs,
   { name: 'max-output-tokens', type: 'integer', default: 4096, min: 16, description: 'Completion tokens allowed per request; a truncated answer splits its pack' },
   { name: 'entity-types', type: 'string', default: DEFAULT_ENTITY_TYPES.join(','), description: 'Entity types the LLM may use, comma-separated' },
   { name: 'relation-types', type: 'string', default: DEFAULT_RELATION_TYPES.join(','), description: 'Relation types the LLM may use, comma-separated' },
-];
+]);
 
 export interface OpenAIExtractorOptions extends ConnectionOptions {
   model: string;
