@@ -11,6 +11,7 @@ import { isMain, runCli } from '../lib/cli/run-cli.js';
 import { usageError } from '../lib/runtime/errors.js';
 import { defineOptions, mergeSpecs, overriding, pickSpecs, type OptionsOf } from '../lib/runtime/options.js';
 import { CHECKPOINT_FILE, definePipeline } from '../lib/runtime/pipeline.js';
+import { pipe } from '../lib/runtime/stage.js';
 import { batchStatus } from '../lib/batch/status.js';
 import { chunk, chunkOptionSpecs } from '../stages/chunk.js';
 import { extract, extractOptionSpecs } from '../stages/extract.js';
@@ -72,21 +73,19 @@ export function embedder(o: EmbedOptions, apiKey: string | undefined, extras: { 
 
 /** Read, parse, chunk and pack: the same wherever the packs are embedded. */
 function packed(o: EmbedOptions, inputs: readonly unknown[]) {
-  return { source: read(inputs as InputSpec[], o), stages: [parse(o), chunk(o), tokenPack({ tokenBudget: o.tokenBudget, maxDocs: o.batchSize })] };
+  return pipe(read(inputs as InputSpec[], o), parse(o), chunk(o), tokenPack({ tokenBudget: o.tokenBudget, maxDocs: o.batchSize }));
 }
 
 /** --redis: read, parse, chunk and pack here; embed on the workers (docs/scale-out.md). */
 async function coordinate(o: EmbedOptions, redis: string, inputs: readonly unknown[], output: string | undefined) {
   if (o.batchApi) throw usageError('--redis and --batch-api do not go together: the Batch API needs no workers');
   const coordinator = await openCoordinator({ pipeline: 'embed', specs: embedOptionSpecs, options: { ...o, redis }, identity: {}, output, log: (line) => process.stderr.write(`embed: ${line}\n`) });
-  const { source, stages } = packed(o, inputs);
   return {
-    source,
-    stages: [
-      ...stages,
+    flow: pipe(
+      packed(o, inputs),
       extract({ runner: coordinator.runner, retry: o, concurrency: coordinator.highWater, unordered: o.unordered, reorderWindow: o.reorderWindow }),
       mergeEmbeddings({ model: o.model, unordered: o.unordered }),
-    ],
+    ),
     close: (finished: boolean) => coordinator.close(finished),
   };
 }
@@ -125,15 +124,10 @@ export const embed = definePipeline<EmbedOptions>({
             retryBaseMs: o.retryBaseMs,
           })
         : live(cache);
-    const { source, stages } = packed(o, inputs);
+    const packs = packed(o, inputs);
     return {
-      source,
-      stages: [
-        ...stages,
-        ...(extractor
-          ? [extract({ extractor, retry: o, ...windowOf(o), unordered: o.unordered }), mergeEmbeddings({ model: o.model, unordered: o.unordered })]
-          : []),
-      ],
+      // A dry run ends at the packs.
+      flow: extractor ? pipe(packs, extract({ extractor, retry: o, ...windowOf(o), unordered: o.unordered }), mergeEmbeddings({ model: o.model, unordered: o.unordered })) : packs,
       close: async () => {
         try {
           await extractor?.close();

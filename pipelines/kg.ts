@@ -12,6 +12,7 @@ import type { Extractor } from '../lib/runtime/extractor.js';
 import { promptOverhead } from '../lib/llm/kg-prompt.js';
 import { defineOptions, mergeSpecs, type OptionsOf } from '../lib/runtime/options.js';
 import { CHECKPOINT_FILE, definePipeline } from '../lib/runtime/pipeline.js';
+import { pipe } from '../lib/runtime/stage.js';
 import { batchStatus } from '../lib/batch/status.js';
 import { tokenCounterForModel } from '../lib/llm/tokens.js';
 import { chunk, chunkOptionSpecs } from '../stages/chunk.js';
@@ -137,10 +138,7 @@ function checkFits(o: KgOptions, overhead: { templateTokens: number; perChunkTok
 
 /** Read, parse, chunk and pack for a prompt of this overhead: the same wherever the packs are extracted. */
 function packed(o: KgOptions, inputs: readonly unknown[], overhead: { templateTokens: number; perChunkTokens: number }) {
-  return {
-    source: read(inputs as InputSpec[], o),
-    stages: [parse(o), chunk(o), tokenPack({ tokenBudget: o.tokenBudget, maxDocs: o.maxDocs, templateTokens: overhead.templateTokens, perChunkTokens: overhead.perChunkTokens })],
-  };
+  return pipe(read(inputs as InputSpec[], o), parse(o), chunk(o), tokenPack({ tokenBudget: o.tokenBudget, maxDocs: o.maxDocs, templateTokens: overhead.templateTokens, perChunkTokens: overhead.perChunkTokens }));
 }
 
 /** --redis: read, parse, chunk and pack here; extract on the workers (docs/scale-out.md). */
@@ -149,14 +147,12 @@ async function coordinate(o: KgOptions, redis: string, inputs: readonly unknown[
   const overhead = await overheadOf(o);
   checkFits(o, overhead);
   const coordinator = await openCoordinator({ pipeline: 'kg', specs: kgOptionSpecs, options: { ...o, redis }, identity: { extractor: extractorKind(o) }, output, log: (line) => process.stderr.write(`kg: ${line}\n`) });
-  const { source, stages } = packed(o, inputs, overhead);
   return {
-    source,
-    stages: [
-      ...stages,
+    flow: pipe(
+      packed(o, inputs, overhead),
       extract({ runner: coordinator.runner, retry: o, concurrency: coordinator.highWater, unordered: o.unordered, reorderWindow: o.reorderWindow }),
       mergeChunks({ unordered: o.unordered }),
-    ],
+    ),
     close: (finished: boolean) => coordinator.close(finished),
   };
 }
@@ -183,16 +179,11 @@ export const kg = definePipeline<KgOptions>({
       await extractor?.close();
       throw err;
     }
-    const { source, stages } = packed(o, inputs, overhead);
+    const packs = packed(o, inputs, overhead);
+    const extracted = extractor && pipe(packs, extract({ extractor, retry: o, ...windowOf(o), unordered: o.unordered }), mergeChunks({ unordered: o.unordered }));
     return {
-      source,
-      stages: [
-        ...stages,
-        ...(extractor
-          ? [extract({ extractor, retry: o, ...windowOf(o), unordered: o.unordered }), mergeChunks({ unordered: o.unordered })]
-          : []),
-        ...(graph ? [graphSink(graph, { batchSize: o.graphBatchSize })] : []),
-      ],
+      // A dry run ends at the packs; with --graph every result is added to the store on its way out.
+      flow: !extracted ? packs : graph ? pipe(extracted, graphSink(graph, { batchSize: o.graphBatchSize })) : extracted,
       close: async () => {
         graph?.close();
         await extractor?.close();

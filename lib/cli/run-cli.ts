@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util';
 import { ErrorCode, ExitCode, codeOf, messageOf, usageError } from '../runtime/errors.js';
 import { coerceOption, defineOptions, formatDefault, keyOf, resolveOptions, type OptionSpec, type OptionsOf } from '../runtime/options.js';
 import { metricsOptionSpecs, startCliMetrics, type CliMetrics } from './metrics.js';
-import { items, run, type PipelineDefinition } from '../runtime/pipeline.js';
+import { itemsOf, runOf, type PipelineDefinition } from '../runtime/pipeline.js';
 import { batchPrice, costUsd, priceOf, type Price } from '../llm/prices.js';
 import { Progress } from './progress.js';
 import type { Failure, Pack } from '../runtime/records.js';
@@ -193,7 +193,7 @@ export async function runCli(pipeline: PipelineDefinition<any>, argv: readonly s
   try {
     metrics = await startCliMetrics(ctx, cli, { price, log: cli.quiet ? undefined : (line) => stderr.write(`${pipeline.name}: ${line}\n`) });
     if (cli.dryRun) dryRunReport = await dryRun(pipeline, inputs, options, ctx, cli.deadLetter, model, price);
-    else await run(pipeline, inputs, options, { context: ctx, output: cli.output, deadLetter: cli.deadLetter, checkpoint: cli.checkpoint });
+    else await runOf(pipeline, inputs, options, { context: ctx, output: cli.output, deadLetter: cli.deadLetter, checkpoint: cli.checkpoint });
   } catch (err) {
     const code = codeOf(err);
     exit = code === ErrorCode.USAGE ? ExitCode.USAGE : ctx.stopReason === 'max-cost' ? ExitCode.COST_CAP : controller.signal.aborted ? ExitCode.INTERRUPTED : ExitCode.FATAL;
@@ -248,7 +248,7 @@ async function dryRun(pipeline: PipelineDefinition<any>, inputs: string[], optio
   let promptTokens = 0;
   let requests = 0;
   try {
-    for await (const item of items(pipeline, inputs, options, { context: ctx, dryRun: true })) {
+    for await (const item of itemsOf(pipeline, inputs, options, { context: ctx, dryRun: true })) {
       if (item.kind === 'pack') {
         const pack = item as Pack;
         requests++;
