@@ -2,13 +2,13 @@
 export * from './runtime/records.js';
 export { SluiceError, ErrorCode, RecordCode, ExitCode } from './runtime/errors.js';
 export type { Extractor } from './runtime/extractor.js';
-export { definePipeline, run, results, onBatch, items, type PipelineDefinition, type PipelineParts, type Sink, type SinkTarget, type RunControl, type BatchControl } from './runtime/pipeline.js';
+export { definePipeline, run, results, onBatch, items, type PipelineDefinition, type PipelineParts, type FlowItem, type Sink, type SinkTarget, type RunControl, type BatchControl } from './runtime/pipeline.js';
 export { createRunContext, RunStats, type RunContext } from './runtime/run-context.js';
 export { summarise, formatSummary, type RunSummary } from './cli/summary.js';
 export { runCli } from './cli/run-cli.js';
 export { tokenCounterForModel, encodingForModel, type TokenCounter } from './llm/tokens.js';
-export type { OptionSpec } from './runtime/options.js';
-export type { StageTransform, Stream } from './runtime/stage.js';
+export { defineOptions, type OptionSpec, type OptionsOf } from './runtime/options.js';
+export { pipe, iterate, type StageTransform, type Stream, type Source, type Outlet } from './runtime/stage.js';
 export { read, type InputSpec } from '../stages/read.js';
 export { parse, recordParser } from '../stages/parse.js';
 export { chunk, chunkDocument } from '../stages/chunk.js';
