@@ -12,13 +12,11 @@ import { ErrorCode, SluiceError } from '../runtime/errors.js';
 import type { Extractor, RequestCodec } from '../runtime/extractor.js';
 import { createClient, openaiConnectionOptionSpecs, type ConnectionOptions } from '../llm/client.js';
 import { pacedRequest } from '../llm/request.js';
-import { defineOptions, overriding } from '../runtime/options.js';
+import { defineOptions, overriding, type OptionsOf } from '../runtime/options.js';
 import { RateLimiter, type SharedBudget } from '../llm/rate-limiter.js';
 import { chunkKey, type ChunkExtraction, type Pack, type PackAnswer, type Usage } from '../runtime/records.js';
 import { cachedAnswer, endpointOf, requestKey, type ResponseCache } from '../llm/response-cache.js';
 import type { RunContext } from '../runtime/run-context.js';
-
-export type EncodingFormat = 'base64' | 'float';
 
 export const openaiEmbedderOptionSpecs = defineOptions([
   // The connection options are shared with the chat extractor (copies where the wording differs).
@@ -28,6 +26,9 @@ export const openaiEmbedderOptionSpecs = defineOptions([
   { name: 'dimensions', type: 'integer', min: 1, description: 'Ask for shorter vectors (text-embedding-3 models, and servers that support it); default: the model\'s full width' },
   { name: 'encoding-format', type: 'string', default: 'base64', choices: ['base64', 'float'], description: 'How vectors travel over the wire: base64 (compact) or float (for servers without base64); the output is the same' },
 ]);
+
+/** How vectors travel over the wire: the choices of --encoding-format. */
+export type EncodingFormat = OptionsOf<typeof openaiEmbedderOptionSpecs>['encodingFormat'];
 
 export interface OpenAIEmbedderOptions extends ConnectionOptions {
   model: string;

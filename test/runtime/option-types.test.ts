@@ -21,7 +21,7 @@ import type { ParsedCommandLine } from '../../lib/cli/run-cli.js';
 import type { cacheOptionSpecs } from '../../lib/llm/response-cache.js';
 import type { redisOptionSpecs } from '../../lib/scale/redis.js';
 import type { openaiExtractorOptionSpecs } from '../../lib/extractors/openai-chat.js';
-import type { openaiEmbedderOptionSpecs } from '../../lib/extractors/openai-embeddings.js';
+import type { EncodingFormat, openaiEmbedderOptionSpecs } from '../../lib/extractors/openai-embeddings.js';
 import type { KgOptions } from '../../pipelines/kg.js';
 import type { EmbedOptions } from '../../pipelines/embed.js';
 
@@ -62,6 +62,7 @@ same<
   >
 >();
 same<Equal<OptionsOf<typeof openaiExtractorOptionSpecs>, Flat<ConnectionOptions & { maxOutputTokens: number; entityTypes: string; relationTypes: string }>>>();
+same<Equal<EncodingFormat, 'base64' | 'float'>>();
 same<Equal<OptionsOf<typeof openaiEmbedderOptionSpecs>, Flat<ConnectionOptions & { dimensions?: number; encodingFormat: 'base64' | 'float' }>>>();
 same<
   Equal<
