@@ -3,9 +3,9 @@
  * run three ways. Build with `npm ci`, then: node examples/custom-pipeline.js
  */
 import { fileURLToPath } from 'node:url';
-import type { Result } from '../lib/runtime/records.js';
+import type { Failure, Result } from '../lib/runtime/records.js';
 import { definePipeline, results, onBatch } from '../lib/runtime/pipeline.js';
-import type { StageTransform } from '../lib/runtime/stage.js';
+import { pipe, type StageTransform } from '../lib/runtime/stage.js';
 import { chunk } from '../stages/chunk.js';
 import { extract } from '../stages/extract.js';
 import { mergeChunks } from '../stages/merge-chunks.js';
@@ -16,8 +16,8 @@ import { jsonlSink } from '../stages/sink.js';
 import { tokenPack } from '../stages/token-pack.js';
 import { extractFromTexts } from '../pipelines/texts.js';
 
-/** Our own stage: a plain highland transform that keeps person entities only. */
-const peopleOnly: StageTransform<Result, Result> = (input) =>
+/** Our own stage: a plain highland transform that keeps person entities only (dead letters pass as they are). */
+const peopleOnly: StageTransform<Result | Failure, Result | Failure> = (input) =>
   input.map((item) => (item.kind === 'result' ? { ...item, entities: item.entities.filter((e) => e.type === 'person') } : item));
 
 const people = definePipeline({
@@ -27,15 +27,16 @@ const people = definePipeline({
   build: (_options, inputs) => {
     const extractor = offlineExtractor({ workers: 1 });
     return {
-      source: read(inputs as InputSpec[], { maxLineBytes: 1 << 20, format: 'auto' }),
-      stages: [
+      // Each stage takes what the one before emits: a chain that does not fit does not compile.
+      flow: pipe(
+        read(inputs as InputSpec[], { maxLineBytes: 1 << 20, format: 'auto' }),
         parse({ idField: 'id', textField: 'text' }),
         chunk({ chunkTokens: 800, chunkOverlap: 50, model: 'gpt-4.1-mini' }),
         tokenPack({ tokenBudget: 8192, maxDocs: 8 }),
         extract({ extractor, retry: { maxRetries: 0, retryBaseMs: 0, maxRetryAfterMs: 0 } }),
         mergeChunks(),
         peopleOnly,
-      ],
+      ),
       close: () => extractor.close(),
     };
   },

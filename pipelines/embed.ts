@@ -11,71 +11,51 @@
 import { cli } from '../lib/cli/program.js';
 import { runCli } from '../lib/cli/run-cli.js';
 import { usageError } from '../lib/runtime/errors.js';
-import { mergeSpecs, type OptionSpec } from '../lib/runtime/options.js';
+import { defineOptions, mergeSpecs, overriding, pickSpecs, type OptionsOf } from '../lib/runtime/options.js';
 import { CHECKPOINT_FILE, definePipeline } from '../lib/runtime/pipeline.js';
+import { pipe } from '../lib/runtime/stage.js';
 import { batchStatus } from '../lib/batch/status.js';
-import { chunk, chunkOptionSpecs, type ChunkOptions } from '../stages/chunk.js';
+import { chunk, chunkOptionSpecs } from '../stages/chunk.js';
 import { extract, extractOptionSpecs } from '../stages/extract.js';
 import { mergeEmbeddings, serialiseEmbedding } from '../stages/merge-embeddings.js';
 import { DEFAULT_EMBED_CONCURRENCY, MAX_INPUTS_PER_REQUEST, embeddingsCodec, openaiEmbedderOptionSpecs, type EncodingFormat } from '../lib/extractors/openai-embeddings.js';
 import { refuseCacheWithBatch, wireExtractor, type RunExtras } from '../lib/extractors/wire.js';
 import type { Extractor } from '../lib/runtime/extractor.js';
-import { parse, parseOptionSpecs, type ParseOptions } from '../stages/parse.js';
-import { read, readOptionSpecs, type InputSpec, type ReadOptions } from '../stages/read.js';
-import { retryOptionSpecs, type RetryOptions } from '../stages/retry-split.js';
+import { parse, parseOptionSpecs } from '../stages/parse.js';
+import { read, readOptionSpecs, type InputSpec } from '../stages/read.js';
+import { retryOptionSpecs } from '../stages/retry-split.js';
 import { jsonlSink } from '../stages/sink.js';
 import { tokenPack, tokenPackOptionSpecs } from '../stages/token-pack.js';
-import { createClient, type ConnectionOptions } from '../lib/llm/client.js';
-import { batchOptionSpecs, windowOf, type BatchOptions } from '../lib/batch/extractor.js';
+import { createClient } from '../lib/llm/client.js';
+import { batchOptionSpecs, windowOf } from '../lib/batch/extractor.js';
 import { cacheOptionSpecs } from '../lib/llm/response-cache.js';
 import { openCoordinator } from '../lib/scale/coordinator.js';
 import { redisOptionSpecs } from '../lib/scale/redis.js';
 
 export const DEFAULT_EMBEDDING_MODEL = 'text-embedding-3-small';
 
-/** Copies of the stages' specs with the embed pipeline's defaults (spec objects are shared data). */
-function overriding(specs: readonly OptionSpec[], changes: Record<string, Partial<OptionSpec>>): OptionSpec[] {
-  return specs.map((s) => (changes[s.name] ? { ...s, ...changes[s.name] } : s));
-}
-
+// Copies of the stages' specs with the embed pipeline's defaults and wording.
 const embedChunkSpecs = overriding(chunkOptionSpecs, {
   'chunk-tokens': { default: 8000, description: 'Largest input in tokens; a longer document is split into chunks, one vector each (OpenAI takes at most 8191 tokens per input)' },
   'chunk-overlap': { default: 0 },
   model: { default: DEFAULT_EMBEDDING_MODEL, description: 'Embedding model: the model called, its token encoding and its price' },
 });
 
-const embedPackSpecs: OptionSpec[] = [
-  ...overriding(
-    tokenPackOptionSpecs.filter((s) => s.name === 'token-budget'),
-    { 'token-budget': { default: 100_000, description: 'Most input tokens in one request (OpenAI takes at most 300,000)' } },
-  ),
+const embedPackSpecs = defineOptions([
+  ...overriding(pickSpecs(tokenPackOptionSpecs, 'token-budget'), {
+    'token-budget': { default: 100_000, description: 'Most input tokens in one request (OpenAI takes at most 300,000)' },
+  }),
   { name: 'batch-size', type: 'integer', default: 32, min: 1, max: MAX_INPUTS_PER_REQUEST, description: 'Most documents in one request (the chunks of a long document count as one)' },
-];
+]);
 
 const embedExtractSpecs = overriding(extractOptionSpecs, {
   concurrency: { default: DEFAULT_EMBED_CONCURRENCY, defaultLabel: undefined, description: 'Requests in flight at once' },
 });
 
-export type EmbedOptions = ReadOptions &
-  ParseOptions &
-  ChunkOptions &
-  RetryOptions &
-  ConnectionOptions &
-  BatchOptions & {
-    tokenBudget: number;
-    batchSize: number;
-    concurrency?: number;
-    unordered: boolean;
-    reorderWindow?: number;
-    dimensions?: number;
-    encodingFormat: EncodingFormat;
-    cache?: string;
-    redis?: string;
-    runId?: string;
-    queueHighWater: number;
-  };
-
 export const embedOptionSpecs = mergeSpecs(readOptionSpecs, parseOptionSpecs, embedChunkSpecs, embedPackSpecs, openaiEmbedderOptionSpecs, embedExtractSpecs, retryOptionSpecs, cacheOptionSpecs, batchOptionSpecs, redisOptionSpecs);
+
+/** The resolved options of an embed run: every one of embedOptionSpecs. */
+export type EmbedOptions = OptionsOf<typeof embedOptionSpecs>;
 
 /** Shown (after "embed: ") with exit code 2 when there is nothing to send requests to. */
 export const NO_SERVER_MESSAGE = 'no embeddings server: set OPENAI_API_KEY in the environment for the OpenAI API, or give --base-url with the URL of an OpenAI-compatible server (e.g. --base-url http://127.0.0.1:8080/v1 for llama.cpp, vLLM or Ollama)';
@@ -96,21 +76,19 @@ export function embedExtractor(o: EmbedOptions, extras: RunExtras = {}, noServer
 
 /** Read, parse, chunk and pack: the same wherever the packs are embedded. */
 function packed(o: EmbedOptions, inputs: readonly unknown[]) {
-  return { source: read(inputs as InputSpec[], o), stages: [parse(o), chunk(o), tokenPack({ tokenBudget: o.tokenBudget, maxDocs: o.batchSize })] };
+  return pipe(read(inputs as InputSpec[], o), parse(o), chunk(o), tokenPack({ tokenBudget: o.tokenBudget, maxDocs: o.batchSize }));
 }
 
 /** --redis: read, parse, chunk and pack here; embed on the workers (docs/scale-out.md). */
 async function coordinate(o: EmbedOptions, redis: string, inputs: readonly unknown[], output: string | undefined) {
   if (o.batchApi) throw usageError('--redis and --batch-api do not go together: the Batch API needs no workers');
   const coordinator = await openCoordinator({ pipeline: 'embed', specs: embedOptionSpecs, options: { ...o, redis }, identity: {}, output, log: (line) => process.stderr.write(`embed: ${line}\n`) });
-  const { source, stages } = packed(o, inputs);
   return {
-    source,
-    stages: [
-      ...stages,
+    flow: pipe(
+      packed(o, inputs),
       extract({ runner: coordinator.runner, retry: o, concurrency: coordinator.highWater, unordered: o.unordered, reorderWindow: o.reorderWindow }),
       mergeEmbeddings({ model: o.model, unordered: o.unordered }),
-    ],
+    ),
     close: (finished: boolean) => coordinator.close(finished),
   };
 }
@@ -126,15 +104,10 @@ export const embed = definePipeline<EmbedOptions>({
     // A dry run sends nothing, so it needs no server and opens nothing; the combination is still refused.
     if (mode.dryRun) refuseCacheWithBatch(o);
     const extractor = mode.dryRun ? undefined : await embedExtractor(o, mode.stateDir !== undefined ? { stateDir: mode.stateDir } : {});
-    const { source, stages } = packed(o, inputs);
+    const packs = packed(o, inputs);
     return {
-      source,
-      stages: [
-        ...stages,
-        ...(extractor
-          ? [extract({ extractor, retry: o, ...windowOf(o), unordered: o.unordered }), mergeEmbeddings({ model: o.model, unordered: o.unordered })]
-          : []),
-      ],
+      // A dry run ends at the packs.
+      flow: extractor ? pipe(packs, extract({ extractor, retry: o, ...windowOf(o), unordered: o.unordered }), mergeEmbeddings({ model: o.model, unordered: o.unordered })) : packs,
       close: async () => extractor?.close(),
     };
   },

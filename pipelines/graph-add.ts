@@ -3,7 +3,6 @@
  * transaction, bad lines reported and skipped. `addToGraph` is the same from code.
  */
 import { existsSync } from 'node:fs';
-import _ from 'highland';
 import type { ProgramIo } from '../lib/cli/program.js';
 import { ErrorCode, ExitCode, SluiceError } from '../lib/runtime/errors.js';
 import { graphStats } from '../lib/graph/stats.js';
@@ -12,7 +11,7 @@ import { LineWriter } from '../lib/runtime/line-writer.js';
 import { duration } from '../lib/cli/progress.js';
 import type { Failure } from '../lib/runtime/records.js';
 import { createRunContext, FIRST_FAILURES_KEPT, type RunContext } from '../lib/runtime/run-context.js';
-import type { Stream } from '../lib/runtime/stage.js';
+import { iterate, pipe } from '../lib/runtime/stage.js';
 import { read, type InputSpec, type ReadOptions } from '../stages/read.js';
 import { resultLines, type ContributionRecord } from '../stages/result-lines.js';
 import { serialiseFailure } from '../stages/sink.js';
@@ -34,23 +33,11 @@ export interface AddHooks {
   onCommit?: (summary: AddSummary) => void;
 }
 
-async function* pullAll<T>(stream: Stream<T>): AsyncGenerator<T> {
-  try {
-    for (;;) {
-      const x = await new Promise<T | undefined>((resolve, reject) => stream.pull((err, v) => (err ? reject(err) : resolve(_.isNil(v) ? undefined : (v as T)))));
-      if (x === undefined) return;
-      yield x;
-    }
-  } finally {
-    stream.destroy();
-  }
-}
-
 /** Reads result lines from `inputs` and adds them to `store`, `batchSize` documents per transaction. */
 export async function addToGraph(store: GraphStore, inputs: readonly InputSpec[], options: ReadOptions & { batchSize: number }, hooks: AddHooks = {}): Promise<AddSummary> {
   const ctx = hooks.context ?? createRunContext(hooks.signal);
   const summary: AddSummary = { lines: 0, blankLines: 0, badLines: 0, skippedRelations: 0, added: 0, replaced: 0, unchanged: 0 };
-  const stream = read(inputs, options)(ctx).through((s: Stream<any>) => resultLines()(s, ctx));
+  const stream = pipe(read(inputs, options), resultLines())(ctx);
   let pending: ContributionRecord[] = [];
   const commit = () => {
     if (pending.length === 0) return;
@@ -61,7 +48,7 @@ export async function addToGraph(store: GraphStore, inputs: readonly InputSpec[]
     pending = [];
     hooks.onCommit?.(summary);
   };
-  for await (const batch of pullAll(stream as Stream<(ContributionRecord | Failure)[]>)) {
+  for await (const batch of iterate(stream)) {
     for (const item of batch) {
       summary.lines++;
       if (item.kind === 'failure') {

@@ -2,13 +2,13 @@
 export * from '../lib/runtime/records.js';
 export { SluiceError, ErrorCode, RecordCode, ExitCode } from '../lib/runtime/errors.js';
 export type { Extractor } from '../lib/runtime/extractor.js';
-export { definePipeline, run, results, onBatch, items, type PipelineDefinition, type PipelineParts, type Sink, type SinkTarget, type RunControl, type BatchControl } from '../lib/runtime/pipeline.js';
+export { definePipeline, run, results, onBatch, items, type PipelineDefinition, type PipelineParts, type FlowItem, type Sink, type SinkTarget, type RunControl, type BatchControl } from '../lib/runtime/pipeline.js';
 export { createRunContext, RunStats, type RunContext } from '../lib/runtime/run-context.js';
 export { summarise, formatSummary, type RunSummary } from '../lib/cli/summary.js';
 export { runCli } from '../lib/cli/run-cli.js';
 export { tokenCounterForModel, encodingForModel, type TokenCounter } from '../lib/llm/tokens.js';
-export type { OptionSpec } from '../lib/runtime/options.js';
-export type { StageTransform, Stream } from '../lib/runtime/stage.js';
+export { defineOptions, type OptionSpec, type OptionsOf } from '../lib/runtime/options.js';
+export { pipe, iterate, type StageTransform, type Stream, type Source, type Outlet } from '../lib/runtime/stage.js';
 export { read, type InputSpec } from '../stages/read.js';
 export { parse, recordParser } from '../stages/parse.js';
 export { chunk, chunkDocument } from '../stages/chunk.js';

@@ -12,60 +12,44 @@ import { runCli } from '../lib/cli/run-cli.js';
 import { usageError } from '../lib/runtime/errors.js';
 import type { Extractor } from '../lib/runtime/extractor.js';
 import { promptOverhead } from '../lib/llm/kg-prompt.js';
-import { mergeSpecs, type OptionSpec } from '../lib/runtime/options.js';
+import { defineOptions, mergeSpecs, type OptionsOf } from '../lib/runtime/options.js';
 import { CHECKPOINT_FILE, definePipeline } from '../lib/runtime/pipeline.js';
+import { pipe } from '../lib/runtime/stage.js';
 import { batchStatus } from '../lib/batch/status.js';
 import { tokenCounterForModel } from '../lib/llm/tokens.js';
-import { chunk, chunkOptionSpecs, type ChunkOptions } from '../stages/chunk.js';
+import { chunk, chunkOptionSpecs } from '../stages/chunk.js';
 import { extract, extractOptionSpecs } from '../stages/extract.js';
 import { mergeChunks } from '../stages/merge-chunks.js';
 import { offlineExtractorOptionSpecs } from '../lib/extractors/offline.js';
 import { chatCodec, openaiExtractorOptionSpecs, splitTypes } from '../lib/extractors/openai-chat.js';
 import { wireExtractor, type RunExtras } from '../lib/extractors/wire.js';
-import { parse, parseOptionSpecs, type ParseOptions } from '../stages/parse.js';
-import { read, readOptionSpecs, type InputSpec, type ReadOptions } from '../stages/read.js';
-import { retryOptionSpecs, type RetryOptions } from '../stages/retry-split.js';
+import { parse, parseOptionSpecs } from '../stages/parse.js';
+import { read, readOptionSpecs, type InputSpec } from '../stages/read.js';
+import { retryOptionSpecs } from '../stages/retry-split.js';
 import { jsonlSink } from '../stages/sink.js';
-import { tokenPack, tokenPackOptionSpecs, type TokenPackOptions } from '../stages/token-pack.js';
-import { createClient, type ConnectionOptions } from '../lib/llm/client.js';
-import { batchOptionSpecs, windowOf, type BatchOptions } from '../lib/batch/extractor.js';
+import { tokenPack, tokenPackOptionSpecs } from '../stages/token-pack.js';
+import { createClient } from '../lib/llm/client.js';
+import { batchOptionSpecs, windowOf } from '../lib/batch/extractor.js';
 import { cacheOptionSpecs } from '../lib/llm/response-cache.js';
 import { GraphStore } from '../lib/graph/store.js';
-import { graphSink, graphSinkOptionSpecs, type GraphSinkOptions } from '../stages/graph-sink.js';
+import { graphSink, graphSinkOptionSpecs } from '../stages/graph-sink.js';
 import { openCoordinator } from '../lib/scale/coordinator.js';
 import { redisOptionSpecs } from '../lib/scale/redis.js';
 
-const extractorChoiceSpec: OptionSpec = {
-  name: 'extractor',
-  type: 'string',
-  default: 'auto',
-  choices: ['auto', 'offline', 'openai'],
-  description: 'Which extractor runs: offline (local NER, no API) or openai (an LLM through the openai SDK); auto picks openai when OPENAI_API_KEY or --base-url is set, offline otherwise',
-};
+const extractorChoiceSpecs = defineOptions([
+  {
+    name: 'extractor',
+    type: 'string',
+    default: 'auto',
+    choices: ['auto', 'offline', 'openai'],
+    description: 'Which extractor runs: offline (local NER, no API) or openai (an LLM through the openai SDK); auto picks openai when OPENAI_API_KEY or --base-url is set, offline otherwise',
+  },
+]);
 
-export type KgOptions = ReadOptions &
-  ParseOptions &
-  ChunkOptions &
-  Omit<TokenPackOptions, 'templateTokens' | 'perChunkTokens'> &
-  RetryOptions &
-  ConnectionOptions &
-  GraphSinkOptions &
-  BatchOptions & {
-    extractor: 'auto' | 'offline' | 'openai';
-    workers?: number;
-    concurrency?: number;
-    unordered: boolean;
-    reorderWindow?: number;
-    maxOutputTokens: number;
-    entityTypes: string;
-    relationTypes: string;
-    cache?: string;
-    redis?: string;
-    runId?: string;
-    queueHighWater: number;
-  };
+export const kgOptionSpecs = mergeSpecs(readOptionSpecs, parseOptionSpecs, chunkOptionSpecs, tokenPackOptionSpecs, extractorChoiceSpecs, offlineExtractorOptionSpecs, openaiExtractorOptionSpecs, extractOptionSpecs, retryOptionSpecs, cacheOptionSpecs, graphSinkOptionSpecs, batchOptionSpecs, redisOptionSpecs);
 
-export const kgOptionSpecs = mergeSpecs(readOptionSpecs, parseOptionSpecs, chunkOptionSpecs, tokenPackOptionSpecs, [extractorChoiceSpec], offlineExtractorOptionSpecs, openaiExtractorOptionSpecs, extractOptionSpecs, retryOptionSpecs, cacheOptionSpecs, graphSinkOptionSpecs, batchOptionSpecs, redisOptionSpecs);
+/** The resolved options of a kg run: every one of kgOptionSpecs. */
+export type KgOptions = OptionsOf<typeof kgOptionSpecs>;
 
 /** The LLM when a key or a server is given (or asked for), the offline extractor otherwise. */
 function extractorKind(o: KgOptions): 'offline' | 'openai' {
@@ -101,10 +85,7 @@ function checkFits(o: KgOptions, overhead: { templateTokens: number; perChunkTok
 
 /** Read, parse, chunk and pack for a prompt of this overhead: the same wherever the packs are extracted. */
 function packed(o: KgOptions, inputs: readonly unknown[], overhead: { templateTokens: number; perChunkTokens: number }) {
-  return {
-    source: read(inputs as InputSpec[], o),
-    stages: [parse(o), chunk(o), tokenPack({ tokenBudget: o.tokenBudget, maxDocs: o.maxDocs, templateTokens: overhead.templateTokens, perChunkTokens: overhead.perChunkTokens })],
-  };
+  return pipe(read(inputs as InputSpec[], o), parse(o), chunk(o), tokenPack({ tokenBudget: o.tokenBudget, maxDocs: o.maxDocs, templateTokens: overhead.templateTokens, perChunkTokens: overhead.perChunkTokens }));
 }
 
 /** --redis: read, parse, chunk and pack here; extract on the workers (docs/scale-out.md). */
@@ -113,14 +94,12 @@ async function coordinate(o: KgOptions, redis: string, inputs: readonly unknown[
   const overhead = await overheadOf(o);
   checkFits(o, overhead);
   const coordinator = await openCoordinator({ pipeline: 'kg', specs: kgOptionSpecs, options: { ...o, redis }, identity: { extractor: extractorKind(o) }, output, log: (line) => process.stderr.write(`kg: ${line}\n`) });
-  const { source, stages } = packed(o, inputs, overhead);
   return {
-    source,
-    stages: [
-      ...stages,
+    flow: pipe(
+      packed(o, inputs, overhead),
       extract({ runner: coordinator.runner, retry: o, concurrency: coordinator.highWater, unordered: o.unordered, reorderWindow: o.reorderWindow }),
       mergeChunks({ unordered: o.unordered }),
-    ],
+    ),
     close: (finished: boolean) => coordinator.close(finished),
   };
 }
@@ -147,16 +126,11 @@ export const kg = definePipeline<KgOptions>({
       await extractor?.close();
       throw err;
     }
-    const { source, stages } = packed(o, inputs, overhead);
+    const packs = packed(o, inputs, overhead);
+    const extracted = extractor && pipe(packs, extract({ extractor, retry: o, ...windowOf(o), unordered: o.unordered }), mergeChunks({ unordered: o.unordered }));
     return {
-      source,
-      stages: [
-        ...stages,
-        ...(extractor
-          ? [extract({ extractor, retry: o, ...windowOf(o), unordered: o.unordered }), mergeChunks({ unordered: o.unordered })]
-          : []),
-        ...(graph ? [graphSink(graph, { batchSize: o.graphBatchSize })] : []),
-      ],
+      // A dry run ends at the packs; with --graph every result is added to the store on its way out.
+      flow: !extracted ? packs : graph ? pipe(extracted, graphSink(graph, { batchSize: o.graphBatchSize })) : extracted,
       close: async () => {
         graph?.close();
         await extractor?.close();

@@ -5,24 +5,20 @@
  */
 import _ from 'highland';
 import { usageError } from '../lib/runtime/errors.js';
-import type { OptionSpec } from '../lib/runtime/options.js';
+import { defineOptions, type OptionsOf } from '../lib/runtime/options.js';
 import type { Chunk, Doc, DocRef, Failure } from '../lib/runtime/records.js';
 import type { StageTransform } from '../lib/runtime/stage.js';
 import { tokenCounterForModel, type TokenCounter } from '../lib/llm/tokens.js';
 
 export const DEFAULT_MODEL = 'gpt-4.1-mini';
 
-export const chunkOptionSpecs: readonly OptionSpec[] = [
+export const chunkOptionSpecs = defineOptions([
   { name: 'chunk-tokens', type: 'integer', default: 1200, min: 16, description: 'Largest chunk in tokens; a longer document is split into chunks' },
   { name: 'chunk-overlap', type: 'integer', default: 100, min: 0, description: 'Tokens a chunk repeats from the end of the previous one (kept below chunk-tokens / 2)' },
   { name: 'model', type: 'string', default: DEFAULT_MODEL, description: 'Model name: picks the token encoding, the price and (with an LLM extractor) the model called' },
-];
+]);
 
-export interface ChunkOptions {
-  chunkTokens: number;
-  chunkOverlap: number;
-  model: string;
-}
+export type ChunkOptions = OptionsOf<typeof chunkOptionSpecs>;
 
 export type ChunkBatch = (Chunk | Failure)[];
 

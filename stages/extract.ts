@@ -7,26 +7,24 @@
 import _ from 'highland';
 import type { Extractor } from '../lib/runtime/extractor.js';
 import { Semaphore } from '../lib/runtime/semaphore.js';
-import type { OptionSpec } from '../lib/runtime/options.js';
+import { defineOptions, type OptionsOf } from '../lib/runtime/options.js';
 import type { Failure, Pack, PackOutcome } from '../lib/runtime/records.js';
 import type { RunContext } from '../lib/runtime/run-context.js';
 import type { StageTransform, Stream } from '../lib/runtime/stage.js';
 import { withRetrySplit, type PackRunner, type RetryOptions } from './retry-split.js';
 
-export const extractOptionSpecs: readonly OptionSpec[] = [
+export const extractOptionSpecs = defineOptions([
   { name: 'concurrency', operational: true, type: 'integer', min: 1, defaultLabel: 'extractor-dependent', description: 'Packs in flight at once (offline: 2 per worker thread; LLM: requests in flight)' },
   { name: 'unordered', type: 'boolean', default: false, description: 'Write results as they complete instead of in input order' },
   { name: 'reorder-window', operational: true, type: 'integer', min: 1, defaultLabel: '4 x concurrency', description: 'Packs started ahead of the oldest unfinished one (ordered mode), so one slow pack does not idle the others; bounds what waits to be written in order' },
-];
+]);
 
 /** Packs started ahead of the oldest unfinished one, per request slot, when not told otherwise. */
 const REORDER_PER_SLOT = 4;
 
-export type ExtractOptions = {
+/** The stage's options (each may be left out: the extractor's concurrency, ordered) and what it runs. */
+export type ExtractOptions = Partial<OptionsOf<typeof extractOptionSpecs>> & {
   retry: RetryOptions;
-  concurrency?: number;
-  unordered?: boolean;
-  reorderWindow?: number;
 } & (
   | { extractor: Extractor }
   /** Runs each pack elsewhere (scale-out: a BullMQ job); `concurrency` then bounds the packs outstanding. */

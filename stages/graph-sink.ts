@@ -5,20 +5,17 @@
  * lacks, and re-adding is idempotent. Failures pass straight through in order.
  */
 import type { Failure, Result } from '../lib/runtime/records.js';
-import type { OptionSpec } from '../lib/runtime/options.js';
+import { defineOptions, type OptionsOf } from '../lib/runtime/options.js';
 import type { StageTransform } from '../lib/runtime/stage.js';
 import { contributionOf, type Contribution } from '../lib/graph/contribution.js';
 import type { GraphStore } from '../lib/graph/store.js';
 
-export const graphSinkOptionSpecs: readonly OptionSpec[] = [
+export const graphSinkOptionSpecs = defineOptions([
   { name: 'graph', type: 'string', description: 'Also merge every result into this graph store (SQLite; created if absent): entities merged across documents, see docs/graph.md' },
   { name: 'graph-batch-size', type: 'integer', default: 500, min: 1, description: 'Results per graph transaction (with --graph)' },
-];
+]);
 
-export interface GraphSinkOptions {
-  graph?: string;
-  graphBatchSize: number;
-}
+export type GraphSinkOptions = OptionsOf<typeof graphSinkOptionSpecs>;
 
 /** A partial batch is committed after this long, so a slow run's output is not held back. */
 const FLUSH_MS = 1000;

@@ -4,18 +4,15 @@
  */
 import { RecordCode, messageOf } from '../lib/runtime/errors.js';
 import { failure, type Doc, type Failure, type RawRecord } from '../lib/runtime/records.js';
-import type { OptionSpec } from '../lib/runtime/options.js';
+import { defineOptions, type OptionsOf } from '../lib/runtime/options.js';
 import type { StageTransform } from '../lib/runtime/stage.js';
 
-export const parseOptionSpecs: readonly OptionSpec[] = [
+export const parseOptionSpecs = defineOptions([
   { name: 'id-field', type: 'string', default: 'id', description: 'Field holding the document id (dots reach into nested objects); numbers become strings; a missing id becomes "<source>:<line>"' },
   { name: 'text-field', type: 'string', default: 'text', description: 'Field holding the document text (dots reach into nested objects)' },
-];
+]);
 
-export interface ParseOptions {
-  idField: string;
-  textField: string;
-}
+export type ParseOptions = OptionsOf<typeof parseOptionSpecs>;
 
 export type ParsedBatch = (Doc | Failure)[];
 

@@ -11,21 +11,18 @@ import { createGunzip } from 'node:zlib';
 import _ from 'highland';
 import { failure, type Failure, type RawRecord } from '../lib/runtime/records.js';
 import { SluiceError, ErrorCode, messageOf } from '../lib/runtime/errors.js';
-import type { OptionSpec } from '../lib/runtime/options.js';
+import { defineOptions, type OptionsOf } from '../lib/runtime/options.js';
 import type { RunContext } from '../lib/runtime/run-context.js';
 import type { Stream } from '../lib/runtime/stage.js';
 import { LineSplitter, type LineItem } from '../lib/input/lines.js';
 import { jsonArrayElements } from '../lib/input/json-array.js';
 
-export const readOptionSpecs: readonly OptionSpec[] = [
+export const readOptionSpecs = defineOptions([
   { name: 'max-line-bytes', type: 'integer', default: 16 * 1024 * 1024, min: 1, description: 'Longest accepted input line in bytes; a longer line is dead-lettered without being held in memory' },
   { name: 'format', type: 'string', default: 'auto', choices: ['auto', 'jsonl', 'json'], description: 'Input format: jsonl, json (a top-level array), or auto (an array if the first non-blank byte is "[")' },
-];
+]);
 
-export interface ReadOptions {
-  maxLineBytes: number;
-  format: 'auto' | 'jsonl' | 'json';
-}
+export type ReadOptions = OptionsOf<typeof readOptionSpecs>;
 
 /** A path (`-` for stdin), a byte stream, or values already in memory (objects or JSON lines). */
 export type InputSpec = string | { name: string; stream: NodeJS.ReadableStream } | { name: string; values: Iterable<unknown> | AsyncIterable<unknown> };

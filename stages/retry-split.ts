@@ -6,7 +6,7 @@
  */
 import { ErrorCode, SluiceError, codeOf, messageOf } from '../lib/runtime/errors.js';
 import type { Extractor } from '../lib/runtime/extractor.js';
-import type { OptionSpec } from '../lib/runtime/options.js';
+import { defineOptions, type OptionsOf } from '../lib/runtime/options.js';
 import { chunkKey, type Chunk, type Pack, type PackOutcome } from '../lib/runtime/records.js';
 import type { RunContext } from '../lib/runtime/run-context.js';
 import { backoffMs, sleep } from '../lib/runtime/backoff.js';
@@ -14,17 +14,13 @@ import { backoffMs, sleep } from '../lib/runtime/backoff.js';
 /** The backoff formula is the run's one (lib/runtime/backoff.ts), exported here as before. */
 export { backoffMs };
 
-export const retryOptionSpecs: readonly OptionSpec[] = [
+export const retryOptionSpecs = defineOptions([
   { name: 'max-retries', operational: true, type: 'integer', default: 3, min: 0, description: 'Retries of a failing request before its pack is split' },
   { name: 'retry-base-ms', operational: true, type: 'integer', default: 2000, min: 0, description: 'Backoff base: retry n waits a random time up to base x 2^n (full jitter)' },
   { name: 'max-retry-after-ms', operational: true, type: 'integer', default: 60000, min: 0, description: 'Cap on a server Retry-After hint and on any single backoff' },
-];
+]);
 
-export interface RetryOptions {
-  maxRetries: number;
-  retryBaseMs: number;
-  maxRetryAfterMs: number;
-}
+export type RetryOptions = OptionsOf<typeof retryOptionSpecs>;
 
 export type Decision = 'retry' | 'split' | 'fatal';
 

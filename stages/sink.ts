@@ -5,15 +5,8 @@
  */
 import { RecordCode, messageOf } from '../lib/runtime/errors.js';
 import { LineWriter } from '../lib/runtime/line-writer.js';
-import type { OptionSpec } from '../lib/runtime/options.js';
 import type { Sink, SinkTarget } from '../lib/runtime/pipeline.js';
 import { failure, type Failure, type Result } from '../lib/runtime/records.js';
-
-export const sinkOptionSpecs: readonly OptionSpec[] = [
-  { name: 'output', short: 'o', type: 'string', description: 'Write results to this file instead of stdout' },
-  { name: 'dead-letter', type: 'string', description: 'Write dead letters (bad records, failed documents) to this JSONL file; without it stderr shows their count and first reasons' },
-];
-
 
 /** The output line of one document. Field order is fixed: it is the documented schema. */
 export function serialiseResult(r: Result): string {

@@ -5,23 +5,21 @@
  */
 import _ from 'highland';
 import { usageError } from '../lib/runtime/errors.js';
-import type { OptionSpec } from '../lib/runtime/options.js';
+import { defineOptions, type OptionsOf } from '../lib/runtime/options.js';
 import type { Chunk, Failure, Pack } from '../lib/runtime/records.js';
 import type { StageTransform } from '../lib/runtime/stage.js';
 
-export const tokenPackOptionSpecs: readonly OptionSpec[] = [
+export const tokenPackOptionSpecs = defineOptions([
   { name: 'token-budget', type: 'integer', default: 8192, min: 64, description: 'Prompt tokens per request, prompt template included' },
   { name: 'max-docs', type: 'integer', default: 10, min: 1, description: 'Most documents (or chunks of documents) in one request' },
-];
+]);
 
-export interface TokenPackOptions {
-  tokenBudget: number;
-  maxDocs: number;
+export type TokenPackOptions = OptionsOf<typeof tokenPackOptionSpecs> & {
   /** Tokens of the prompt template around the documents (system prompt, instructions). */
   templateTokens?: number;
   /** Tokens each chunk adds beyond its text (its delimiter and id). */
   perChunkTokens?: number;
-}
+};
 
 export function tokenPack(options: TokenPackOptions): StageTransform<(Chunk | Failure)[], Pack | Failure> {
   return (input, ctx) => {

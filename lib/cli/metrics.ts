@@ -12,20 +12,17 @@ import type { AddressInfo } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { ErrorCode, RecordCode, SluiceError, codeOf, messageOf } from '../runtime/errors.js';
-import type { OptionSpec } from '../runtime/options.js';
+import { defineOptions, type OptionsOf } from '../runtime/options.js';
 import { costUsd, type Price } from '../llm/prices.js';
 import type { RunContext, RunObserver, RunStats } from '../runtime/run-context.js';
 
-export const metricsOptionSpecs: readonly OptionSpec[] = [
+export const metricsOptionSpecs = defineOptions([
   { name: 'metrics-port', type: 'integer', min: 0, max: 65535, description: 'Serve Prometheus metrics at http://127.0.0.1:PORT/metrics while the run lasts (0: a free port; the address is printed on stderr)' },
   { name: 'metrics-file', type: 'string', description: 'Write the final Prometheus metrics (text format) to this file when the run ends, also when it is interrupted or fails' },
-];
+]);
 
 /** The resolved values of metricsOptionSpecs. */
-export interface MetricsCliOptions {
-  metricsPort?: number;
-  metricsFile?: string;
-}
+export type MetricsCliOptions = OptionsOf<typeof metricsOptionSpecs>;
 
 export const METRICS_PREFIX = 'sluice_';
 /** The only address the metrics server binds. */

@@ -6,9 +6,9 @@
 import { writeFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { ErrorCode, ExitCode, codeOf, messageOf } from '../runtime/errors.js';
-import { keyOf, resolveOptions, type OptionSpec } from '../runtime/options.js';
+import { defineOptions, keyOf, resolveOptions, type OptionSpec, type OptionsOf } from '../runtime/options.js';
 import { metricsOptionSpecs, startCliMetrics, type CliMetrics } from './metrics.js';
-import { items, run, type PipelineDefinition } from '../runtime/pipeline.js';
+import { itemsOf, runOf, type PipelineDefinition } from '../runtime/pipeline.js';
 import { batchPrice, costUsd, priceOf, type Price } from '../llm/prices.js';
 import { PIPELINE_EXIT_CODES } from './exit-codes.js';
 import { helpText as renderHelp } from './help.js';
@@ -20,7 +20,7 @@ import type { Failure, Pack } from '../runtime/records.js';
 import { createRunContext, type RunContext } from '../runtime/run-context.js';
 import { formatSummary, summarise, type RunSummary } from './summary.js';
 
-export const cliOptionSpecs: readonly OptionSpec[] = [
+export const cliOptionSpecs = defineOptions([
   { name: 'output', short: 'o', type: 'string', description: 'Write results to this file instead of stdout' },
   { name: 'dead-letter', type: 'string', description: 'Write dead letters (bad records, failed documents) as JSONL to this file; without it stderr shows their count and first reasons' },
   { name: 'dry-run', type: 'boolean', default: false, description: 'Read, parse, chunk and pack without extracting; print token totals, requests and estimated cost for --model' },
@@ -34,13 +34,13 @@ export const cliOptionSpecs: readonly OptionSpec[] = [
   { name: 'price-input', type: 'number', min: 0, description: 'Override the input price, USD per million tokens (default: the table in lib/llm/prices.ts)' },
   { name: 'price-output', type: 'number', min: 0, description: 'Override the output price, USD per million tokens' },
   { name: 'help', short: 'h', type: 'boolean', default: false, description: 'Show this help' },
-];
+]);
 
 /** Completion tokens assumed per document token when estimating a dry run's cost (an assumption, not a measurement). */
 export const ESTIMATED_COMPLETION_RATIO = 0.25;
 
 export interface ParsedCommandLine {
-  cli: { output?: string; deadLetter?: string; dryRun: boolean; status: boolean; progress: boolean; quiet: boolean; checkpoint?: string; maxCost?: number; summary?: string; priceInput?: number; priceOutput?: number; help: boolean; metricsPort?: number; metricsFile?: string };
+  cli: OptionsOf<typeof cliOptionSpecs>;
   options: Record<string, unknown>;
   inputs: string[];
 }
@@ -139,7 +139,7 @@ export async function runCli(pipeline: PipelineDefinition<any>, argv: readonly s
   try {
     metrics = await startCliMetrics(ctx, cli, { price, log: cli.quiet ? undefined : (line) => stderr.write(`${pipeline.name}: ${line}\n`) });
     if (cli.dryRun) dryRunReport = await dryRun(pipeline, inputs, options, ctx, cli.deadLetter, model, price);
-    else await run(pipeline, inputs, options, { context: ctx, output: cli.output, deadLetter: cli.deadLetter, checkpoint: cli.checkpoint });
+    else await runOf(pipeline, inputs, options, { context: ctx, output: cli.output, deadLetter: cli.deadLetter, checkpoint: cli.checkpoint });
   } catch (err) {
     const code = codeOf(err);
     exit = code === ErrorCode.USAGE ? ExitCode.USAGE : ctx.stopReason === 'max-cost' ? ExitCode.COST_CAP : stop.signal.aborted ? ExitCode.INTERRUPTED : ExitCode.FATAL;
@@ -193,7 +193,7 @@ async function dryRun(pipeline: PipelineDefinition<any>, inputs: string[], optio
   let promptTokens = 0;
   let requests = 0;
   try {
-    for await (const item of items(pipeline, inputs, options, { context: ctx, dryRun: true })) {
+    for await (const item of itemsOf(pipeline, inputs, options, { context: ctx, dryRun: true })) {
       if (item.kind === 'pack') {
         const pack = item as Pack;
         requests++;

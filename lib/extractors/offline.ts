@@ -7,16 +7,14 @@ import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import { ErrorCode, SluiceError, messageOf } from '../runtime/errors.js';
 import type { Extractor } from '../runtime/extractor.js';
-import type { OptionSpec } from '../runtime/options.js';
+import { defineOptions, type OptionsOf } from '../runtime/options.js';
 import { chunkKey, type ChunkExtraction, type Pack, type PackAnswer } from '../runtime/records.js';
 
-export const offlineExtractorOptionSpecs: readonly OptionSpec[] = [
+export const offlineExtractorOptionSpecs = defineOptions([
   { name: 'workers', operational: true, type: 'integer', min: 0, max: 256, defaultLabel: 'CPU count', description: 'Worker threads for the offline extractor (0 runs it on the main thread)' },
-];
+]);
 
-export interface OfflineExtractorOptions {
-  workers?: number;
-}
+export type OfflineExtractorOptions = OptionsOf<typeof offlineExtractorOptionSpecs>;
 
 /** Packs queued per worker, so a worker never waits for the main thread to hand it the next one. */
 const PACKS_PER_WORKER = 2;

@@ -15,7 +15,7 @@ import { responseFormat } from '../llm/kg-answer.js';
 import { DEFAULT_ENTITY_TYPES, DEFAULT_RELATION_TYPES, documentBlock, promptOverhead, systemPrompt } from '../llm/kg-prompt.js';
 import { openaiConnectionOptionSpecs, type ConnectionOptions } from '../llm/client.js';
 import { normaliseName } from '../runtime/names.js';
-import type { OptionSpec } from '../runtime/options.js';
+import { defineOptions } from '../runtime/options.js';
 import type { SharedBudget } from '../llm/rate-limiter.js';
 import { chunkKey, type ChunkExtraction, type Entity, type PackAnswer, type Relation, type Usage } from '../runtime/records.js';
 import type { ResponseCache } from '../llm/response-cache.js';
@@ -23,12 +23,12 @@ import type { TokenCounter } from '../llm/tokens.js';
 import type { ApiCodec } from './dispatch.js';
 import { liveExtractor } from './live.js';
 
-export const openaiExtractorOptionSpecs: readonly OptionSpec[] = [
+export const openaiExtractorOptionSpecs = defineOptions([
   ...openaiConnectionOptionSpecs,
   { name: 'max-output-tokens', type: 'integer', default: 4096, min: 16, description: 'Completion tokens allowed per request; a truncated answer splits its pack' },
   { name: 'entity-types', type: 'string', default: DEFAULT_ENTITY_TYPES.join(','), description: 'Entity types the LLM may use, comma-separated' },
   { name: 'relation-types', type: 'string', default: DEFAULT_RELATION_TYPES.join(','), description: 'Relation types the LLM may use, comma-separated' },
-];
+]);
 
 export interface OpenAIExtractorOptions extends ConnectionOptions {
   model: string;

@@ -12,25 +12,24 @@ import type { EmbeddingCreateParams } from 'openai/resources/embeddings';
 import { ErrorCode, SluiceError } from '../runtime/errors.js';
 import type { Extractor } from '../runtime/extractor.js';
 import { openaiConnectionOptionSpecs, type ConnectionOptions } from '../llm/client.js';
-import type { OptionSpec } from '../runtime/options.js';
+import { defineOptions, overriding, type OptionsOf } from '../runtime/options.js';
 import type { SharedBudget } from '../llm/rate-limiter.js';
 import { chunkKey, type ChunkExtraction, type Pack, type PackAnswer, type Usage } from '../runtime/records.js';
 import type { ResponseCache } from '../llm/response-cache.js';
 import type { ApiCodec } from './dispatch.js';
 import { DEFAULT_LIVE_CONCURRENCY, liveExtractor } from './live.js';
 
-/** The connection options are shared with the chat extractor (copies where the wording differs). */
-const REWORDED: Record<string, Partial<OptionSpec>> = {
-  tpm: { description: 'Client-side budget of tokens per minute (input tokens, as the API counts them for embeddings)' },
-};
-
-export type EncodingFormat = 'base64' | 'float';
-
-export const openaiEmbedderOptionSpecs: readonly OptionSpec[] = [
-  ...openaiConnectionOptionSpecs.map((s) => (REWORDED[s.name] ? { ...s, ...REWORDED[s.name] } : s)),
+export const openaiEmbedderOptionSpecs = defineOptions([
+  // The connection options are shared with the chat extractor (copies where the wording differs).
+  ...overriding(openaiConnectionOptionSpecs, {
+    tpm: { description: 'Client-side budget of tokens per minute (input tokens, as the API counts them for embeddings)' },
+  }),
   { name: 'dimensions', type: 'integer', min: 1, description: 'Ask for shorter vectors (text-embedding-3 models, and servers that support it); default: the model\'s full width' },
   { name: 'encoding-format', type: 'string', default: 'base64', choices: ['base64', 'float'], description: 'How vectors travel over the wire: base64 (compact) or float (for servers without base64); the output is the same' },
-];
+]);
+
+/** How vectors travel over the wire: the choices of --encoding-format. */
+export type EncodingFormat = OptionsOf<typeof openaiEmbedderOptionSpecs>['encodingFormat'];
 
 export interface OpenAIEmbedderOptions extends ConnectionOptions {
   model: string;

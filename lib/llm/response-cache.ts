@@ -12,11 +12,11 @@ import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ErrorCode, SluiceError, codeOf, messageOf } from '../runtime/errors.js';
 import { describeTables, inspectSqliteFile, userVersionOf, type SqliteFileKind } from '../runtime/sqlite-file.js';
-import type { OptionSpec } from '../runtime/options.js';
+import { defineOptions } from '../runtime/options.js';
 import type { PackAnswer } from '../runtime/records.js';
 import type { RunStats } from '../runtime/run-context.js';
 
-export const cacheOptionSpecs: readonly OptionSpec[] = [
+export const cacheOptionSpecs = defineOptions([
   {
     name: 'cache',
     type: 'string',
@@ -24,7 +24,7 @@ export const cacheOptionSpecs: readonly OptionSpec[] = [
     operational: true,
     description: 'Keep every LLM answer that passed validation in this directory (an SQLite file; created if missing) and reuse it: a request already answered is not sent again, nor billed. Runs may share one directory at once',
   },
-];
+]);
 
 /** The database file inside the cache directory (with its -wal and -shm companions while open). */
 export const CACHE_FILE = 'responses.sqlite';

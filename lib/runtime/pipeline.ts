@@ -1,10 +1,11 @@
 /**
  * Declarative pipelines and the ways to run one: `run` (to JSONL sinks), `results` (an async
  * iterator), `onBatch` (a callback per batch of results). Every way pulls from the same highland
- * chain, so backpressure from the consumer reaches the reader.
+ * chain, so backpressure from the consumer reaches the reader. A run resolves its options once, at
+ * its start, and counts each item once, when its fate is known (delivered, or dead-lettered by the
+ * sink).
  */
 import type { Writable } from 'node:stream';
-import _ from 'highland';
 import { Checkpoint, type SinkOffsets } from './checkpoint.js';
 import { mkdirSync, statSync } from 'node:fs';
 import { join, resolve as resolvePath } from 'node:path';
@@ -12,15 +13,19 @@ import { ErrorCode, SluiceError, messageOf, usageError } from './errors.js';
 import { outputShapingOptions, resolveOptions, type OptionSpec } from './options.js';
 import type { Failure, Result } from './records.js';
 import { createRunContext, type RunContext, type RunStats } from './run-context.js';
-import type { StageTransform, Stream } from './stage.js';
+import { iterate, type Outlet } from './stage.js';
+
+/** What a pipeline's flow emits: results and failures (packs in a dry run; run() passes over any other kind). */
+export type FlowItem = Result | Failure | { readonly kind: string };
 
 /** What a pipeline definition builds for one run. */
 export interface PipelineParts {
-  /** Produces the first stream (typically `read(inputs, options)`). */
-  source: (ctx: RunContext) => Stream<any>;
-  /** Applied in order with `.through`; the last emits `Result | Failure` (or packs in a dry run). */
-  stages: StageTransform<any, any>[];
-  /** Releases what the stages hold (worker threads, connections). */
+  /**
+   * The run's records from the source through every stage, composed with the typed
+   * `pipe(read(inputs, o), parse(o), chunk(o), ...)` (lib/runtime/stage.ts): each stage takes what
+   * the one before emits.
+   */
+  flow: (ctx: RunContext) => Outlet<FlowItem>;
   /**
    * Releases what the stages hold (worker threads, connections). `finished`: every item was
    * pulled and the run was not stopped, so state kept for a resume (scale-out's queue) can go.
@@ -103,51 +108,43 @@ export interface RunControl {
 }
 
 /** Pulls every item the pipeline emits, in order, keeping the run's counters. */
-export async function* items<O>(pipeline: PipelineDefinition<O>, inputs: readonly unknown[], options: Record<string, unknown>, control: RunControl = {}): AsyncGenerator<Result | Failure | { kind: string }> {
+export function items<O>(pipeline: PipelineDefinition<O>, inputs: readonly unknown[], options: Record<string, unknown>, control: RunControl = {}): AsyncGenerator<FlowItem> {
   const ctx = control.context ?? createRunContext(control.signal);
-  const resolved = resolveOptions<O>(pipeline.options, options);
+  return flow(pipeline, inputs, () => resolveOptions<O>(pipeline.options, options), { ...control, context: ctx }, (item) => count(item, ctx.stats));
+}
+
+/** `items` for options resolved already: the CLI resolves them once for the whole run. */
+export function itemsOf<O>(pipeline: PipelineDefinition<O>, inputs: readonly unknown[], resolved: O, control: RunControl = {}): AsyncGenerator<FlowItem> {
+  const ctx = control.context ?? createRunContext(control.signal);
+  return flow(pipeline, inputs, () => resolved, { ...control, context: ctx }, (item) => count(item, ctx.stats));
+}
+
+/**
+ * Builds the pipeline (options resolved on the first pull, so a bad option rejects it) and pulls
+ * its flow; closes what the build opened however the pulling ends. `handedOn` sees each item as it
+ * leaves: items() counts it there, as no sink follows that could still dead-letter it.
+ */
+async function* flow<O>(pipeline: PipelineDefinition<O>, inputs: readonly unknown[], resolve: () => O, control: RunControl & { context: RunContext }, handedOn?: (item: FlowItem) => void): AsyncGenerator<FlowItem> {
+  const ctx = control.context;
+  const resolved = resolve();
   const output = typeof control.output === 'string' ? resolvePath(control.output) : undefined;
   const parts = await pipeline.build(resolved, inputs, { dryRun: control.dryRun ?? false, ...(control.stateDir !== undefined ? { stateDir: control.stateDir } : {}), ...(output ? { output } : {}) });
-  let stream = parts.source(ctx);
-  for (const s of parts.stages) stream = stream.through((input: Stream<any>) => s(input, ctx));
   let finished = false;
   try {
-    for (;;) {
-      const item = await pullOne(stream);
-      if (item === undefined) {
-        finished = !ctx.signal.aborted;
-        return;
-      }
-      account(item as { kind: string }, ctx.stats);
-      yield item as Result | Failure;
+    for await (const item of iterate(parts.flow(ctx))) {
+      handedOn?.(item);
+      yield item;
     }
+    finished = !ctx.signal.aborted;
   } finally {
-    stream.destroy();
     await parts.close?.(finished);
   }
 }
 
-function pullOne(stream: Stream<unknown>): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    stream.pull((err, x) => {
-      if (err) reject(err);
-      else resolve(_.isNil(x) ? undefined : x);
-    });
-  });
-}
-
-function account(item: { kind: string }, stats: RunStats): void {
-  if (item.kind === 'result') {
-    const r = item as Result;
-    stats.resultsOut++;
-    // Pipelines without entities (embeddings) leave the entity counters alone.
-    if (Array.isArray(r.entities)) {
-      stats.entitiesOut += r.entities.length;
-      if (r.entities.length === 0) stats.docsWithoutEntities++;
-    }
-  } else if (item.kind === 'failure') {
-    stats.noteFailure(item as Failure);
-  }
+/** The run's counters of what came out, kept here only: each item once, as what it finally is. */
+function count(item: FlowItem, stats: RunStats): void {
+  if (item.kind === 'result') stats.noteResult(item as Result);
+  else if (item.kind === 'failure') stats.noteFailure(item as Failure);
 }
 
 /** `for await (const r of results(pipeline, inputs, options))`: results in input order. */
@@ -191,9 +188,14 @@ export interface RunTarget extends RunControl, Omit<SinkTarget, 'keep'> {
 
 /** Runs to the pipeline's sink (stdout unless `output` is given); resolves with the run's counters. */
 export async function run<O>(pipeline: PipelineDefinition<O>, inputs: readonly unknown[], options: Record<string, unknown> = {}, target: RunTarget = {}): Promise<RunStats> {
+  return runOf(pipeline, inputs, resolveOptions<O>(pipeline.options, options), target);
+}
+
+/** `run` for options resolved already: the CLI resolves them once for the whole run. */
+export async function runOf<O>(pipeline: PipelineDefinition<O>, inputs: readonly unknown[], resolved: O, target: RunTarget = {}): Promise<RunStats> {
   const ctx = target.context ?? createRunContext(target.signal);
-  const stateDir = target.checkpoint !== undefined && layoutOf(pipeline, options) === 'directory' ? target.checkpoint : undefined;
-  const checkpoint = target.checkpoint === undefined ? undefined : openCheckpoint(pipeline, options, target, stateDir);
+  const stateDir = target.checkpoint !== undefined && pipeline.checkpointLayout?.(resolved) === 'directory' ? target.checkpoint : undefined;
+  const checkpoint = target.checkpoint === undefined ? undefined : openCheckpoint(pipeline, resolved, target, stateDir);
   if (checkpoint) {
     ctx.stats.sessions = checkpoint.sessions;
     if (checkpoint.complete) {
@@ -206,10 +208,11 @@ export async function run<O>(pipeline: PipelineDefinition<O>, inputs: readonly u
     ctx.stats.resumedAt = checkpoint.resumedAt;
     ctx.input = checkpoint.tracking();
   }
-  const stream = items(pipeline, inputs, options, { ...target, context: ctx, ...(stateDir !== undefined ? { stateDir } : {}) });
+  // Uncounted: an item is counted below, once the sink has said what it became.
+  const stream = flow(pipeline, inputs, () => resolved, { ...target, context: ctx, ...(stateDir !== undefined ? { stateDir } : {}) });
   // Options are checked and the pipeline built (and the first input's head checked against the
   // checkpoint) before the output is opened: a refused run must not truncate an existing output.
-  let next: IteratorResult<Result | Failure | { kind: string }>;
+  let next: IteratorResult<FlowItem>;
   let sink: Sink;
   try {
     next = await stream.next();
@@ -232,16 +235,8 @@ export async function run<O>(pipeline: PipelineDefinition<O>, inputs: readonly u
         outputBroken = true;
         throw err;
       }
-      if (instead) {
-        // Counted as a result by items(); it became a dead letter at the sink.
-        const r = item as Result;
-        ctx.stats.resultsOut--;
-        if (Array.isArray(r.entities)) {
-          ctx.stats.entitiesOut -= r.entities.length;
-          if (r.entities.length === 0) ctx.stats.docsWithoutEntities--;
-        }
-        ctx.stats.noteFailure(instead);
-      }
+      // A result the sink could not write became a dead letter there.
+      count(instead ?? item, ctx.stats);
       if (item.kind === 'failure') await target.onDeadLetter?.(item as Failure);
       if (checkpoint) {
         checkpoint.written((item as Result | Failure).seq, sink, ctx.stats);
@@ -265,16 +260,12 @@ export async function run<O>(pipeline: PipelineDefinition<O>, inputs: readonly u
   return ctx.stats;
 }
 
-function layoutOf<O>(pipeline: PipelineDefinition<O>, options: Record<string, unknown>): 'file' | 'directory' {
-  return pipeline.checkpointLayout?.(resolveOptions<O>(pipeline.options, options)) ?? 'file';
-}
-
-function openCheckpoint<O>(pipeline: PipelineDefinition<O>, options: Record<string, unknown>, target: RunTarget, stateDir: string | undefined): Checkpoint {
+function openCheckpoint<O>(pipeline: PipelineDefinition<O>, resolved: O, target: RunTarget, stateDir: string | undefined): Checkpoint {
   if (typeof target.output !== 'string') throw usageError('--checkpoint needs --output FILE: a checkpoint records how far the output file is committed');
   if (target.deadLetter !== undefined && typeof target.deadLetter !== 'string') throw usageError('--checkpoint needs --dead-letter to be a file');
-  const resolved = resolveOptions<Record<string, unknown>>(pipeline.options, options);
-  if (resolved.unordered === true) throw usageError('--checkpoint needs ordered output: drop --unordered');
-  const pinned = { ...outputShapingOptions(pipeline.options, resolved), ...pipeline.identity?.(resolved as O) };
+  const given = resolved as Record<string, unknown>;
+  if (given.unordered === true) throw usageError('--checkpoint needs ordered output: drop --unordered');
+  const pinned = { ...outputShapingOptions(pipeline.options, given), ...pipeline.identity?.(resolved) };
   let path = target.checkpoint!;
   if (stateDir !== undefined) {
     if (statSync(stateDir, { throwIfNoEntry: false })?.isDirectory() === false) throw usageError(`--checkpoint ${stateDir} is a file; in this mode it is a directory (the commit file and the batch ledger)`);

@@ -52,6 +52,17 @@ export class RunStats {
   /** The first few dead letters, shown on stderr when there is no --dead-letter file. */
   readonly firstFailures: Failure[] = [];
 
+  /** A result handed on (written, or yielded to the caller): a document out, and its entities. */
+  noteResult(r: { entities?: readonly unknown[] }): void {
+    this.resultsOut++;
+    // Pipelines without entities (embeddings) leave the entity counters alone.
+    if (Array.isArray(r.entities)) {
+      this.entitiesOut += r.entities.length;
+      if (r.entities.length === 0) this.docsWithoutEntities++;
+    }
+  }
+
+  /** A dead letter, from any stage or the sink. */
   noteFailure(f: Failure): void {
     this.deadLettered++;
     this.deadLetterByCode.set(f.code, (this.deadLetterByCode.get(f.code) ?? 0) + 1);

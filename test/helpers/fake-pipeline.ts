@@ -1,5 +1,6 @@
 /** A pipeline composed in code from the library's stages, with a scripted extractor. */
 import { definePipeline } from '../../lib/runtime/pipeline.js';
+import { pipe } from '../../lib/runtime/stage.js';
 import { mergeSpecs } from '../../lib/runtime/options.js';
 import { chunk, chunkOptionSpecs } from '../../stages/chunk.js';
 import { extract, extractOptionSpecs } from '../../stages/extract.js';
@@ -17,8 +18,7 @@ export function fakePipeline(extractor: Extractor) {
     description: 'test pipeline',
     options: mergeSpecs(readOptionSpecs, parseOptionSpecs, chunkOptionSpecs, tokenPackOptionSpecs, extractOptionSpecs, retryOptionSpecs),
     build: (o, inputs) => ({
-      source: read(inputs as InputSpec[], o),
-      stages: [parse(o), chunk(o), tokenPack(o), extract({ extractor, retry: o, concurrency: o.concurrency, unordered: o.unordered }), mergeChunks({ unordered: o.unordered })],
+      flow: pipe(read(inputs as InputSpec[], o), parse(o), chunk(o), tokenPack(o), extract({ extractor, retry: o, concurrency: o.concurrency, unordered: o.unordered }), mergeChunks({ unordered: o.unordered })),
     }),
     sink: jsonlSink,
   });
