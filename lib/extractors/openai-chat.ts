@@ -174,7 +174,7 @@ export function openaiExtractor(o: OpenAIExtractorOptions): Extractor {
       // Rate limits count max_tokens at request time (OpenAI does), so that is what we reserve.
       const reserve = request.promptTokens + o.maxOutputTokens;
       const data = await pacedRequest(
-        { limiter, reserve, signal, apiKey: o.apiKey, maxRetryAfterMs: o.maxRetryAfterMs, observer: run?.observer },
+        { limiter, reserve, signal, apiKey: o.apiKey, maxRetryAfterMs: o.maxRetryAfterMs, observer: run?.observer, endpoint: endpointOf(client.baseURL, '/chat/completions') },
         (requestSignal) => client.chat.completions.create(body, { signal: requestSignal }).withResponse(),
         // The limit was charged at admission with the prompt (counted exactly, as reserved) plus
         // max_tokens: the reservation stands. (usage.prompt_tokens need not equal that charge, and

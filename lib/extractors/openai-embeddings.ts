@@ -151,7 +151,7 @@ export function openaiEmbedder(o: OpenAIEmbedderOptions): Extractor {
         const hit = cachedAnswer(o.cache, key, run?.stats, (stored) => request.readStored!(stored));
         if (hit) return hit;
       }
-      const pace = { limiter, reserve: pack.promptTokens, signal, apiKey: o.apiKey, maxRetryAfterMs, observer: run?.observer };
+      const pace = { limiter, reserve: pack.promptTokens, signal, apiKey: o.apiKey, maxRetryAfterMs, observer: run?.observer, endpoint: endpointOf(client.baseURL, '/embeddings') };
       const data = await pacedRequest(
         pace,
         (requestSignal) => client.embeddings.create(body, { signal: requestSignal }).withResponse(),
