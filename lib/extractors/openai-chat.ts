@@ -154,8 +154,8 @@ export function openaiExtractor(o: OpenAIExtractorOptions): Extractor {
   const limiter = new RateLimiter({ rpm: o.rpm, tpm: o.tpm, ...(o.shared ? { shared: o.shared } : {}) });
   const overhead = promptOverhead(o.counter, o.entityTypes, o.relationTypes);
   const codec = chatCodec(o);
-  // Part of every cache key (an injected client may have no baseURL).
-  const endpoint = o.cache ? endpointOf(client.baseURL ?? o.baseUrl ?? '', '/chat/completions') : '';
+  // Part of every cache key, and named in errors (an injected client may have no baseURL).
+  const endpoint = endpointOf(client.baseURL ?? o.baseUrl ?? '', '/chat/completions');
 
   return {
     name: 'openai',
@@ -174,7 +174,7 @@ export function openaiExtractor(o: OpenAIExtractorOptions): Extractor {
       // Rate limits count max_tokens at request time (OpenAI does), so that is what we reserve.
       const reserve = request.promptTokens + o.maxOutputTokens;
       const data = await pacedRequest(
-        { limiter, reserve, signal, apiKey: o.apiKey, maxRetryAfterMs: o.maxRetryAfterMs, observer: run?.observer, endpoint: endpointOf(client.baseURL, '/chat/completions') },
+        { limiter, reserve, signal, apiKey: o.apiKey, maxRetryAfterMs: o.maxRetryAfterMs, observer: run?.observer, endpoint },
         (requestSignal) => client.chat.completions.create(body, { signal: requestSignal }).withResponse(),
         // The limit was charged at admission with the prompt (counted exactly, as reserved) plus
         // max_tokens: the reservation stands. (usage.prompt_tokens need not equal that charge, and

@@ -135,8 +135,8 @@ export function openaiEmbedder(o: OpenAIEmbedderOptions): Extractor {
   const limiter = new RateLimiter({ rpm: o.rpm, tpm: o.tpm, ...(o.shared ? { shared: o.shared } : {}) });
   const maxRetryAfterMs = o.maxRetryAfterMs ?? DEFAULT_MAX_RETRY_AFTER_MS;
   const codec = embeddingsCodec(o);
-  // Part of every cache key (an injected client may have no baseURL).
-  const endpoint = o.cache ? endpointOf(client.baseURL ?? o.baseUrl ?? '', '/embeddings') : '';
+  // Part of every cache key, and named in errors (an injected client may have no baseURL).
+  const endpoint = endpointOf(client.baseURL ?? o.baseUrl ?? '', '/embeddings');
 
   return {
     name: 'openai-embeddings',
@@ -151,7 +151,7 @@ export function openaiEmbedder(o: OpenAIEmbedderOptions): Extractor {
         const hit = cachedAnswer(o.cache, key, run?.stats, (stored) => request.readStored!(stored));
         if (hit) return hit;
       }
-      const pace = { limiter, reserve: pack.promptTokens, signal, apiKey: o.apiKey, maxRetryAfterMs, observer: run?.observer, endpoint: endpointOf(client.baseURL, '/embeddings') };
+      const pace = { limiter, reserve: pack.promptTokens, signal, apiKey: o.apiKey, maxRetryAfterMs, observer: run?.observer, endpoint };
       const data = await pacedRequest(
         pace,
         (requestSignal) => client.embeddings.create(body, { signal: requestSignal }).withResponse(),
