@@ -11,7 +11,10 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT, jsonLines, runScript } from './helpers/cli.js';
-import { startLlamaServer, type LlamaServer } from './helpers/llama-server.js';
+import { ENSURE_TIMEOUT_MS, startLlamaServer, type LlamaServer } from './helpers/llama-server.js';
+
+// A fresh machine builds the chroot first (about 2 minutes here, longer on a slow mirror).
+t.setTimeout(ENSURE_TIMEOUT_MS + 5 * 60_000);
 
 const ajv = new Ajv.default({ allErrors: true });
 const validResult = ajv.compile(JSON.parse(readFileSync(join(ROOT, 'docs/schema/result.schema.json'), 'utf8')));

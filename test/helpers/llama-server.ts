@@ -47,7 +47,7 @@ export interface LlamaServer {
 
 const ENSURE = join(ROOT, 'scripts/llama-server/ensure.sh');
 /** The chroot is built once per machine (about 2 minutes cold); a warm check takes milliseconds. */
-const ENSURE_TIMEOUT_MS = 20 * 60_000;
+export const ENSURE_TIMEOUT_MS = 20 * 60_000;
 const READY_TIMEOUT_MS = 60_000;
 
 let environment: Promise<LlamaEnvironment> | undefined;
