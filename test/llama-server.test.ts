@@ -3,7 +3,7 @@
  * test/helpers/llama-server.ts), the way users run it: what the simulator cannot show, the real
  * server's answers, errors, headers and timing. The error cases are the ones a real server gave:
  * 501 without --embeddings, a context overflow (exceed_context_size_error), 503 while loading.
- * Slow-ish (about a minute on two busy cores, plus building the chroot once per machine).
+ * 12 to 45 s on two shared cores, plus building the chroot once per machine (about 1 to 2.5 minutes).
  */
 import t, { type Test } from 'tap';
 import Ajv from 'ajv/dist/2020.js';

@@ -73,7 +73,36 @@ export async function startLlamaServer(options: LlamaServerOptions = {}): Promis
   // One thread: on a small, busy machine two spinning threads per server slow each other tenfold.
   args.push('--threads', '1', '--threads-http', '2');
   if (options.embeddings) args.push('--embeddings', '--pooling', 'mean', '--ubatch-size', '2048', '--batch-size', '2048');
-  // Its own process group, so that stop() reaches everything it started. (chroot execs the server.)
+  for (let attempt = 1; ; attempt++) {
+    const server = launch(port, args);
+    try {
+      if (!options.holdWhileLoading) {
+        await server.until(async () => (await health(port)) === 200, READY_TIMEOUT_MS, 'the server to be ready');
+        return server;
+      }
+      // Listening, and loading: hold it there. The tiny model loads in tens of milliseconds, so
+      // the poll can miss the window (a 200 first, or loaded before the stop): then start again.
+      let status = 0;
+      await server.until(async () => (status = await health(port)) === 503 || status === 200, READY_TIMEOUT_MS, 'the server to start loading', 2);
+      if (status === 503) {
+        server.hold();
+        // What it logged before the stop has reached us by now.
+        await new Promise((r) => setTimeout(r, 200));
+        if (!/model loaded|listening on/.test(server.log())) return server;
+      }
+    } catch (err) {
+      await server.stop();
+      throw err;
+    }
+    await server.stop();
+    if (attempt === HOLD_ATTEMPTS) throw new Error(`llama-server was ready before it could be held while loading, ${HOLD_ATTEMPTS} times`);
+  }
+}
+
+const HOLD_ATTEMPTS = 5;
+
+/** Starts the server in its own process group, so that stop() reaches everything it started. (chroot execs the server.) */
+function launch(port: number, args: string[]): LlamaServer & { hold(): void; until: typeof until } {
   const child = spawn('chroot', args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.setEncoding('utf8').on('data', (d: string) => (output += d));
@@ -83,30 +112,21 @@ export async function startLlamaServer(options: LlamaServerOptions = {}): Promis
     child.on('exit', (code, signal) => reject(new Error(`llama-server exited (${code ?? signal}):\n${output.slice(-2000)}`)));
   });
   exited.catch(() => undefined);
-  const server: LlamaServer = {
+  /** Waits for `check`, failing at once if the server exits. */
+  const untilRunning: typeof until = (check, timeoutMs, what, everyMs) => Promise.race([exited, until(check, timeoutMs, what, everyMs)]);
+  return {
     port,
     baseUrl: `http://127.0.0.1:${port}/v1`,
     log: () => output,
+    hold: () => process.kill(child.pid!, 'SIGSTOP'),
+    until: untilRunning,
     async resumeOnRequest(timeoutMs = READY_TIMEOUT_MS) {
-      await Promise.race([exited, until(() => clientConnected(port), timeoutMs, 'a client to connect')]);
+      await untilRunning(() => clientConnected(port), timeoutMs, 'a client to connect');
       process.kill(child.pid!, 'SIGCONT');
-      await Promise.race([exited, until(async () => (await health(port)) === 200, timeoutMs, 'the server to be ready')]);
+      await untilRunning(async () => (await health(port)) === 200, timeoutMs, 'the server to be ready');
     },
     stop: () => stopGroup(child),
   };
-  try {
-    if (options.holdWhileLoading) {
-      // Listening, and loading: hold it there. (The tiny model loads in tens of milliseconds.)
-      await Promise.race([exited, until(async () => (await health(port)) === 503, READY_TIMEOUT_MS, 'the server to start loading', 2)]);
-      process.kill(child.pid!, 'SIGSTOP');
-    } else {
-      await Promise.race([exited, until(async () => (await health(port)) === 200, READY_TIMEOUT_MS, 'the server to be ready')]);
-    }
-  } catch (err) {
-    await stopGroup(child);
-    throw err;
-  }
-  return server;
 }
 
 /** GET /health on a fresh connection (none left open): its status, or 0 when nothing answers. */
