@@ -1,6 +1,7 @@
 /**
  * The LLM client: the openai SDK pointed at OpenAI or any OpenAI-compatible server, and the
- * mapping of its errors to our codes. The SDK's own retries are off (retry/split owns retrying so
+ * mapping of its errors (OpenAI's, and the bodies llama.cpp's server, vLLM and Ollama send) to our
+ * codes. The SDK's own retries are off (retry/split owns retrying so
  * that attempts are counted, capped and split); its per-request timeout is used.
  */
 import OpenAI from 'openai';

@@ -33,7 +33,8 @@ if [[ ! -e "$root/.sluice-ready" ]]; then
   fi
   echo "ensure.sh: building a $suite chroot with $packages in $root (once per machine)" >&2
   started=$(date +%s)
-  rm -rf "$root.tmp"
+  # --one-file-system: an interrupted build may have left /proc or /sys mounted inside.
+  rm -rf --one-file-system "$root.tmp"
   # essential + the packages (apt resolves their dependencies, no recommends); docs, man pages and
   # locales left out. Check-Valid-Until off: a testing mirror's Release may be past its date.
   mmdebstrap --variant=essential --include="$packages" \
