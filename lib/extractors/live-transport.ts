@@ -15,6 +15,8 @@ export interface LiveTransportOptions {
   apiKey?: string;
   /** Cap on a server's Retry-After, which pauses every request. */
   maxRetryAfterMs: number;
+  /** The URL requests go to, named in a fatal error's message. */
+  endpoint?: string;
 }
 
 export function liveTransport(codec: ApiCodec, o: LiveTransportOptions): Dispatch {
@@ -22,7 +24,7 @@ export function liveTransport(codec: ApiCodec, o: LiveTransportOptions): Dispatc
     // Rate limits count max_tokens at request time (OpenAI does), so that is what we reserve.
     const reserve = request.promptTokens + codec.outputTokens;
     const data = await pacedRequest(
-      { limiter: o.limiter, reserve, signal, apiKey: o.apiKey, maxRetryAfterMs: o.maxRetryAfterMs, observer: run?.observer },
+      { limiter: o.limiter, reserve, signal, apiKey: o.apiKey, maxRetryAfterMs: o.maxRetryAfterMs, observer: run?.observer, ...(o.endpoint !== undefined ? { endpoint: o.endpoint } : {}) },
       (requestSignal) => codec.send(o.client, request.body, requestSignal),
       (answer) => codec.billed(answer),
     );

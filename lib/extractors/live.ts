@@ -33,11 +33,10 @@ export const DEFAULT_LIVE_CONCURRENCY = 8;
 export function liveExtractor(codec: ApiCodec, o: LiveOptions): Extractor {
   const client = o.client ?? createClient({ baseUrl: o.baseUrl, apiKey: o.apiKey, timeoutMs: o.timeoutMs });
   const limiter = new RateLimiter({ rpm: o.rpm, tpm: o.tpm, ...(o.shared ? { shared: o.shared } : {}) });
-  let dispatch = liveTransport(codec, { client, limiter, apiKey: o.apiKey, maxRetryAfterMs: o.maxRetryAfterMs });
-  if (o.cache) {
-    // Part of every cache key (an injected client may have no baseURL); the codec's url less its /v1.
-    const endpoint = endpointOf(client.baseURL ?? o.baseUrl ?? '', codec.url.slice('/v1'.length));
-    dispatch = withCache(o.cache, endpoint)(dispatch);
-  }
+  // Part of every cache key, and named in errors (an injected client may have no baseURL); the
+  // codec's url less its /v1.
+  const endpoint = endpointOf(client.baseURL ?? o.baseUrl ?? '', codec.url.slice('/v1'.length));
+  let dispatch = liveTransport(codec, { client, limiter, apiKey: o.apiKey, maxRetryAfterMs: o.maxRetryAfterMs, endpoint });
+  if (o.cache) dispatch = withCache(o.cache, endpoint)(dispatch);
   return composedExtractor(codec, dispatch, { name: codec.name, concurrency: o.concurrency ?? DEFAULT_LIVE_CONCURRENCY });
 }

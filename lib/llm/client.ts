@@ -1,6 +1,7 @@
 /**
  * The LLM client: the openai SDK pointed at OpenAI or any OpenAI-compatible server, and the
- * mapping of its errors to our codes. The SDK's own retries are off (retry/split owns retrying so
+ * mapping of its errors (OpenAI's, and the bodies llama.cpp's server, vLLM and Ollama send) to our
+ * codes. The SDK's own retries are off (retry/split owns retrying so
  * that attempts are counted, capped and split); its per-request timeout is used.
  */
 import OpenAI from 'openai';
@@ -58,8 +59,11 @@ function retryAfterMs(headers: Headers | undefined): number | undefined {
   return Number.isFinite(date) ? Math.max(0, date - Date.now()) : undefined;
 }
 
-/** Maps an SDK error to a SluiceError whose code tells retry/split what to do. */
-export function classifyError(err: unknown, apiKey: string | undefined, aborted: boolean): SluiceError {
+/**
+ * Maps an SDK error to a SluiceError whose code tells retry/split what to do. `endpoint` (the URL
+ * the request went to, without credentials) is named in the messages that ask the user to act.
+ */
+export function classifyError(err: unknown, apiKey: string | undefined, aborted: boolean, endpoint?: string): SluiceError {
   if (err instanceof SluiceError) return err;
   if (aborted || err instanceof OpenAI.APIUserAbortError) return new SluiceError(ErrorCode.ABORTED, 'request abandoned: the run is stopping');
   if (err instanceof OpenAI.APIConnectionTimeoutError) return new SluiceError(ErrorCode.TRANSIENT, 'request timed out');
@@ -67,24 +71,69 @@ export function classifyError(err: unknown, apiKey: string | undefined, aborted:
   if (err instanceof OpenAI.APIError) {
     const status = err.status ?? 0;
     const detail = redact(err.message, apiKey);
+    const at = endpoint ? ` from ${endpoint}` : '';
     if (status === 401 || status === 403) {
       // The server's message can echo part of the key: say nothing of it.
       return new SluiceError(ErrorCode.FATAL, `the API refused the credentials (HTTP ${status}); check OPENAI_API_KEY or --base-url`);
     }
-    if (status === 404) return new SluiceError(ErrorCode.FATAL, `not found (HTTP 404): ${detail}; check --model and --base-url`);
+    if (status === 404) return new SluiceError(ErrorCode.FATAL, `not found (HTTP 404${at}): ${detail}; check --model and --base-url`);
+    if (NOT_SERVED.has(status)) {
+      // e.g. llama.cpp's server started without --embeddings: every request would fail alike.
+      return new SluiceError(ErrorCode.FATAL, `the server does not serve this request (HTTP ${status}${at}): ${detail}; check --base-url and the options the server was started with`);
+    }
     if (status === 429) {
       if (err.code === 'insufficient_quota') return new SluiceError(ErrorCode.FATAL, `quota exhausted (HTTP 429 insufficient_quota): ${detail}`);
       return new SluiceError(ErrorCode.TRANSIENT, `rate limited (HTTP 429): ${detail}`, { retryAfterMs: retryAfterMs(err.headers) });
     }
-    if (status === 400 && err.code === 'context_length_exceeded') return new SluiceError(ErrorCode.SPLIT_REQUIRED, `context length exceeded: ${detail}`);
+    // Before the parameter rule: vLLM names the parameter ("input_tokens") of a context overflow.
+    if (isTooLarge(err)) return new SluiceError(ErrorCode.SPLIT_REQUIRED, `context length exceeded (HTTP ${status}): ${detail}`);
     if (status === 400 && err.param && err.param !== 'messages' && err.param !== 'input') {
       // A parameter the server does not take (e.g. --dimensions on an old model) fails every request alike.
       return new SluiceError(ErrorCode.FATAL, `the server refused the request parameter "${err.param}" (HTTP 400): ${detail}`);
     }
+    if (isServerLoading(err)) return new SluiceError(ErrorCode.TRANSIENT, `the server is still loading its model (HTTP 503): ${detail}`, { retryAfterMs: retryAfterMs(err.headers) });
     if (status === 408 || status === 409 || status >= 500) return new SluiceError(ErrorCode.TRANSIENT, `server error (HTTP ${status}): ${detail}`, { retryAfterMs: retryAfterMs(err.headers) });
     return new SluiceError(ErrorCode.EXTRACT, `request refused (HTTP ${status}): ${detail}`);
   }
   return new SluiceError(ErrorCode.EXTRACT, redact(err instanceof Error ? err.message : String(err), apiKey));
+}
+
+/** The endpoint is not there at all (405 Method Not Allowed, 501 Not Implemented), like a 404. */
+const NOT_SERVED = new Set([405, 501]);
+
+/**
+ * How servers say a request is over the model's context, which only a smaller request can cure.
+ * Codes where the server gives one; otherwise its message, as it reads in the server's source.
+ */
+const TOO_LARGE_CODES = new Set([
+  'context_length_exceeded', // OpenAI (error.code)
+  'exceed_context_size_error', // llama.cpp's server (error.type): "request (N tokens) exceeds the available context size (M tokens)"
+]);
+const TOO_LARGE_MESSAGES = [
+  // OpenAI and vLLM: "This model's maximum context length is 4096 tokens. However, you requested ..."
+  /maximum context length is \d+ tokens/i,
+  // llama.cpp's server, embeddings over its batch (HTTP 500): "input (N tokens) is too large to process. increase the physical batch size"
+  /too large to process\. increase the physical batch size/i,
+  // Ollama: "the input length exceeds the context length" (older: "input length exceeds maximum context length")
+  /input length exceeds (?:the|maximum) context length/i,
+];
+/** Statuses a context overflow comes with: 400 (most) and 500 (llama.cpp's embeddings); a 413 always is one. */
+const TOO_LARGE_STATUSES = new Set([400, 500]);
+
+function isTooLarge(err: InstanceType<typeof OpenAI.APIError>): boolean {
+  if (err.status === 413) return true;
+  if (!TOO_LARGE_STATUSES.has(err.status ?? 0)) return false;
+  if (TOO_LARGE_CODES.has(String(err.code)) || TOO_LARGE_CODES.has(String(err.type))) return true;
+  return TOO_LARGE_MESSAGES.some((re) => re.test(err.message));
+}
+
+/**
+ * A server that is up but still loading its model: llama.cpp's server answers every request with
+ * 503 {"error":{"message":"Loading model","type":"unavailable_error"}} until it is ready. Such an
+ * answer is waited out (pacedRequest), not counted as a failed attempt.
+ */
+export function isServerLoading(err: unknown): boolean {
+  return err instanceof OpenAI.APIError && err.status === 503 && /\bloading model\b/i.test(err.message);
 }
 
 function causeOf(err: Error): string {

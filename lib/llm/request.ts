@@ -2,13 +2,14 @@
  * One paced request to an OpenAI-compatible endpoint, as the live transport makes it for every
  * codec (lib/extractors/live-transport.ts): wait for the rate budgets, send with a signal of the
  * request's own (linked to the run's, so no listener piles up on the run's signal), read the
- * rate-limit headers of every answer, map errors to our codes, let a (clamped) Retry-After pause
- * every request, and settle the reservation.
+ * rate-limit headers of every answer, wait out a server that is still loading its model, map errors
+ * to our codes, let a (clamped) Retry-After pause every request, and settle the reservation.
  */
 import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import OpenAI from 'openai';
 import { ErrorCode, SluiceError } from '../runtime/errors.js';
-import { classifyError } from './client.js';
+import { classifyError, isServerLoading } from './client.js';
 import type { RateLimiter } from './rate-limiter.js';
 import type { RequestStatus, RunObserver } from '../runtime/run-context.js';
 
@@ -22,7 +23,13 @@ export interface PacedRequest {
   maxRetryAfterMs: number;
   /** Told when the request is sent and how it ended (metrics). */
   observer?: RunObserver;
+  /** The URL requested, without credentials: named in the errors a user must act on. */
+  endpoint?: string;
 }
+
+/** Waiting out a server that is loading its model: the first pause, doubled up to the last. */
+const LOADING_FIRST_PAUSE_MS = 250;
+const LOADING_MAX_PAUSE_MS = 4000;
 
 export async function pacedRequest<T>(p: PacedRequest, send: (signal: AbortSignal) => Promise<{ data: T; response: Response }>, billed: (data: T) => number | undefined): Promise<T> {
   const ticket = await p.limiter.acquire(p.reserve, p.signal).catch(() => {
@@ -38,28 +45,54 @@ export async function pacedRequest<T>(p: PacedRequest, send: (signal: AbortSigna
   const request = new AbortController();
   const forward = () => request.abort();
   p.signal.addEventListener('abort', forward, { once: true });
-  const sentAt = performance.now();
-  let status: RequestStatus = 'error';
-  p.observer?.requestStarted?.();
   try {
-    const { data, response } = await send(request.signal);
-    status = httpStatus(response.status);
-    p.limiter.observe(response.headers, ticket);
-    used = billed(data) ?? used;
-    return data;
-  } catch (err) {
-    status = statusOf(err, p.signal.aborted);
-    const headers = (err as { headers?: Headers }).headers;
-    if (headers && typeof headers.get === 'function') p.limiter.observe(headers, ticket);
-    const e = classifyError(err, p.apiKey, p.signal.aborted);
-    // A 429 was refused before admission: the server charged nothing, so neither do we.
-    if ((err as { status?: number }).status === 429) used = 0;
-    if (e.retryAfterMs !== undefined) p.limiter.pause(Math.min(e.retryAfterMs, p.maxRetryAfterMs));
-    throw e;
+    for (let waitedMs = 0, pauseMs = LOADING_FIRST_PAUSE_MS; ; pauseMs = Math.min(2 * pauseMs, LOADING_MAX_PAUSE_MS)) {
+      try {
+        const { data, response } = await observed(p.observer, p.signal, () => send(request.signal));
+        p.limiter.observe(response.headers, ticket);
+        used = billed(data) ?? used;
+        return data;
+      } catch (err) {
+        const headers = (err as { headers?: Headers }).headers;
+        if (headers && typeof headers.get === 'function') p.limiter.observe(headers, ticket);
+        // A server still loading its model did no work: wait (every request waits with this one)
+        // and send again, without spending one of the pack's attempts, for up to --max-retry-after-ms.
+        if (isServerLoading(err) && !p.signal.aborted && waitedMs < p.maxRetryAfterMs) {
+          const ms = Math.min(pauseMs, p.maxRetryAfterMs - waitedMs);
+          p.limiter.pause(ms);
+          await sleep(ms, { signal: p.signal }).catch(() => {
+            throw new SluiceError(ErrorCode.ABORTED, 'request abandoned: the run is stopping');
+          });
+          waitedMs += ms;
+          continue;
+        }
+        const e = classifyError(err, p.apiKey, p.signal.aborted, p.endpoint);
+        // A 429 was refused before admission, a loading server served nothing: neither is charged.
+        if ((err as { status?: number }).status === 429 || isServerLoading(err)) used = 0;
+        if (e.retryAfterMs !== undefined) p.limiter.pause(Math.min(e.retryAfterMs, p.maxRetryAfterMs));
+        throw e;
+      }
+    }
   } finally {
     p.signal.removeEventListener('abort', forward);
     p.limiter.settle(p.reserve, used);
-    p.observer?.requestEnded?.(status, (performance.now() - sentAt) / 1000);
+  }
+}
+
+/** One HTTP request, told to the observer (metrics count every request sent, by status). */
+async function observed<R extends { response: Response }>(observer: RunObserver | undefined, run: AbortSignal, send: () => Promise<R>): Promise<R> {
+  const sentAt = performance.now();
+  let status: RequestStatus = 'error';
+  observer?.requestStarted?.();
+  try {
+    const result = await send();
+    status = httpStatus(result.response.status);
+    return result;
+  } catch (err) {
+    status = statusOf(err, run.aborted);
+    throw err;
+  } finally {
+    observer?.requestEnded?.(status, (performance.now() - sentAt) / 1000);
   }
 }
 
