@@ -12,8 +12,46 @@ import { Readable } from 'node:stream';
 import { isMain } from '../lib/cli/is-main.js';
 import { seededRandom } from '../simulator/seeded-random.js';
 
-const PEOPLE = ['Angela Merkel', 'Emmanuel Macron', 'Satya Nadella', 'Ngozi Okonjo-Iweala', 'Lionel Messi', 'Serena Williams', 'Jacinda Ardern', 'Narendra Modi', 'Tim Cook', 'Christine Lagarde', 'Elon Musk', 'Kamala Harris', 'Xi Jinping', 'Lula da Silva', 'Sanna Marin', 'Sundar Pichai', 'Mary Barra', 'Olaf Scholz', 'Fumio Kishida', 'Cyril Ramaphosa'];
-const ORGS = ['Microsoft', 'the European Central Bank', 'Toyota', 'the World Health Organization', 'Goldman Sachs', 'Siemens', 'the United Nations', 'Airbus', 'Samsung Electronics', 'the International Monetary Fund', 'Nestlé', 'Reuters', 'Apple Inc.', 'Volkswagen', 'the Red Cross', 'Harvard University'];
+const PEOPLE = [
+  'Angela Merkel',
+  'Emmanuel Macron',
+  'Satya Nadella',
+  'Ngozi Okonjo-Iweala',
+  'Lionel Messi',
+  'Serena Williams',
+  'Jacinda Ardern',
+  'Narendra Modi',
+  'Tim Cook',
+  'Christine Lagarde',
+  'Elon Musk',
+  'Kamala Harris',
+  'Xi Jinping',
+  'Lula da Silva',
+  'Sanna Marin',
+  'Sundar Pichai',
+  'Mary Barra',
+  'Olaf Scholz',
+  'Fumio Kishida',
+  'Cyril Ramaphosa',
+];
+const ORGS = [
+  'Microsoft',
+  'the European Central Bank',
+  'Toyota',
+  'the World Health Organization',
+  'Goldman Sachs',
+  'Siemens',
+  'the United Nations',
+  'Airbus',
+  'Samsung Electronics',
+  'the International Monetary Fund',
+  'Nestlé',
+  'Reuters',
+  'Apple Inc.',
+  'Volkswagen',
+  'the Red Cross',
+  'Harvard University',
+];
 const PLACES = ['Berlin', 'Paris', 'Lagos', 'Tokyo', 'New York', 'Brazil', 'Nairobi', 'Mumbai', 'Sydney', 'Geneva', 'Canada', 'Seoul', 'Mexico City', 'Cairo', 'Stockholm', 'Texas'];
 const TEMPLATES = [
   '{P} met {Q} in {L} on Tuesday to discuss trade.',
@@ -108,7 +146,14 @@ export function generatedJsonl(count: number, seed = 1, options?: GenerateOption
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { count: { type: 'string', default: '10000' }, seed: { type: 'string', default: '1' }, 'median-words': { type: 'string', default: '100' }, 'tail-share': { type: 'string', default: '0' } } });
+  const { values } = parseArgs({
+    options: {
+      count: { type: 'string', default: '10000' },
+      seed: { type: 'string', default: '1' },
+      'median-words': { type: 'string', default: '100' },
+      'tail-share': { type: 'string', default: '0' },
+    },
+  });
   const stream = generatedJsonl(Number(values.count), Number(values.seed), { medianWords: Number(values['median-words']), tailShare: Number(values['tail-share']) });
   for await (const chunk of stream) {
     if (!process.stdout.write(chunk)) await new Promise((r) => process.stdout.once('drain', r));

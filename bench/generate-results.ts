@@ -15,7 +15,40 @@ import type { Entity, Relation } from '../lib/runtime/records.js';
 import { jsonlStream } from './generate-docs.js';
 import { seededRandom } from '../simulator/seeded-random.js';
 
-const SYLLABLES = ['ka', 'lo', 've', 'ra', 'min', 'tor', 'sa', 'del', 'na', 'bri', 'os', 'tel', 'mar', 'qui', 'zen', 'fa', 'lu', 'cor', 'dan', 'ei', 'hol', 'ri', 'pen', 'ga', 'sto', 'vin', 'mu', 'ter', 'ba', 'ly', 'no', 'shi'];
+const SYLLABLES = [
+  'ka',
+  'lo',
+  've',
+  'ra',
+  'min',
+  'tor',
+  'sa',
+  'del',
+  'na',
+  'bri',
+  'os',
+  'tel',
+  'mar',
+  'qui',
+  'zen',
+  'fa',
+  'lu',
+  'cor',
+  'dan',
+  'ei',
+  'hol',
+  'ri',
+  'pen',
+  'ga',
+  'sto',
+  'vin',
+  'mu',
+  'ter',
+  'ba',
+  'ly',
+  'no',
+  'shi',
+];
 const ORG_WORDS = ['Systems', 'Bank', 'Motors', 'Energy', 'Foods', 'Capital', 'Labs', 'Airlines', 'Media', 'Group'];
 const PLACE_WORDS = ['', 'Port ', 'San ', 'New ', 'Lake '];
 const RELATION_TYPES = ['works_for', 'leads', 'located_in', 'partner_of', 'affiliated_with', 'related_to'];
@@ -115,7 +148,9 @@ export function generatedResultsJsonl(count: number, seed = 1, options?: Generat
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { count: { type: 'string', default: '10000' }, seed: { type: 'string', default: '1' }, vocabulary: { type: 'string', default: '100000' }, skew: { type: 'string', default: '1.1' } } });
+  const { values } = parseArgs({
+    options: { count: { type: 'string', default: '10000' }, seed: { type: 'string', default: '1' }, vocabulary: { type: 'string', default: '100000' }, skew: { type: 'string', default: '1.1' } },
+  });
   const stream = generatedResultsJsonl(Number(values.count), Number(values.seed), { vocabulary: Number(values.vocabulary), skew: Number(values.skew) });
   for await (const chunk of stream) {
     if (!process.stdout.write(chunk)) await new Promise((r) => process.stdout.once('drain', r));

@@ -92,7 +92,11 @@ async function buildOnce(count: number, p: Params, dir: string) {
   });
   if (run.code !== 0) throw new Error(`graph add exited with ${run.code}`);
   const c = new Database(db, { readonly: true });
-  const figures = c.prepare('SELECT (SELECT count(*) FROM documents) AS documents, (SELECT count(*) FROM nodes) AS nodes, (SELECT count(*) FROM edges) AS edges, (SELECT count(*) FROM mentions) AS entityRows, (SELECT count(*) FROM aliases) AS surfaceForms').get() as Record<string, number>;
+  const figures = c
+    .prepare(
+      'SELECT (SELECT count(*) FROM documents) AS documents, (SELECT count(*) FROM nodes) AS nodes, (SELECT count(*) FROM edges) AS edges, (SELECT count(*) FROM mentions) AS entityRows, (SELECT count(*) FROM aliases) AS surfaceForms',
+    )
+    .get() as Record<string, number>;
   c.close();
   return { db, run, curve, figures, dbMb: Math.round(statSync(db).size / 1024 / 102.4) / 10 };
 }
@@ -132,7 +136,11 @@ function baselineChild(count: number, p: Params): void {
 }
 
 async function baseline(count: number, p: Params) {
-  const child = spawn(process.execPath, [here('./graph-build.js'), '--baseline-child', '--count', String(count), '--seed', String(p.seed), '--vocabulary', String(p.vocabulary), '--skew', String(p.skew)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(
+    process.execPath,
+    [here('./graph-build.js'), '--baseline-child', '--count', String(count), '--seed', String(p.seed), '--vocabulary', String(p.vocabulary), '--skew', String(p.skew)],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   let out = '';
   child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
   const run = await watch(child);
@@ -191,7 +199,9 @@ async function main(): Promise<void> {
         rssByDocuments: b.curve,
         storeMb: b.dbMb,
       };
-      console.log(`  ${row.wallSeconds} s, ${row.docsPerSecond} docs/s, ${row.entityRowsPerSecond} entity rows/s, ${f.nodes} nodes, ${f.edges} edges, peak RSS ${row.peakRssMb} MB, store ${b.dbMb} MB`);
+      console.log(
+        `  ${row.wallSeconds} s, ${row.docsPerSecond} docs/s, ${row.entityRowsPerSecond} entity rows/s, ${f.nodes} nodes, ${f.edges} edges, peak RSS ${row.peakRssMb} MB, store ${b.dbMb} MB`,
+      );
       if (!values['no-export']) {
         row.export = await exportOnce(b.db, dir);
         console.log(`  export graphml: ${JSON.stringify(row.export)}`);

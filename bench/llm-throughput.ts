@@ -49,7 +49,17 @@ async function drive(options: Record<string, unknown>, sim: { url: string }, cou
   const started = Date.now();
   for await (const _ of results(kg, [corpus(count, seed)], { baseUrl: sim.url, retryBaseMs: 200, ...options }, { context: ctx })) out++;
   const seconds = (Date.now() - started) / 1000;
-  return { docs: out, deadLettered: ctx.stats.deadLettered, seconds, docsPerSecond: out / seconds, requests: ctx.stats.requests, promptTokens: ctx.stats.promptTokens, completionTokens: ctx.stats.completionTokens, promptTokensPerDoc: ctx.stats.promptTokens / Math.max(1, out), retries: ctx.stats.retries };
+  return {
+    docs: out,
+    deadLettered: ctx.stats.deadLettered,
+    seconds,
+    docsPerSecond: out / seconds,
+    requests: ctx.stats.requests,
+    promptTokens: ctx.stats.promptTokens,
+    completionTokens: ctx.stats.completionTokens,
+    promptTokensPerDoc: ctx.stats.promptTokens / Math.max(1, out),
+    retries: ctx.stats.retries,
+  };
 }
 
 /** Packed against one document per request, side by side, for each output speed. */
@@ -63,7 +73,9 @@ async function packing() {
       const r = await drive({ maxDocs, concurrency, maxOutputTokens: MAX_OUTPUT_TOKENS }, sim, docCount, 21);
       await sim.close();
       runs.push({ maxDocs, ...r });
-      console.log(`${model.latencyMs} ms + ${msPerToken} ms/token, max-docs ${String(maxDocs).padStart(2)}: ${r.docsPerSecond.toFixed(1)} docs/s, ${r.requests} requests, ${r.promptTokensPerDoc.toFixed(0)} prompt tokens/doc, ${(r.completionTokens / Math.max(1, r.docs)).toFixed(0)} completion tokens/doc, ${r.seconds.toFixed(1)} s`);
+      console.log(
+        `${model.latencyMs} ms + ${msPerToken} ms/token, max-docs ${String(maxDocs).padStart(2)}: ${r.docsPerSecond.toFixed(1)} docs/s, ${r.requests} requests, ${r.promptTokensPerDoc.toFixed(0)} prompt tokens/doc, ${(r.completionTokens / Math.max(1, r.docs)).toFixed(0)} completion tokens/doc, ${r.seconds.toFixed(1)} s`,
+      );
     }
     const speedup = runs[0]!.docsPerSecond / runs[1]!.docsPerSecond;
     console.log(`packing speed-up at ${model.latencyMs} ms + ${msPerToken} ms/token (max-docs 10 vs 1, concurrency ${concurrency}): ${speedup.toFixed(2)}x`);
@@ -91,7 +103,13 @@ async function pacing() {
 
   let out = 0;
   try {
-    for await (const _ of results(kg, [input], { baseUrl: sim.url, retryBaseMs: 200, maxDocs: 10, concurrency: 16, maxOutputTokens: MAX_OUTPUT_TOKENS, ...(values['client-tpm'] ? { tpm } : {}) }, { context: ctx })) out++;
+    for await (const _ of results(
+      kg,
+      [input],
+      { baseUrl: sim.url, retryBaseMs: 200, maxDocs: 10, concurrency: 16, maxOutputTokens: MAX_OUTPUT_TOKENS, ...(values['client-tpm'] ? { tpm } : {}) },
+      { context: ctx },
+    ))
+      out++;
   } catch (err) {
     if (!controller.signal.aborted) throw err;
   } finally {
@@ -105,7 +123,9 @@ async function pacing() {
   const share = (s.admittedTokens - tpm) / ((tpm / 60) * window);
   const share429 = s.rateLimited / Math.max(1, s.requests);
   const mode = values['client-tpm'] ? 'client --tpm set to the limit' : 'headers only (no client budget)';
-  console.log(`tpm ${tpm}, ${mode}: ${s.admittedTokens} tokens admitted in ${window.toFixed(1)} s; share of the limit ${(share * 100).toFixed(1)}%; 429s ${s.rateLimited}/${s.requests} (${(share429 * 100).toFixed(2)}%); ${out} documents done`);
+  console.log(
+    `tpm ${tpm}, ${mode}: ${s.admittedTokens} tokens admitted in ${window.toFixed(1)} s; share of the limit ${(share * 100).toFixed(1)}%; 429s ${s.rateLimited}/${s.requests} (${(share429 * 100).toFixed(2)}%); ${out} documents done`,
+  );
   return { tpm, mode, windowSeconds: window, docsDone: out, admittedTokens: s.admittedTokens, limitShare: share, requests429: s.rateLimited, requestsTotal: s.requests, share429 };
 }
 

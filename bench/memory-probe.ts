@@ -33,7 +33,15 @@ if (Number.isInteger(fd) && fd > 2) {
   const sample = (): Record<string, unknown> => {
     forceGc?.();
     const m = process.memoryUsage();
-    const fields: Record<string, unknown> = { thread: threadId, t: Math.round(performance.now() - started), rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, afterGc: forceGc !== undefined };
+    const fields: Record<string, unknown> = {
+      thread: threadId,
+      t: Math.round(performance.now() - started),
+      rss: m.rss,
+      heapUsed: m.heapUsed,
+      heapTotal: m.heapTotal,
+      external: m.external,
+      afterGc: forceGc !== undefined,
+    };
     if (isMainThread) fields.maxRss = process.resourceUsage().maxRSS * 1024;
     return fields;
   };

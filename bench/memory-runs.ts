@@ -82,7 +82,8 @@ export function kgArgs(r: Pick<RunRequest, 'variant' | 'workers' | 'baseUrl'>, s
 }
 
 export function runLabel(r: Pick<RunRequest, 'variant' | 'docs' | 'workers'>): string {
-  const what = r.variant === 'eager' ? 'eager (dry run, input in an array)' : r.variant === 'offline' && r.workers !== undefined ? `offline, ${r.workers} worker${r.workers === 1 ? '' : 's'}` : r.variant;
+  const what =
+    r.variant === 'eager' ? 'eager (dry run, input in an array)' : r.variant === 'offline' && r.workers !== undefined ? `offline, ${r.workers} worker${r.workers === 1 ? '' : 's'}` : r.variant;
   return `${what}, ${formatCount(r.docs)}`;
 }
 

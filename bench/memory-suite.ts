@@ -51,7 +51,9 @@ export async function runSuite(plan: SuitePlan): Promise<SuiteOutcome> {
     try {
       const record = await measureRun({ ...request, seed: plan.seed, corpus: plan.corpus, baseUrl: sim?.url }, log);
       runs.push(record);
-      log(`  ${record.label}: ${record.wallSeconds} s, ${record.docsPerSecond} docs/s, peak RSS ${record.peakRssMb} MB, heap rise over 2nd half ${record.heapTrend.riseMb.toFixed(2)} MB${record.problems.length ? `; PROBLEMS: ${record.problems.join('; ')}` : ''}`);
+      log(
+        `  ${record.label}: ${record.wallSeconds} s, ${record.docsPerSecond} docs/s, peak RSS ${record.peakRssMb} MB, heap rise over 2nd half ${record.heapTrend.riseMb.toFixed(2)} MB${record.problems.length ? `; PROBLEMS: ${record.problems.join('; ')}` : ''}`,
+      );
     } finally {
       await sim?.stop();
     }
@@ -121,9 +123,7 @@ function chart(plan: SuitePlan, runs: readonly RunRecord[]): string {
     title: `RSS while streaming ${formatCount(size)} documents through pipelines/kg (${plan.name})`,
     xLabel: 'documents read by the pipeline',
     yLabel: 'RSS (MB)',
-    series: runs
-      .filter((r) => r.docs === size)
-      .map((r) => ({ name: `${r.label}: peak ${r.peakRssMb} MB`, points: r.samples.map((s) => [s.docs, s.rssMb] as const) })),
+    series: runs.filter((r) => r.docs === size).map((r) => ({ name: `${r.label}: peak ${r.peakRssMb} MB`, points: r.samples.map((s) => [s.docs, s.rssMb] as const) })),
   }));
   const when = new Date().toISOString().slice(0, 10);
   return svgDocument(charts, `${when}, node ${process.version}, ${cpus().length} cores; RSS sampled every 250 ms; peak from getrusage at exit. bench/results/${plan.name}.json has the figures.`);
@@ -139,7 +139,9 @@ function printTable(runs: readonly RunRecord[], peaks: readonly PeakPair[]): voi
   for (const row of rows) log(row.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  '));
   for (const r of runs) {
     const g = r.peakGrowth;
-    if (g) log(`peak RSS ${r.label}: at the end ${g.longPeakMb} MB / at ${formatCount(g.referenceDocs)} documents ${g.shortPeakMb} MB = ${g.ratio.toFixed(3)} (limit ${g.limit}) ${g.ok ? 'OK' : 'FAIL'}`);
+    if (g)
+      log(`peak RSS ${r.label}: at the end ${g.longPeakMb} MB / at ${formatCount(g.referenceDocs)} documents ${g.shortPeakMb} MB = ${g.ratio.toFixed(3)} (limit ${g.limit}) ${g.ok ? 'OK' : 'FAIL'}`);
   }
-  for (const p of peaks) log(`peak RSS ${p.variant}, separate runs (reported, not judged): ${formatCount(p.longDocs)} ${p.longPeakMb} MB / ${formatCount(p.shortDocs)} ${p.shortPeakMb} MB = ${p.ratio.toFixed(3)}`);
+  for (const p of peaks)
+    log(`peak RSS ${p.variant}, separate runs (reported, not judged): ${formatCount(p.longDocs)} ${p.longPeakMb} MB / ${formatCount(p.shortDocs)} ${p.shortPeakMb} MB = ${p.ratio.toFixed(3)}`);
 }

@@ -23,7 +23,10 @@ const { values } = parseArgs({
   },
 });
 
-const sizes = values.sizes.split(',').map(Number).sort((a, b) => a - b);
+const sizes = values.sizes
+  .split(',')
+  .map(Number)
+  .sort((a, b) => a - b);
 if (sizes.some((n) => !Number.isInteger(n) || n < 1)) throw new RangeError(`--sizes: positive integers, comma-separated (got ${values.sizes})`);
 const variants = values.variants.split(',') as Variant[];
 for (const v of variants) if (!VARIANTS.includes(v)) throw new RangeError(`--variants: unknown ${JSON.stringify(v)} (one of ${VARIANTS.join(', ')})`);

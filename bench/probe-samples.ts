@@ -52,7 +52,15 @@ export function parseProbeLine(line: string): ProbeSample {
   }
   if (typeof o.afterGc !== 'boolean') throw new Error('probe line: afterGc must be a boolean');
   if (!Number.isInteger(o.thread) || (o.thread as number) < 0) throw new Error(`probe line: thread must be a non-negative integer, got ${JSON.stringify(o.thread)}`);
-  const sample: ProbeSample = { thread: o.thread as number, t: o.t as number, rss: o.rss as number, heapUsed: o.heapUsed as number, heapTotal: o.heapTotal as number, external: o.external as number, afterGc: o.afterGc };
+  const sample: ProbeSample = {
+    thread: o.thread as number,
+    t: o.t as number,
+    rss: o.rss as number,
+    heapUsed: o.heapUsed as number,
+    heapTotal: o.heapTotal as number,
+    external: o.external as number,
+    afterGc: o.afterGc,
+  };
   if (o.maxRss !== undefined) {
     if (typeof o.maxRss !== 'number' || !Number.isFinite(o.maxRss) || o.maxRss <= 0) throw new Error(`probe line: maxRss must be a positive number, got ${JSON.stringify(o.maxRss)}`);
     sample.maxRss = o.maxRss;

@@ -61,8 +61,17 @@ await sim.close();
 rmSync(dir, { recursive: true, force: true });
 
 const one = rows.find((r) => r.setup === '1 worker')!;
-const result = { docs, latencyMs, docsPerPack: 2, perWorker: PER_WORKER, machine: `${(await import('node:os')).cpus().length} cores`, rows: rows.map((r) => ({ ...r, efficiency: r.setup === 'local' ? null : r.docsPerSecond / (one.docsPerSecond * (r.inFlight / PER_WORKER)) })), coordinatorOverhead: one.seconds / local - 1 };
+const result = {
+  docs,
+  latencyMs,
+  docsPerPack: 2,
+  perWorker: PER_WORKER,
+  machine: `${(await import('node:os')).cpus().length} cores`,
+  rows: rows.map((r) => ({ ...r, efficiency: r.setup === 'local' ? null : r.docsPerSecond / (one.docsPerSecond * (r.inFlight / PER_WORKER)) })),
+  coordinatorOverhead: one.seconds / local - 1,
+};
 writeFileSync(join(ROOT, 'bench/results/scale-out.json'), `${JSON.stringify(result, null, 2)}\n`);
 console.log('| setup | packs in flight | seconds | docs/s | scaling efficiency |\n| --- | --- | --- | --- | --- |');
-for (const r of result.rows) console.log(`| ${r.setup} | ${r.inFlight} | ${r.seconds.toFixed(1)} | ${r.docsPerSecond.toFixed(1)} | ${r.efficiency === null ? '' : `${(r.efficiency * 100).toFixed(0)}%`} |`);
+for (const r of result.rows)
+  console.log(`| ${r.setup} | ${r.inFlight} | ${r.seconds.toFixed(1)} | ${r.docsPerSecond.toFixed(1)} | ${r.efficiency === null ? '' : `${(r.efficiency * 100).toFixed(0)}%`} |`);
 console.log(`coordinator overhead (1 worker vs local, same concurrency): ${(result.coordinatorOverhead * 100).toFixed(1)}%`);

@@ -131,7 +131,8 @@ const oneWorker = offlineMedian(1);
 const allCores = offlineMedian(CORES);
 log(`offline: 1 worker ${oneWorker} docs/s, ${CORES} workers ${allCores} docs/s (x${(allCores / oneWorker).toFixed(2)})`);
 
-const firstRound = (list: Timed[]): Series[] => list.filter((t) => t.round === 0).map((t) => ({ name: `${t.program}: ${t.docsPerSecond} docs/s, peak ${t.peakRssMb} MB`, points: t.samples.map((s) => [s.docs, s.rssMb] as const) }));
+const firstRound = (list: Timed[]): Series[] =>
+  list.filter((t) => t.round === 0).map((t) => ({ name: `${t.program}: ${t.docsPerSecond} docs/s, peak ${t.peakRssMb} MB`, points: t.samples.map((s) => [s.docs, s.rssMb] as const) }));
 const svg = svgDocument(
   [
     { title: `Dry run against the hand-written loop, ${formatCount(DOCS)} documents (round 1)`, xLabel: 'documents read', yLabel: 'RSS (MB)', series: firstRound(overhead) },

@@ -18,7 +18,7 @@ import { batchStatus } from '../lib/batch/status.js';
 import { chunk, chunkOptionSpecs } from '../stages/chunk.js';
 import { extract, extractOptionSpecs } from '../stages/extract.js';
 import { mergeEmbeddings, serialiseEmbedding } from '../stages/merge-embeddings.js';
-import { DEFAULT_EMBED_CONCURRENCY, MAX_INPUTS_PER_REQUEST, embeddingsCodec, openaiEmbedderOptionSpecs, type EncodingFormat } from '../lib/extractors/openai-embeddings.js';
+import { DEFAULT_EMBED_CONCURRENCY, MAX_INPUTS_PER_REQUEST, embeddingsCodec, openaiEmbedderOptionSpecs } from '../lib/extractors/openai-embeddings.js';
 import { refuseCacheWithBatch, wireExtractor, type RunExtras } from '../lib/extractors/wire.js';
 import type { Extractor } from '../lib/runtime/extractor.js';
 import { parse, parseOptionSpecs } from '../stages/parse.js';
@@ -52,13 +52,25 @@ const embedExtractSpecs = overriding(extractOptionSpecs, {
   concurrency: { default: DEFAULT_EMBED_CONCURRENCY, defaultLabel: undefined, description: 'Requests in flight at once' },
 });
 
-export const embedOptionSpecs = mergeSpecs(readOptionSpecs, parseOptionSpecs, embedChunkSpecs, embedPackSpecs, openaiEmbedderOptionSpecs, embedExtractSpecs, retryOptionSpecs, cacheOptionSpecs, batchOptionSpecs, redisOptionSpecs);
+export const embedOptionSpecs = mergeSpecs(
+  readOptionSpecs,
+  parseOptionSpecs,
+  embedChunkSpecs,
+  embedPackSpecs,
+  openaiEmbedderOptionSpecs,
+  embedExtractSpecs,
+  retryOptionSpecs,
+  cacheOptionSpecs,
+  batchOptionSpecs,
+  redisOptionSpecs,
+);
 
 /** The resolved options of an embed run: every one of embedOptionSpecs. */
 export type EmbedOptions = OptionsOf<typeof embedOptionSpecs>;
 
 /** Shown (after "embed: ") with exit code 2 when there is nothing to send requests to. */
-export const NO_SERVER_MESSAGE = 'no embeddings server: set OPENAI_API_KEY in the environment for the OpenAI API, or give --base-url with the URL of an OpenAI-compatible server (e.g. --base-url http://127.0.0.1:8080/v1 for llama.cpp, vLLM or Ollama)';
+export const NO_SERVER_MESSAGE =
+  'no embeddings server: set OPENAI_API_KEY in the environment for the OpenAI API, or give --base-url with the URL of an OpenAI-compatible server (e.g. --base-url http://127.0.0.1:8080/v1 for llama.cpp, vLLM or Ollama)';
 
 /**
  * The extractor a run of these options uses (and one close for all it opened); a scale-out worker
@@ -114,7 +126,8 @@ export const embed = definePipeline<EmbedOptions>({
   sink: (target) => jsonlSink(target, serialiseEmbedding),
   // Batch mode keeps its ledger beside the commit file.
   checkpointLayout: (o) => (o.batchApi ? 'directory' : 'file'),
-  status: (o, dir) => batchStatus(dir, CHECKPOINT_FILE, createClient({ baseUrl: o.baseUrl, apiKey: process.env.OPENAI_API_KEY || undefined, timeoutMs: o.timeoutMs }), process.env.OPENAI_API_KEY || undefined),
+  status: (o, dir) =>
+    batchStatus(dir, CHECKPOINT_FILE, createClient({ baseUrl: o.baseUrl, apiKey: process.env.OPENAI_API_KEY || undefined, timeoutMs: o.timeoutMs }), process.env.OPENAI_API_KEY || undefined),
 });
 
 export default embed;

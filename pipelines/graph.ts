@@ -44,7 +44,12 @@ export const addOptionSpecs: readonly OptionSpec[] = [
 ];
 
 export const exportOptionSpecs: readonly OptionSpec[] = [
-  { name: 'format', type: 'string', choices: ['neo4j', 'graphml', 'tables'], description: 'neo4j (a directory: nodes.csv, relationships.csv, import.sh), graphml (a file) or tables (a directory: GraphRAG-style entities.csv, relationships.csv)' },
+  {
+    name: 'format',
+    type: 'string',
+    choices: ['neo4j', 'graphml', 'tables'],
+    description: 'neo4j (a directory: nodes.csv, relationships.csv, import.sh), graphml (a file) or tables (a directory: GraphRAG-style entities.csv, relationships.csv)',
+  },
   { name: 'out', short: 'o', type: 'string', description: 'Where to write: a directory for neo4j and tables (created if absent), a file for graphml' },
   cacheSpec,
   helpSpec,
@@ -67,7 +72,12 @@ interface Command {
 }
 
 const COMMANDS: Readonly<Record<string, Command>> = {
-  add: { summary: 'Merge result lines (kg output) into GRAPH, created if absent; re-adding a document id replaces its earlier contribution', args: 'GRAPH [FILE...]', specs: addOptionSpecs, files: true },
+  add: {
+    summary: 'Merge result lines (kg output) into GRAPH, created if absent; re-adding a document id replaces its earlier contribution',
+    args: 'GRAPH [FILE...]',
+    specs: addOptionSpecs,
+    files: true,
+  },
   export: { summary: 'Write GRAPH for Neo4j (neo4j-admin import), GraphML tools (networkx, Gephi) or GraphRAG-style tables', args: 'GRAPH --format FORMAT --out PATH', specs: exportOptionSpecs },
   stats: { summary: 'Nodes, edges, merges made, top entities and relations', args: 'GRAPH', specs: statsOptionSpecs },
   check: { summary: 'Verify the store: SQLite integrity and every aggregate against the per-document rows (exit 1 if not consistent)', args: 'GRAPH', specs: checkOptionSpecs },

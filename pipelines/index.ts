@@ -2,7 +2,20 @@
 export * from '../lib/runtime/records.js';
 export { SluiceError, ErrorCode, RecordCode, ExitCode } from '../lib/runtime/errors.js';
 export type { Extractor } from '../lib/runtime/extractor.js';
-export { definePipeline, run, results, onBatch, items, type PipelineDefinition, type PipelineParts, type FlowItem, type Sink, type SinkTarget, type RunControl, type BatchControl } from '../lib/runtime/pipeline.js';
+export {
+  definePipeline,
+  run,
+  results,
+  onBatch,
+  items,
+  type PipelineDefinition,
+  type PipelineParts,
+  type FlowItem,
+  type Sink,
+  type SinkTarget,
+  type RunControl,
+  type BatchControl,
+} from '../lib/runtime/pipeline.js';
 export { createRunContext, RunStats, type RunContext } from '../lib/runtime/run-context.js';
 export { summarise, formatSummary, type RunSummary } from '../lib/cli/summary.js';
 export { runCli } from '../lib/cli/run-cli.js';

@@ -46,7 +46,21 @@ const extractorChoiceSpecs = defineOptions([
   },
 ]);
 
-export const kgOptionSpecs = mergeSpecs(readOptionSpecs, parseOptionSpecs, chunkOptionSpecs, tokenPackOptionSpecs, extractorChoiceSpecs, offlineExtractorOptionSpecs, openaiExtractorOptionSpecs, extractOptionSpecs, retryOptionSpecs, cacheOptionSpecs, graphSinkOptionSpecs, batchOptionSpecs, redisOptionSpecs);
+export const kgOptionSpecs = mergeSpecs(
+  readOptionSpecs,
+  parseOptionSpecs,
+  chunkOptionSpecs,
+  tokenPackOptionSpecs,
+  extractorChoiceSpecs,
+  offlineExtractorOptionSpecs,
+  openaiExtractorOptionSpecs,
+  extractOptionSpecs,
+  retryOptionSpecs,
+  cacheOptionSpecs,
+  graphSinkOptionSpecs,
+  batchOptionSpecs,
+  redisOptionSpecs,
+);
 
 /** The resolved options of a kg run: every one of kgOptionSpecs. */
 export type KgOptions = OptionsOf<typeof kgOptionSpecs>;
@@ -65,7 +79,15 @@ export async function kgExtractor(o: KgOptions, extras: RunExtras = {}): Promise
     pipeline: 'kg',
     options: o,
     ...(kind === 'offline' ? { offline: { workers: o.workers } } : {}),
-    codec: async () => chatCodec({ model: o.model, maxOutputTokens: o.maxOutputTokens, entityTypes: splitTypes(o.entityTypes), relationTypes: splitTypes(o.relationTypes), counter: await tokenCounterForModel(o.model), baseUrl: o.baseUrl }),
+    codec: async () =>
+      chatCodec({
+        model: o.model,
+        maxOutputTokens: o.maxOutputTokens,
+        entityTypes: splitTypes(o.entityTypes),
+        relationTypes: splitTypes(o.relationTypes),
+        counter: await tokenCounterForModel(o.model),
+        baseUrl: o.baseUrl,
+      }),
     noServer: () => usageError(`${o.batchApi ? '--batch-api' : '--extractor openai'} needs OPENAI_API_KEY in the environment, or --base-url for an OpenAI-compatible server`),
     extras,
   });
@@ -85,7 +107,12 @@ function checkFits(o: KgOptions, overhead: { templateTokens: number; perChunkTok
 
 /** Read, parse, chunk and pack for a prompt of this overhead: the same wherever the packs are extracted. */
 function packed(o: KgOptions, inputs: readonly unknown[], overhead: { templateTokens: number; perChunkTokens: number }) {
-  return pipe(read(inputs as InputSpec[], o), parse(o), chunk(o), tokenPack({ tokenBudget: o.tokenBudget, maxDocs: o.maxDocs, templateTokens: overhead.templateTokens, perChunkTokens: overhead.perChunkTokens }));
+  return pipe(
+    read(inputs as InputSpec[], o),
+    parse(o),
+    chunk(o),
+    tokenPack({ tokenBudget: o.tokenBudget, maxDocs: o.maxDocs, templateTokens: overhead.templateTokens, perChunkTokens: overhead.perChunkTokens }),
+  );
 }
 
 /** --redis: read, parse, chunk and pack here; extract on the workers (docs/scale-out.md). */
@@ -93,7 +120,14 @@ async function coordinate(o: KgOptions, redis: string, inputs: readonly unknown[
   if (o.batchApi) throw usageError('--redis and --batch-api do not go together: the Batch API needs no workers');
   const overhead = await overheadOf(o);
   checkFits(o, overhead);
-  const coordinator = await openCoordinator({ pipeline: 'kg', specs: kgOptionSpecs, options: { ...o, redis }, identity: { extractor: extractorKind(o) }, output, log: (line) => process.stderr.write(`kg: ${line}\n`) });
+  const coordinator = await openCoordinator({
+    pipeline: 'kg',
+    specs: kgOptionSpecs,
+    options: { ...o, redis },
+    identity: { extractor: extractorKind(o) },
+    output,
+    log: (line) => process.stderr.write(`kg: ${line}\n`),
+  });
   return {
     flow: pipe(
       packed(o, inputs, overhead),
@@ -142,7 +176,8 @@ export const kg = definePipeline<KgOptions>({
   identity: (o) => ({ extractor: extractorKind(o) }),
   // Batch mode keeps its ledger beside the commit file.
   checkpointLayout: (o) => (o.batchApi ? 'directory' : 'file'),
-  status: (o, dir) => batchStatus(dir, CHECKPOINT_FILE, createClient({ baseUrl: o.baseUrl, apiKey: process.env.OPENAI_API_KEY || undefined, timeoutMs: o.timeoutMs }), process.env.OPENAI_API_KEY || undefined),
+  status: (o, dir) =>
+    batchStatus(dir, CHECKPOINT_FILE, createClient({ baseUrl: o.baseUrl, apiKey: process.env.OPENAI_API_KEY || undefined, timeoutMs: o.timeoutMs }), process.env.OPENAI_API_KEY || undefined),
 });
 
 export default kg;

@@ -28,10 +28,20 @@ import type { Redis } from 'ioredis';
 export const workerOptionSpecs: readonly OptionSpec[] = [
   { name: 'redis', type: 'string', description: 'The Redis the coordinators enqueue on (redis://[user:password@]host:port[/db], rediss:// for TLS); required' },
   { name: 'concurrency', type: 'integer', default: 8, min: 1, description: 'Packs in flight at once (per run served)' },
-  { name: 'base-url', type: 'string', description: 'This worker\'s OpenAI-compatible server (instead of the run\'s --base-url, which may be local to the coordinator); the API key comes from OPENAI_API_KEY' },
+  {
+    name: 'base-url',
+    type: 'string',
+    description: "This worker's OpenAI-compatible server (instead of the run's --base-url, which may be local to the coordinator); the API key comes from OPENAI_API_KEY",
+  },
   { name: 'run-id', type: 'string', description: 'Serve only this run (default: every run published on the Redis)' },
-  { name: 'lock-duration-ms', type: 'integer', default: 30_000, min: 1000, description: 'How long a pack stays locked to this worker without renewal: a killed worker\'s packs go to another after about this (x2 at most)' },
-  { name: 'cache', type: 'string', description: 'This worker\'s response cache directory (see --cache of the pipelines)' },
+  {
+    name: 'lock-duration-ms',
+    type: 'integer',
+    default: 30_000,
+    min: 1000,
+    description: "How long a pack stays locked to this worker without renewal: a killed worker's packs go to another after about this (x2 at most)",
+  },
+  { name: 'cache', type: 'string', description: "This worker's response cache directory (see --cache of the pipelines)" },
   { name: 'workers', type: 'integer', min: 0, max: 256, defaultLabel: 'CPU count', description: 'Worker threads for the offline extractor' },
   { name: 'quiet', short: 'q', type: 'boolean', default: false, description: 'Only errors on stderr' },
   { name: 'help', short: 'h', type: 'boolean', default: false, description: 'Show this help' },
@@ -110,7 +120,14 @@ export async function runWorker(argv: readonly string[] = process.argv.slice(2),
     const log = (line: string) => {
       if (!cli.quiet || line.startsWith('error')) io.stderr.write(`worker: ${line}\n`);
     };
-    const worker = new FleetWorker({ redisUrl: cli.redis, concurrency: cli.concurrency, lockDurationMs: cli.lockDurationMs, ...(cli.runId ? { runId: cli.runId } : {}), build: serviceFactory(cli), log });
+    const worker = new FleetWorker({
+      redisUrl: cli.redis,
+      concurrency: cli.concurrency,
+      lockDurationMs: cli.lockDurationMs,
+      ...(cli.runId ? { runId: cli.runId } : {}),
+      build: serviceFactory(cli),
+      log,
+    });
     const stopped = new Promise<void>((resolve) => {
       stopOnSignals((sig) => {
         log(`${sig}: finishing the packs in flight (press Ctrl-C again to exit at once; its packs go to other workers)`);

@@ -79,9 +79,7 @@ export function typeFilter(responseFormat: unknown): TypeFilter {
 
 /** One document's answer from an extraction: types filtered, relations to dropped entities dropped. */
 export function answerDocument(id: string, extraction: Extraction, filter: TypeFilter): AnswerDocument {
-  const entities = extraction.entities
-    .filter((e) => !filter.entityTypes || filter.entityTypes.has(e.type))
-    .map((e) => ({ name: e.name, type: e.type as string, mentions: e.mentions }));
+  const entities = extraction.entities.filter((e) => !filter.entityTypes || filter.entityTypes.has(e.type)).map((e) => ({ name: e.name, type: e.type as string, mentions: e.mentions }));
   const kept = new Set(entities.map((e) => e.name));
   const relations = extraction.relations
     .filter((r) => (!filter.relationTypes || filter.relationTypes.has(r.type)) && kept.has(r.source) && kept.has(r.target))

@@ -130,7 +130,10 @@ export class BatchStore {
   private readonly rand: () => number;
   private closed = false;
 
-  constructor(private readonly o: BatchSettings, private readonly hooks: BatchHooks) {
+  constructor(
+    private readonly o: BatchSettings,
+    private readonly hooks: BatchHooks,
+  ) {
     this.rand = seededRandom(o.seed ^ 0x5eed);
   }
 
@@ -160,7 +163,13 @@ export class BatchStore {
     if (kind === 'files') {
       if (method === 'POST' && id === undefined) return this.upload(req);
       req.resume();
-      if (method === 'GET' && id === undefined) return this.list([...this.files.values()].map((f) => f.object), url, 10_000, (f) => !url.searchParams.get('purpose') || f.purpose === url.searchParams.get('purpose'));
+      if (method === 'GET' && id === undefined)
+        return this.list(
+          [...this.files.values()].map((f) => f.object),
+          url,
+          10_000,
+          (f) => !url.searchParams.get('purpose') || f.purpose === url.searchParams.get('purpose'),
+        );
       if (method === 'GET' && id !== undefined && action === undefined) return { status: 200, body: this.file(id).object };
       if (method === 'GET' && id !== undefined && action === 'content') {
         const data = this.file(id).data;
@@ -170,7 +179,12 @@ export class BatchStore {
     } else {
       if (method === 'POST' && id === undefined) return this.create(parseJsonObject(await readBody(req, 1024 * 1024)));
       req.resume();
-      if (method === 'GET' && id === undefined) return this.list([...this.batches.values()].map((b) => b.object), url, 20);
+      if (method === 'GET' && id === undefined)
+        return this.list(
+          [...this.batches.values()].map((b) => b.object),
+          url,
+          20,
+        );
       if (method === 'GET' && id !== undefined && action === undefined) return { status: 200, body: this.batch(id).object };
       if (method === 'POST' && id !== undefined && action === 'cancel') return this.cancel(id);
     }
@@ -214,7 +228,10 @@ export class BatchStore {
 
   private store(filename: string, purpose: string, data: Buffer): StoredFile {
     const created = now();
-    const f: StoredFile = { object: { id: `file-${hex(12)}`, object: 'file', bytes: data.length, created_at: created, filename, purpose, status: 'processed', expires_at: created + 30 * DAY_S, status_details: null }, data };
+    const f: StoredFile = {
+      object: { id: `file-${hex(12)}`, object: 'file', bytes: data.length, created_at: created, filename, purpose, status: 'processed', expires_at: created + 30 * DAY_S, status_details: null },
+      data,
+    };
     this.files.set(f.object.id, f);
     return f;
   }
@@ -341,7 +358,12 @@ export class BatchStore {
       state.tokens = lines.reduce((s, l) => s + this.hooks.enqueuedTokens(l.url, l.body), 0);
       const queued = this.enqueued();
       if (queued + state.tokens > this.o.maxTokens) {
-        errors.push({ code: 'token_limit_exceeded', message: `Enqueued token limit reached for ${b.model ?? 'the model'} in organization org-simulator. Limit: ${this.o.maxTokens} enqueued tokens. Please try again once some in_progress batches have been completed.`, param: null, line: null });
+        errors.push({
+          code: 'token_limit_exceeded',
+          message: `Enqueued token limit reached for ${b.model ?? 'the model'} in organization org-simulator. Limit: ${this.o.maxTokens} enqueued tokens. Please try again once some in_progress batches have been completed.`,
+          param: null,
+          line: null,
+        });
       }
     }
     if (errors.length > 0) {
@@ -371,7 +393,14 @@ export class BatchStore {
       const line = lines[index]!;
       const requestId = `req_${hex(12)}`;
       if (this.rand() < this.o.faultRate) {
-        failed.push(JSON.stringify({ id: `batch_req_${hex(12)}`, custom_id: line.custom_id, response: { status_code: 500, request_id: requestId, body: errorBody('The server had an error while processing your request. Sorry about that!', 'server_error') }, error: null }));
+        failed.push(
+          JSON.stringify({
+            id: `batch_req_${hex(12)}`,
+            custom_id: line.custom_id,
+            response: { status_code: 500, request_id: requestId, body: errorBody('The server had an error while processing your request. Sorry about that!', 'server_error') },
+            error: null,
+          }),
+        );
         b.request_counts.failed++;
         counters().linesFailed++;
       } else {
@@ -397,7 +426,9 @@ export class BatchStore {
     // Lines never run: in the error file, with the reason.
     const rest = order.slice(done).map((i) => lines[i]!);
     for (const line of rest) {
-      const error = cancelled ? { code: 'batch_cancelled', message: 'This request was not executed because the batch was cancelled.' } : { code: 'batch_expired', message: 'This request could not be executed before the completion window expired.' };
+      const error = cancelled
+        ? { code: 'batch_cancelled', message: 'This request was not executed because the batch was cancelled.' }
+        : { code: 'batch_expired', message: 'This request could not be executed before the completion window expired.' };
       failed.push(JSON.stringify({ id: `batch_req_${hex(12)}`, custom_id: line.custom_id, response: null, error }));
       b.request_counts.failed++;
       counters().linesFailed++;

@@ -45,7 +45,13 @@ export function prepareChat(core: SimulatorCore, body: Record<string, unknown>) 
  * The content cut to max_tokens, as the API cuts it (finish_reason "length"), and its tokens.
  * `known`: the content's token count when already counted (encoding is most of the simulator's CPU).
  */
-export function capped(core: SimulatorCore, model: string, content: string, maxTokens: number | undefined, known?: number): { content: string; finishReason: 'stop' | 'length'; completionTokens: number } {
+export function capped(
+  core: SimulatorCore,
+  model: string,
+  content: string,
+  maxTokens: number | undefined,
+  known?: number,
+): { content: string; finishReason: 'stop' | 'length'; completionTokens: number } {
   const n = known ?? core.tokens.count(model, content);
   if (maxTokens === undefined || n <= maxTokens) return { content, finishReason: 'stop', completionTokens: n };
   const cut = core.tokens.prefix(model, content, maxTokens);
@@ -91,7 +97,12 @@ export function chatRoute(core: SimulatorCore): Route {
     if (await transportFault(core, fault, req, res, headers)) return;
 
     if (fault === 'omit') answer = omitDocument(answer, drawer);
-    if (fault === 'invent') answer = inventDocument(answer, docs.map((d) => d.id), drawer);
+    if (fault === 'invent')
+      answer = inventDocument(
+        answer,
+        docs.map((d) => d.id),
+        drawer,
+      );
     const changed = fault === 'omit' || fault === 'invent';
     let { content, finishReason, completionTokens } = capped(core, model, changed ? JSON.stringify(answer) : full, maxTokens, changed ? undefined : fullTokens);
     if (fault === 'truncated') {

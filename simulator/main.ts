@@ -56,7 +56,10 @@ export function parseSimulatorArgs(argv: readonly string[]): SimulatorOptions | 
   const { help, faults, ...numbers } = resolveOptions<Omit<SimulatorOptions, 'faults'> & { help: boolean; faults?: string }>(simulatorOptionSpecs, given);
   if (help) return 'help';
   if (faults === undefined) return numbers;
-  const kinds = faults.split(',').map((k) => k.trim()).filter((k) => k !== '');
+  const kinds = faults
+    .split(',')
+    .map((k) => k.trim())
+    .filter((k) => k !== '');
   for (const k of kinds) if (!isFaultKind(k)) throw usageError(`--faults: unknown kind ${JSON.stringify(k)} (kinds: ${FAULT_KINDS.join(', ')})`);
   return { ...numbers, faults: kinds as FaultKind[] };
 }

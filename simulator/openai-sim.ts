@@ -63,7 +63,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     timers: new Timers(),
     closed: false,
   };
-  const batches = new BatchStore({ latencyMs: o.batchLatencyMs, faultRate: o.batchFaultRate, expireAt: o.batchExpire, maxTokens: o.batchMaxTokens, apiLatencyMs: o.batchApiLatencyMs, seed: o.seed }, batchHooks(core));
+  const batches = new BatchStore(
+    { latencyMs: o.batchLatencyMs, faultRate: o.batchFaultRate, expireAt: o.batchExpire, maxTokens: o.batchMaxTokens, apiLatencyMs: o.batchApiLatencyMs, seed: o.seed },
+    batchHooks(core),
+  );
   const handle = router(core, { chat: chatRoute(core), embeddings: embeddingsRoute(core), batches });
 
   const server = createServer((req, res) => void handle(req, res));

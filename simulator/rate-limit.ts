@@ -68,7 +68,13 @@ export function formatDuration(ms: number): string {
   const hours = Math.floor(total / 3_600_000);
   const minutes = Math.floor((total % 3_600_000) / 60_000);
   const millis = total % 60_000;
-  const seconds = `${Math.floor(millis / 1000)}${millis % 1000 ? `.${String(millis % 1000).padStart(3, '0').replace(/0+$/, '')}` : ''}s`;
+  const seconds = `${Math.floor(millis / 1000)}${
+    millis % 1000
+      ? `.${String(millis % 1000)
+          .padStart(3, '0')
+          .replace(/0+$/, '')}`
+      : ''
+  }s`;
   if (hours > 0) return `${hours}h${minutes}m${seconds}`;
   if (minutes > 0) return `${minutes}m${seconds}`;
   return seconds;
@@ -93,7 +99,10 @@ export class RateLimiter {
   /** The `x-ratelimit-*` headers of the current state, for the limits that are set. */
   headers(): Record<string, string> {
     const h: Record<string, string> = {};
-    for (const [kind, bucket] of [['requests', this.requests], ['tokens', this.tokens]] as const) {
+    for (const [kind, bucket] of [
+      ['requests', this.requests],
+      ['tokens', this.tokens],
+    ] as const) {
       if (!bucket) continue;
       h[`x-ratelimit-limit-${kind}`] = String(bucket.limit);
       h[`x-ratelimit-remaining-${kind}`] = String(bucket.remaining());
@@ -110,7 +119,10 @@ export class RateLimiter {
    */
   admit(tokens: number): Admission {
     const waits: { kind: LimitKind; bucket: TokenBucket; cost: number; wait: number }[] = [];
-    for (const [kind, bucket, cost] of [['requests', this.requests, 1], ['tokens', this.tokens, tokens]] as const) {
+    for (const [kind, bucket, cost] of [
+      ['requests', this.requests, 1],
+      ['tokens', this.tokens, tokens],
+    ] as const) {
       if (!bucket) continue;
       const wait = bucket.waitMs(cost);
       if (wait > 0) waits.push({ kind, bucket, cost, wait });

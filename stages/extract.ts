@@ -14,9 +14,23 @@ import type { StageTransform, Stream } from '../lib/runtime/stage.js';
 import { withRetrySplit, type PackRunner, type RetryOptions } from './retry-split.js';
 
 export const extractOptionSpecs = defineOptions([
-  { name: 'concurrency', operational: true, type: 'integer', min: 1, defaultLabel: 'extractor-dependent', description: 'Packs in flight at once (offline: 2 per worker thread; LLM: requests in flight)' },
+  {
+    name: 'concurrency',
+    operational: true,
+    type: 'integer',
+    min: 1,
+    defaultLabel: 'extractor-dependent',
+    description: 'Packs in flight at once (offline: 2 per worker thread; LLM: requests in flight)',
+  },
   { name: 'unordered', type: 'boolean', default: false, description: 'Write results as they complete instead of in input order' },
-  { name: 'reorder-window', operational: true, type: 'integer', min: 1, defaultLabel: '4 x concurrency', description: 'Packs started ahead of the oldest unfinished one (ordered mode), so one slow pack does not idle the others; bounds what waits to be written in order' },
+  {
+    name: 'reorder-window',
+    operational: true,
+    type: 'integer',
+    min: 1,
+    defaultLabel: '4 x concurrency',
+    description: 'Packs started ahead of the oldest unfinished one (ordered mode), so one slow pack does not idle the others; bounds what waits to be written in order',
+  },
 ]);
 
 /** Packs started ahead of the oldest unfinished one, per request slot, when not told otherwise. */
@@ -26,10 +40,10 @@ const REORDER_PER_SLOT = 4;
 export type ExtractOptions = Partial<OptionsOf<typeof extractOptionSpecs>> & {
   retry: RetryOptions;
 } & (
-  | { extractor: Extractor }
-  /** Runs each pack elsewhere (scale-out: a BullMQ job); `concurrency` then bounds the packs outstanding. */
-  | { runner: (ctx: RunContext) => PackRunner; concurrency: number }
-);
+    | { extractor: Extractor }
+    /** Runs each pack elsewhere (scale-out: a BullMQ job); `concurrency` then bounds the packs outstanding. */
+    | { runner: (ctx: RunContext) => PackRunner; concurrency: number }
+  );
 
 export function extract(options: ExtractOptions): StageTransform<Pack | Failure, PackOutcome | Failure> {
   const width = options.concurrency ?? ('extractor' in options ? options.extractor.concurrency : 1);

@@ -52,7 +52,14 @@ function finish(doc: CompletedDoc, model: string): EmbeddingResult | Failure {
     // The embedder gives every chunk a vector; anything else is a bug, not a bad record.
     const v = part.embedding;
     if (!v || v.length === 0 || v.length !== (vectors[0]?.length ?? v.length)) {
-      return failure(ref, 'extract', RecordCode.EXTRACT_FAILED, `chunk ${i + 1} of ${doc.parts.length}: ${v ? 'vector width differs from the other chunks' : 'no vector'} [${ErrorCode.INTERNAL}]`, '', ref.id);
+      return failure(
+        ref,
+        'extract',
+        RecordCode.EXTRACT_FAILED,
+        `chunk ${i + 1} of ${doc.parts.length}: ${v ? 'vector width differs from the other chunks' : 'no vector'} [${ErrorCode.INTERNAL}]`,
+        '',
+        ref.id,
+      );
     }
     vectors.push(v);
   }

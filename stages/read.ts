@@ -19,7 +19,13 @@ import { jsonArrayElements } from '../lib/input/json-array.js';
 
 export const readOptionSpecs = defineOptions([
   { name: 'max-line-bytes', type: 'integer', default: 16 * 1024 * 1024, min: 1, description: 'Longest accepted input line in bytes; a longer line is dead-lettered without being held in memory' },
-  { name: 'format', type: 'string', default: 'auto', choices: ['auto', 'jsonl', 'json'], description: 'Input format: jsonl, json (a top-level array), or auto (an array if the first non-blank byte is "[")' },
+  {
+    name: 'format',
+    type: 'string',
+    default: 'auto',
+    choices: ['auto', 'jsonl', 'json'],
+    description: 'Input format: jsonl, json (a top-level array), or auto (an array if the first non-blank byte is "[")',
+  },
 ]);
 
 export type ReadOptions = OptionsOf<typeof readOptionSpecs>;
@@ -86,7 +92,14 @@ interface OpenedInput {
  * that resumes mid-way is opened at the resume offset; anything else is read from the start and
  * the committed bytes are dropped (cheap: nothing is parsed).
  */
-async function openBytes(input: string | { name: string; stream: NodeJS.ReadableStream }, index: number, name: string, from: InputPosition | 'done' | undefined, ctx: RunContext, tracking: InputTracking | undefined): Promise<OpenedInput> {
+async function openBytes(
+  input: string | { name: string; stream: NodeJS.ReadableStream },
+  index: number,
+  name: string,
+  from: InputPosition | 'done' | undefined,
+  ctx: RunContext,
+  tracking: InputTracking | undefined,
+): Promise<OpenedInput> {
   const path = typeof input === 'string' && input !== '-' ? input : undefined;
   if (path && tracking) {
     const { head, size } = await readHead(path);
@@ -239,7 +252,15 @@ function toRecord(name: string, item: LineItem, seq: number, ctx: RunContext, in
   return { kind: 'raw', ...origin, text: item.text };
 }
 
-async function* lineBatches(name: string, bytes: AsyncIterable<Buffer>, maxLineBytes: number, nextSeq: () => number, ctx: RunContext, input: number, start: { line: number; offset: number }): AsyncGenerator<ReadBatch> {
+async function* lineBatches(
+  name: string,
+  bytes: AsyncIterable<Buffer>,
+  maxLineBytes: number,
+  nextSeq: () => number,
+  ctx: RunContext,
+  input: number,
+  start: { line: number; offset: number },
+): AsyncGenerator<ReadBatch> {
   const splitter = new LineSplitter(maxLineBytes, start);
   let blanks = 0;
   const flushBlanks = () => {

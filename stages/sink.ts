@@ -27,7 +27,8 @@ export function serialiseFailure(f: Failure): string {
 export function jsonlSink(options: SinkTarget, serialise: (r: Result) => string = serialiseResult): Sink {
   const keep = options.keep;
   const out = new LineWriter(options.output ?? process.stdout, typeof options.output === 'string' ? options.output : 'stdout', { keepBytes: keep?.output });
-  const dead = options.deadLetter === undefined ? undefined : new LineWriter(options.deadLetter, typeof options.deadLetter === 'string' ? options.deadLetter : 'dead letters', { keepBytes: keep?.deadLetter });
+  const dead =
+    options.deadLetter === undefined ? undefined : new LineWriter(options.deadLetter, typeof options.deadLetter === 'string' ? options.deadLetter : 'dead letters', { keepBytes: keep?.deadLetter });
   return {
     async write(item) {
       if (item.kind === 'failure') {

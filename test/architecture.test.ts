@@ -38,11 +38,16 @@ function importsOf(file: string): string[] {
 
 /** The rooms a README's `May import:` line allows (a parenthesised remark means none). */
 function allowedBy(readme: string): string[] | undefined {
-  const line = readFileSync(readme, 'utf8').split('\n').find((l) => l.startsWith('May import:'));
+  const line = readFileSync(readme, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('May import:'));
   if (line === undefined) return undefined;
   const list = line.slice('May import:'.length).trim();
   if (list.startsWith('(')) return [];
-  return list.split(',').map((s) => s.trim()).filter(Boolean);
+  return list
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 const files = sources();
@@ -57,7 +62,7 @@ t.test('every room has a README header with a May import line', async (t) => {
   t.ok(existsSync(join(ROOT, 'lib', 'README.md')), 'lib/README.md indexes the rooms');
 });
 
-t.test('every relative import keeps to its room\'s May import line', async (t) => {
+t.test("every relative import keeps to its room's May import line", async (t) => {
   const allowed = new Map(rooms.map((r) => [r, new Set(existsSync(join(ROOT, r, 'README.md')) ? (allowedBy(join(ROOT, r, 'README.md')) ?? []) : [])]));
   const stray: string[] = [];
   for (const file of files) {
@@ -110,14 +115,20 @@ t.test('lib/ner is sealed: only its entry point is imported from the code', asyn
   t.same(inside, [], 'nothing reaches past lib/ner/index.ts');
 });
 
-t.test('docs/architecture.md\'s table says what each room\'s README says it may import', async (t) => {
+t.test("docs/architecture.md's table says what each room's README says it may import", async (t) => {
   const doc = readFileSync(join(ROOT, 'docs', 'architecture.md'), 'utf8');
   let rows = 0;
   for (const m of doc.matchAll(/^\| `((?:lib\/[a-z]+|stages)\/)` \| [^|]+ \| ([^|]+) \|$/gm)) {
     rows++;
     const room = m[1]!.replace(/\/$/, '');
     const column = m[2]!.trim();
-    const said = column === 'nothing in lib/' ? [] : column.split(',').map((s) => s.trim()).map((s) => (s === 'stages' ? s : `lib/${s}`));
+    const said =
+      column === 'nothing in lib/'
+        ? []
+        : column
+            .split(',')
+            .map((s) => s.trim())
+            .map((s) => (s === 'stages' ? s : `lib/${s}`));
     t.same(said.sort(), (allowedBy(join(ROOT, room, 'README.md')) ?? []).sort(), `${room}: the table and its README agree`);
   }
   t.ok(rows >= 9, `${rows} rows compared`);

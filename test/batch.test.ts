@@ -68,7 +68,10 @@ function files(name: string) {
 const FAST = ['--poll-interval', '0.05', '--batch-flush-ms', '200', '--retry-base-ms', '10'];
 
 function batchRun(s: Simulator, f: ReturnType<typeof files>, extra: string[] = [], onSpawn?: (child: ChildProcess) => void): Promise<CliRun> {
-  return kg(['--quiet', '--base-url', s.url, '--batch-api', ...FAST, ...extra, input, '-o', f.output, '--dead-letter', f.dead, '--checkpoint', f.state, '--summary', f.summary], onSpawn ? { onSpawn } : {});
+  return kg(
+    ['--quiet', '--base-url', s.url, '--batch-api', ...FAST, ...extra, input, '-o', f.output, '--dead-letter', f.dead, '--checkpoint', f.state, '--summary', f.summary],
+    onSpawn ? { onSpawn } : {},
+  );
 }
 
 function ledgerFiles(state: string): { seq: number; state: string; batch_id: string | null; batch_status: string | null }[] {
@@ -95,7 +98,10 @@ t.test('batch mode writes what live mode writes; files roll over at --batch-max-
   t.equal(summary.batchesCreated, batches.batchesCreated, 'the summary counts the batches');
   t.equal(summary.requests, batches.linesProcessed, 'every request was a batch line');
   const ledger = ledgerFiles(f.state);
-  t.ok(ledger.every((x) => x.state === 'done' && x.batch_status === 'completed'), 'every batch completed and collected');
+  t.ok(
+    ledger.every((x) => x.state === 'done' && x.batch_status === 'completed'),
+    'every batch completed and collected',
+  );
   t.same(readdirSync(join(f.state, 'inputs')), [], 'input files are removed once their batch exists');
   // gpt-4.1-mini at half of $0.40 / $1.60 per million tokens.
   t.equal(summary.costUsd.toFixed(6), ((summary.promptTokens * 0.2 + summary.completionTokens * 0.8) / 1e6).toFixed(6), 'cost at the batch rate');
@@ -158,11 +164,17 @@ t.test('token_limit_exceeded: the batch fails, later files are smaller, and the 
   t.equal(r.code, 0, r.stderr);
   t.ok(readFileSync(f.output).equals(ref.output), 'output byte for byte');
   const ledger = ledgerFiles(f.state);
-  t.ok(ledger.some((x) => x.batch_status === 'failed'), 'a batch failed');
-  t.ok(ledger.some((x) => x.batch_status === 'completed'), 'smaller ones completed');
+  t.ok(
+    ledger.some((x) => x.batch_status === 'failed'),
+    'a batch failed',
+  );
+  t.ok(
+    ledger.some((x) => x.batch_status === 'completed'),
+    'smaller ones completed',
+  );
   t.equal(JSON.parse(readFileSync(f.summary, 'utf8')).splits, 0, 'retried once the queue drained: no pack had to be split');
   const db = new Database(join(f.state, 'batches.sqlite'), { readonly: true });
-  t.match(db.prepare("SELECT errors FROM files WHERE batch_status = 'failed'").pluck().get(), /token_limit_exceeded/, 'the provider\'s error is kept');
+  t.match(db.prepare("SELECT errors FROM files WHERE batch_status = 'failed'").pluck().get(), /token_limit_exceeded/, "the provider's error is kept");
   db.close();
 });
 
@@ -186,7 +198,11 @@ async function killThenResume(s: Simulator, f: ReturnType<typeof files>, when: (
 }
 
 const moments: [string, SimulatorOptions, (s: Simulator, f: ReturnType<typeof files>) => boolean][] = [
-  ['while writing input files', {}, (s, f) => s.stats().batch.filesUploaded === 0 && existsSync(join(f.state, 'inputs')) && readdirSync(join(f.state, 'inputs')).some((n) => statSync(join(f.state, 'inputs', n)).size > 0)],
+  [
+    'while writing input files',
+    {},
+    (s, f) => s.stats().batch.filesUploaded === 0 && existsSync(join(f.state, 'inputs')) && readdirSync(join(f.state, 'inputs')).some((n) => statSync(join(f.state, 'inputs', n)).size > 0),
+  ],
   // The simulator has stored the upload (or created the batch) but not replied yet: the run never
   // learns the file id (batch id), which only reconciliation by name (metadata) can recover.
   ['between upload and its reply', { batchApiLatencyMs: 300 }, (s) => s.stats().batch.filesUploaded >= 1],
@@ -220,7 +236,22 @@ t.test('embed --batch-api writes what live embed writes', async (t) => {
   const liveRun = await runScript('pipelines/embed.js', ['--quiet', '--base-url', s.url, '--batch-size', '8', input, '-o', out('live'), '--dead-letter', out('live-dead')]);
   t.equal(liveRun.code, 0, liveRun.stderr);
   const state = join(dir, 'embed-state');
-  const batch = await runScript('pipelines/embed.js', ['--quiet', '--base-url', s.url, '--batch-size', '8', '--batch-api', ...FAST, input, '-o', out('batch'), '--dead-letter', out('batch-dead'), '--checkpoint', state]);
+  const batch = await runScript('pipelines/embed.js', [
+    '--quiet',
+    '--base-url',
+    s.url,
+    '--batch-size',
+    '8',
+    '--batch-api',
+    ...FAST,
+    input,
+    '-o',
+    out('batch'),
+    '--dead-letter',
+    out('batch-dead'),
+    '--checkpoint',
+    state,
+  ]);
   t.equal(batch.code, 0, batch.stderr);
   t.ok(readFileSync(out('batch')).equals(readFileSync(out('live'))), 'vectors byte for byte');
   t.ok(readFileSync(out('batch-dead')).equals(readFileSync(out('live-dead'))));

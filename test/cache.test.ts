@@ -112,7 +112,8 @@ t.test('the embed pipeline in code: hits count into the run stats', async (t) =>
   const go = async () => {
     const ctx = createRunContext();
     const vectors: unknown[] = [];
-    for await (const r of results(embed, [inputOf(docs)], { baseUrl: sim.url, cache, batchSize: 5, retryBaseMs: 1 }, { context: ctx })) vectors.push((r as unknown as { embedding: number[] }).embedding);
+    for await (const r of results(embed, [inputOf(docs)], { baseUrl: sim.url, cache, batchSize: 5, retryBaseMs: 1 }, { context: ctx }))
+      vectors.push((r as unknown as { embedding: number[] }).embedding);
     return { vectors, stats: ctx.stats };
   };
   const a = await go();
@@ -205,11 +206,25 @@ t.test('the key changes with the endpoint, the model, the prompt and the paramet
   t.equal(await requestsFor({}), 0, 'same request: served from the cache');
   t.equal((await runKg(base)).bytes, first.bytes, 'and the same results');
   t.equal(await requestsFor({ concurrency: 2, unordered: true, timeoutMs: 5000, maxRetries: 0 }), 0, 'options that do not reach the request do not change the key');
-  t.equal(await requestsFor({}, docs.map((d, i) => ({ ...d, id: `renamed-${i}` }))), 0, 'nor do document ids (never sent)');
+  t.equal(
+    await requestsFor(
+      {},
+      docs.map((d, i) => ({ ...d, id: `renamed-${i}` })),
+    ),
+    0,
+    'nor do document ids (never sent)',
+  );
   t.equal(await requestsFor({ model: 'gpt-4.1-nano' }), docs.length, 'another model');
   t.equal(await requestsFor({ maxOutputTokens: 2048 }), docs.length, 'another max_tokens');
   t.equal(await requestsFor({ entityTypes: 'person,place' }), docs.length, 'another schema and prompt');
-  t.equal(await requestsFor({}, docs.map((d, i) => (i === 3 ? { ...d, text: `${d.text} Angela Merkel visited Paris.` } : d))), 1, 'one document changed: one request');
+  t.equal(
+    await requestsFor(
+      {},
+      docs.map((d, i) => (i === 3 ? { ...d, text: `${d.text} Angela Merkel visited Paris.` } : d)),
+    ),
+    1,
+    'one document changed: one request',
+  );
   t.equal(await requestsFor({ baseUrl: other.url }, docs, other), docs.length, 'another endpoint');
   t.equal(await requestsFor({ maxDocs: 2 }), Math.ceil(docs.length / 2), 'other packs are other prompts');
 });

@@ -47,7 +47,12 @@ async function reference(args: string[], name: string, stdin?: () => NodeJS.Read
  * Runs the command again and again, each time killing it (SIGKILL) once its output has grown past
  * the next threshold, until a run completes. Returns the number of kills.
  */
-async function killChain(args: string[], files: { output: string; dead: string; checkpoint: string }, thresholds: number[], stdin?: () => NodeJS.ReadableStream): Promise<{ kills: number; last: CliRun }> {
+async function killChain(
+  args: string[],
+  files: { output: string; dead: string; checkpoint: string },
+  thresholds: number[],
+  stdin?: () => NodeJS.ReadableStream,
+): Promise<{ kills: number; last: CliRun }> {
   let kills = 0;
   for (let session = 0; session < thresholds.length + 5; session++) {
     const threshold = thresholds[session];

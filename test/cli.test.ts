@@ -21,7 +21,10 @@ t.test('stdin to stdout: one schema-valid line per document, in input order, wit
   const r = await kg([], { stdin: news });
   t.equal(r.code, 0, r.stderr);
   const out = jsonLines(r.stdout);
-  t.same(out.map((o) => o.id), newsIds);
+  t.same(
+    out.map((o) => o.id),
+    newsIds,
+  );
   for (const o of out) t.ok(validResult(o), `${o.id} valid: ${ajv.errorsText(validResult.errors)}`);
   const first = out[0];
   t.ok(first.entities.some((e: { name: string; type: string }) => e.name === 'Christine Lagarde' && e.type === 'person'));
@@ -36,7 +39,10 @@ t.test('file arguments are read in sequence, gzip included; --workers 0 gives th
   writeFileSync(gz, gzipSync(news));
   const r = await kg(['examples/news.jsonl', gz, '--quiet']);
   t.equal(r.code, 0);
-  t.same(jsonLines(r.stdout).map((o) => o.id), [...newsIds, ...newsIds]);
+  t.same(
+    jsonLines(r.stdout).map((o) => o.id),
+    [...newsIds, ...newsIds],
+  );
   const single = await kg(['examples/news.jsonl', gz, '--quiet', '--workers', '0']);
   t.equal(single.stdout, r.stdout);
 });
@@ -47,14 +53,20 @@ t.test('bad records are dead-lettered with line, id and reason; the run succeeds
   t.equal(r.code, 0);
   const out = jsonLines(r.stdout);
   const dl = jsonLines(readFileSync(dead, 'utf8'));
-  t.same(out.map((o) => o.id), ['m-1', '7', 'examples/messy.jsonl:8', 'm-10']);
-  t.same(dl.map((d) => [d.line, d.code]), [
-    [2, 'INVALID_JSON'],
-    [4, 'MISSING_TEXT'],
-    [5, 'EMPTY_TEXT'],
-    [6, 'NOT_AN_OBJECT'],
-    [9, 'TEXT_NOT_STRING'],
-  ]);
+  t.same(
+    out.map((o) => o.id),
+    ['m-1', '7', 'examples/messy.jsonl:8', 'm-10'],
+  );
+  t.same(
+    dl.map((d) => [d.line, d.code]),
+    [
+      [2, 'INVALID_JSON'],
+      [4, 'MISSING_TEXT'],
+      [5, 'EMPTY_TEXT'],
+      [6, 'NOT_AN_OBJECT'],
+      [9, 'TEXT_NOT_STRING'],
+    ],
+  );
   for (const d of dl) t.ok(validDeadLetter(d), ajv.errorsText(validDeadLetter.errors));
   t.match(r.stderr, /in 9, out 4, dead-lettered 5/);
 });
@@ -117,7 +129,10 @@ t.test('--output, --summary and --progress', async (t) => {
   const r = await kg(['examples/news.jsonl', '--output', out, '--summary', summary, '--progress']);
   t.equal(r.code, 0);
   t.equal(r.stdout, '', 'nothing on stdout');
-  t.same(jsonLines(readFileSync(out, 'utf8')).map((o) => o.id), newsIds);
+  t.same(
+    jsonLines(readFileSync(out, 'utf8')).map((o) => o.id),
+    newsIds,
+  );
   const s = JSON.parse(readFileSync(summary, 'utf8'));
   t.match(s, { pipeline: 'kg', docsIn: 25, docsOut: 25, deadLettered: 0, interrupted: false });
   t.ok(s.peakRssMb > 0 && s.entitiesPerDoc > 1);
@@ -157,5 +172,9 @@ t.test('SIGINT stops reading, writes whole lines only, and exits 130', async (t)
   t.ok(r.stdout.endsWith('\n'), 'ends on a whole line');
   const out = jsonLines(r.stdout);
   t.ok(out.length > 0 && out.length < 200_000, `${out.length} results before the stop`);
-  t.same(out.map((o) => o.id), out.map((_o, i) => `doc-${i + 1}`), 'an in-order prefix of the input');
+  t.same(
+    out.map((o) => o.id),
+    out.map((_o, i) => `doc-${i + 1}`),
+    'an in-order prefix of the input',
+  );
 });

@@ -14,9 +14,11 @@ import { jsonLines, kg, ROOT } from './helpers/cli.js';
 const dir = mkdtempSync(join(tmpdir(), 'sluice-docs-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
 const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-const docs = readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => ({ name: `docs/${f}`, text: readFileSync(join(ROOT, 'docs', f), 'utf8') }));
+const docs = readdirSync(join(ROOT, 'docs'))
+  .filter((f) => f.endsWith('.md'))
+  .map((f) => ({ name: `docs/${f}`, text: readFileSync(join(ROOT, 'docs', f), 'utf8') }));
 
-t.test('the README\'s example output is what kg prints for that document', async (t) => {
+t.test("the README's example output is what kg prints for that document", async (t) => {
   const block = /## What comes out[\s\S]*?```json\n([\s\S]*?)```/.exec(readme)?.[1];
   t.ok(block, 'the README has a json example under "What comes out"');
   const shown = JSON.parse(block!.replace(/\n\s*/g, ''));
@@ -45,7 +47,7 @@ t.test('every sqlite3 query in the docs runs on a graph store built from the exa
   t.ok(queries >= 4, `${queries} queries run`);
 });
 
-t.test('the README\'s dead-letter table lists every record code, and only those', async (t) => {
+t.test("the README's dead-letter table lists every record code, and only those", async (t) => {
   const table = /\| code \| stage \| cause \|\n\| --- \| --- \| --- \|\n((?:\|.*\|\n)+)/.exec(readme)?.[1] ?? '';
   const listed = [...table.matchAll(/`([A-Z_0-9]+)`/g)].map((m) => m[1]!).filter((c) => !c.startsWith('--'));
   t.same([...new Set(listed)].sort(), Object.values(RecordCode).sort());

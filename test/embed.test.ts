@@ -45,13 +45,16 @@ t.before(async () => {
 });
 t.teardown(() => sim.close());
 
-t.test('one unit vector per document, in input order, equal to the model\'s vector of its text', async (t) => {
+t.test("one unit vector per document, in input order, equal to the model's vector of its text", async (t) => {
   const sim = await ownSimulator(t);
   const r = await embed(['--base-url', sim.url, '--batch-size', '10'], { stdin: news });
   t.equal(r.code, 0, r.stderr);
   t.equal(sim.stats().requests, Math.ceil(newsDocs.length / 10), 'batch size respected: ceil(25 / 10) requests');
   const out = jsonLines(r.stdout);
-  t.same(out.map((o) => o.id), newsDocs.map((d) => d.id));
+  t.same(
+    out.map((o) => o.id),
+    newsDocs.map((d) => d.id),
+  );
   for (const [i, o] of out.entries()) {
     t.same(Object.keys(o), ['id', 'embedding', 'model', 'meta', 'usage']);
     t.equal(o.model, MODEL);
@@ -59,9 +62,16 @@ t.test('one unit vector per document, in input order, equal to the model\'s vect
     t.ok(Math.abs(norm(o.embedding) - 1) < 1e-5, `${o.id} has unit length`);
     t.same(o.usage.chunks, 1);
     const expected = embeddingVector(newsDocs[i]!.text, MODEL);
-    t.ok(o.embedding.every((x: number, k: number) => Math.fround(x) === expected[k]), `${o.id} is the vector of its own text`);
+    t.ok(
+      o.embedding.every((x: number, k: number) => Math.fround(x) === expected[k]),
+      `${o.id} is the vector of its own text`,
+    );
   }
-  t.equal(out.reduce((s, o) => s + o.usage.promptTokens, 0), sim.stats().promptTokens, 'usage shares add up to the tokens billed');
+  t.equal(
+    out.reduce((s, o) => s + o.usage.promptTokens, 0),
+    sim.stats().promptTokens,
+    'usage shares add up to the tokens billed',
+  );
   t.match(r.stderr, /documents {2}in 25, out 25, dead-lettered 0/);
 
   sim.reset();
@@ -80,7 +90,10 @@ t.test('the same text gives the same vector; --dimensions, --encoding-format flo
   const r = await embed(['--base-url', sim.url, '--dimensions', '64', '--quiet'], { stdin: input });
   t.equal(r.code, 0, r.stderr);
   const out = jsonLines(r.stdout);
-  t.same(out.map((o) => o.id), ['a', 'b', 'c']);
+  t.same(
+    out.map((o) => o.id),
+    ['a', 'b', 'c'],
+  );
   for (const o of out) {
     t.equal(o.embedding.length, 64, '--dimensions honoured');
     t.ok(Math.abs(norm(o.embedding) - 1) < 1e-5);
@@ -107,15 +120,24 @@ t.test('a long document is chunked: one vector per chunk, and their token-weight
   t.same(Object.keys(doc), ['id', 'embedding', 'model', 'meta', 'usage', 'chunks']);
   t.ok(doc.chunks.length >= 5, `${doc.chunks.length} chunks`);
   t.equal(doc.usage.chunks, doc.chunks.length);
-  t.same(doc.chunks.map((c: { index: number }) => c.index), doc.chunks.map((_c: unknown, i: number) => i));
+  t.same(
+    doc.chunks.map((c: { index: number }) => c.index),
+    doc.chunks.map((_c: unknown, i: number) => i),
+  );
   for (const c of doc.chunks) {
     t.ok(c.tokens > 0 && c.tokens <= 400);
     t.equal(c.embedding.length, 256);
     t.ok(Math.abs(norm(c.embedding) - 1) < 1e-5);
   }
   t.notSame(doc.chunks[0].embedding, doc.chunks[1].embedding);
-  const mean = weightedUnitMean(doc.chunks.map((c: { embedding: number[] }) => c.embedding), doc.chunks.map((c: { tokens: number }) => c.tokens));
-  t.ok(doc.embedding.every((x: number, k: number) => Math.abs(x - mean[k]!) < 1e-6), 'document vector = token-weighted mean of the chunks');
+  const mean = weightedUnitMean(
+    doc.chunks.map((c: { embedding: number[] }) => c.embedding),
+    doc.chunks.map((c: { tokens: number }) => c.tokens),
+  );
+  t.ok(
+    doc.embedding.every((x: number, k: number) => Math.abs(x - mean[k]!) < 1e-6),
+    'document vector = token-weighted mean of the chunks',
+  );
   t.ok(Math.abs(norm(doc.embedding) - 1) < 1e-5, 're-normalised to unit length');
   t.equal(short.usage.promptTokens + doc.usage.promptTokens, sim.stats().promptTokens);
 });
@@ -126,8 +148,14 @@ t.test('bad records are dead-lettered: documents in = out + dead-lettered', asyn
   t.equal(r.code, 0, r.stderr);
   const out = jsonLines(r.stdout);
   const dl = jsonLines(readFileSync(dead, 'utf8'));
-  t.same(out.map((o) => o.id), ['m-1', '7', 'examples/messy.jsonl:8', 'm-10']);
-  t.same(dl.map((d) => d.code), ['INVALID_JSON', 'MISSING_TEXT', 'EMPTY_TEXT', 'NOT_AN_OBJECT', 'TEXT_NOT_STRING']);
+  t.same(
+    out.map((o) => o.id),
+    ['m-1', '7', 'examples/messy.jsonl:8', 'm-10'],
+  );
+  t.same(
+    dl.map((d) => d.code),
+    ['INVALID_JSON', 'MISSING_TEXT', 'EMPTY_TEXT', 'NOT_AN_OBJECT', 'TEXT_NOT_STRING'],
+  );
   t.match(r.stderr, /in 9, out 4, dead-lettered 5/);
 });
 
@@ -142,7 +170,10 @@ t.test('5xx faults are retried and the run still completes, with the same vector
   t.match(s, { docsIn: 25, docsOut: 25, deadLettered: 0 });
   t.ok(s.retries > 0, `${s.retries} retries`);
   const out = jsonLines(r.stdout);
-  t.same(out.map((o) => o.id), newsDocs.map((d) => d.id));
+  t.same(
+    out.map((o) => o.id),
+    newsDocs.map((d) => d.id),
+  );
   t.ok(
     out.every((o, i) => {
       const expected = embeddingVector(newsDocs[i]!.text, MODEL);
@@ -178,7 +209,12 @@ t.test('the API key appears nowhere: not in results, stderr or dead letters, eve
   t.ok(out.length > 0 && dl.length > 0, `${out.length} results and ${dl.length} dead letters`);
   t.equal(out.length + dl.length, newsDocs.length);
   t.match(dl[0], { stage: 'extract', code: 'EXTRACT_FAILED', reason: /HTTP 500/ });
-  for (const [name, text] of [['stdout', r.stdout], ['stderr', r.stderr], ['dead letters', readFileSync(dead, 'utf8')], ['summary', readFileSync(summary, 'utf8')]] as const) {
+  for (const [name, text] of [
+    ['stdout', r.stdout],
+    ['stderr', r.stderr],
+    ['dead letters', readFileSync(dead, 'utf8')],
+    ['summary', readFileSync(summary, 'utf8')],
+  ] as const) {
     t.notMatch(text, SECRET, `no key in ${name}`);
     t.notMatch(text, 'secret-123456', `no part of the key in ${name}`);
   }
@@ -208,11 +244,33 @@ t.test('an answer is checked, never trusted: count, indices, numbers, width', as
 });
 
 t.test('vector arithmetic and the output line', async (t) => {
-  const m = weightedUnitMean([[1, 0], [0, 1]], [3, 1]);
+  const m = weightedUnitMean(
+    [
+      [1, 0],
+      [0, 1],
+    ],
+    [3, 1],
+  );
   t.ok(Math.abs(m[0]! - 3 / Math.sqrt(10)) < 1e-12 && Math.abs(m[1]! - 1 / Math.sqrt(10)) < 1e-12);
-  const equal = weightedUnitMean([[1, 0], [0, 1]], [0, 0]);
+  const equal = weightedUnitMean(
+    [
+      [1, 0],
+      [0, 1],
+    ],
+    [0, 0],
+  );
   t.ok(Math.abs(equal[0]! - Math.SQRT1_2) < 1e-12 && equal[0] === equal[1], 'equal weights when the tokens sum to 0');
-  t.same(weightedUnitMean([[1, 0], [-1, 0]], [1, 1]), [0, 0], 'a zero mean stays zero');
+  t.same(
+    weightedUnitMean(
+      [
+        [1, 0],
+        [-1, 0],
+      ],
+      [1, 1],
+    ),
+    [0, 0],
+    'a zero mean stays zero',
+  );
   const r: EmbeddingResult = { kind: 'result', seq: 0, line: 1, source: 's', id: 'x', embedding: [0.1, -1 / 3], model: MODEL, meta: { a: 1 }, usage: { promptTokens: 5, chunks: 1 } };
   const line = JSON.parse(serialiseEmbedding(r));
   t.same(line, { id: 'x', embedding: [0.100000001, -0.333333343], model: MODEL, meta: { a: 1 }, usage: { promptTokens: 5, chunks: 1 } });
@@ -222,7 +280,10 @@ t.test('vector arithmetic and the output line', async (t) => {
 
 t.test('docs/embeddings.md lists every option with its default', async (t) => {
   const doc = readFileSync(join(ROOT, 'docs/embeddings.md'), 'utf8');
-  t.ok(doc.includes(`-->\n${optionsTable([...embedOptionSpecs, ...cliOptionSpecs])}\n<!-- /options:embed -->`), 'the table between the options:embed markers is optionsTable() of the embed specs: regenerate it after changing an option');
+  t.ok(
+    doc.includes(`-->\n${optionsTable([...embedOptionSpecs, ...cliOptionSpecs])}\n<!-- /options:embed -->`),
+    'the table between the options:embed markers is optionsTable() of the embed specs: regenerate it after changing an option',
+  );
 });
 
 t.test('the embedder maps vectors to chunks by index and classifies bad answers', async (t) => {
@@ -245,14 +306,28 @@ t.test('the embedder maps vectors to chunks by index and classifies bad answers'
   const vec = (text: string) => [text.length, 1];
   const reversed = fakeClient((inputs) => ({ data: inputs.map((text, index) => ({ index, embedding: vec(text) })).reverse(), usage: { prompt_tokens: 6 } }));
   const ok = await openaiEmbedder({ model: MODEL, timeoutMs: 1000, client: reversed.client }).extract(pack, signal);
-  t.same([...ok.chunks].map(([key, x]) => [key, x.embedding]), [['0.0', [4, 1]], ['1.0', [3, 1]], ['2.0', [3, 1]]]);
+  t.same(
+    [...ok.chunks].map(([key, x]) => [key, x.embedding]),
+    [
+      ['0.0', [4, 1]],
+      ['1.0', [3, 1]],
+      ['2.0', [3, 1]],
+    ],
+  );
   t.same(ok.usage, { promptTokens: 6, completionTokens: 0 });
 
   const short = fakeClient((inputs) => ({ data: inputs.slice(1).map((text, index) => ({ index, embedding: vec(text) })), usage: { prompt_tokens: 6 } }));
-  await t.rejects(openaiEmbedder({ model: MODEL, timeoutMs: 1000, client: short.client }).extract(pack, signal), { code: 'E_TRANSIENT', message: /2 vectors for 3 inputs/, usage: { promptTokens: 6 } });
+  await t.rejects(openaiEmbedder({ model: MODEL, timeoutMs: 1000, client: short.client }).extract(pack, signal), {
+    code: 'E_TRANSIENT',
+    message: /2 vectors for 3 inputs/,
+    usage: { promptTokens: 6 },
+  });
 
   const ignoresDimensions = fakeClient((inputs) => ({ data: inputs.map((text, index) => ({ index, embedding: vec(text) })) }));
-  await t.rejects(openaiEmbedder({ model: MODEL, timeoutMs: 1000, dimensions: 8, client: ignoresDimensions.client }).extract(pack, signal), { code: 'E_FATAL', message: /2-dimension vectors, not the 8 asked for with --dimensions/ });
+  await t.rejects(openaiEmbedder({ model: MODEL, timeoutMs: 1000, dimensions: 8, client: ignoresDimensions.client }).extract(pack, signal), {
+    code: 'E_FATAL',
+    message: /2-dimension vectors, not the 8 asked for with --dimensions/,
+  });
 
   const capped = fakeClient(() => ({ data: [] }));
   await t.rejects(openaiEmbedder({ model: MODEL, timeoutMs: 1000, maxInputs: 2, client: capped.client }).extract(pack, signal), { code: 'E_SPLIT_REQUIRED' });

@@ -8,25 +8,34 @@ t.test('LineSplitter: each line carries the byte offset just past it, across chu
   const bytes = Buffer.from(text);
   const s = new LineSplitter(1024);
   const items = [...s.push(bytes.subarray(0, 5)), ...s.push(bytes.subarray(5, 12)), ...s.push(bytes.subarray(12)), ...s.end()];
-  t.same(items.map((i) => [i.line, i.end]), [
-    [1, 4],
-    [2, Buffer.byteLength('ab\r\n{"x":"é"}\n')],
-    [5, bytes.length],
-  ]);
+  t.same(
+    items.map((i) => [i.line, i.end]),
+    [
+      [1, 4],
+      [2, Buffer.byteLength('ab\r\n{"x":"é"}\n')],
+      [5, bytes.length],
+    ],
+  );
   // Resuming at an offset: line numbers and offsets continue from there.
   const at = items[1]!.end!;
   const resumed = new LineSplitter(1024, { line: 2, offset: at });
   const rest = [...resumed.push(bytes.subarray(at)), ...resumed.end()];
-  t.same(rest.map((i) => [i.line, i.end, 'text' in i ? i.text : i.code]), [[5, bytes.length, 'last']]);
+  t.same(
+    rest.map((i) => [i.line, i.end, 'text' in i ? i.text : i.code]),
+    [[5, bytes.length, 'last']],
+  );
 });
 
 t.test('LineSplitter: an over-long line still reports where it ends', async (t) => {
   const s = new LineSplitter(4);
   const items = [...s.push(Buffer.from('123456789\nok\n'))];
-  t.same(items.map((i) => [i.line, i.end, 'code' in i ? i.code : i.text]), [
-    [1, 10, 'LINE_TOO_LONG'],
-    [2, 13, 'ok'],
-  ]);
+  t.same(
+    items.map((i) => [i.line, i.end, 'code' in i ? i.code : i.text]),
+    [
+      [1, 10, 'LINE_TOO_LONG'],
+      [2, 13, 'ok'],
+    ],
+  );
 });
 
 t.test('PositionLog: take() forgets earlier positions, cut() marks one, memory stays bounded', async (t) => {

@@ -48,21 +48,30 @@ t.test('kg against llama-server: one schema-valid line per document, ids from th
   const res = await run('pipelines/kg.js', ['--base-url', server.baseUrl, '--model', 'tiny', '--output', f.output, '--dead-letter', f.deadLetter], corpus);
   t.equal(res.code, 0, res.stderr);
   const out = lines(f.output);
-  t.same(out.map((o) => o.id), docs.map((d) => d.id));
+  t.same(
+    out.map((o) => o.id),
+    docs.map((d) => d.id),
+  );
   for (const o of out) t.ok(validResult(o), `${o.id} valid: ${ajv.errorsText(validResult.errors)}`);
   t.same(lines(f.deadLetter), []);
 });
 
-t.test('embed against llama-server --embeddings: one vector per document, of the model\'s width', async (t) => {
+t.test("embed against llama-server --embeddings: one vector per document, of the model's width", async (t) => {
   const server = await withServer(t, { embeddings: true });
   const f = files();
   const res = await run('pipelines/embed.js', ['--base-url', server.baseUrl, '--model', 'tiny', '--output', f.output, '--dead-letter', f.deadLetter], corpus);
   t.equal(res.code, 0, res.stderr);
   const out = lines(f.output) as { id: string; embedding: number[] }[];
-  t.same(out.map((o) => o.id), docs.map((d) => d.id));
+  t.same(
+    out.map((o) => o.id),
+    docs.map((d) => d.id),
+  );
   for (const o of out) {
     t.equal(o.embedding.length, MODEL_DIMENSIONS, `${o.id} has ${MODEL_DIMENSIONS} dimensions`);
-    t.ok(o.embedding.every((x) => Number.isFinite(x)), `${o.id}: finite numbers`);
+    t.ok(
+      o.embedding.every((x) => Number.isFinite(x)),
+      `${o.id}: finite numbers`,
+    );
   }
   t.same(lines(f.deadLetter), []);
 });
@@ -80,7 +89,7 @@ t.test('embed against a server without --embeddings (HTTP 501) stops as fatal, n
   t.match(res.stderr, /0 retries, 0 splits/, 'not retried as transient');
 });
 
-t.test('a pack over the server\'s context (exceed_context_size_error) is split, not refused', async (t) => {
+t.test("a pack over the server's context (exceed_context_size_error) is split, not refused", async (t) => {
   // One slot of 2048 tokens: a single news document fits (about 1,300 of the model's tokens with
   // the prompt), a pack of two does not; and one document is too large even alone.
   const server = await withServer(t, { ctxSize: 2048, parallel: 1 });
@@ -89,7 +98,11 @@ t.test('a pack over the server\'s context (exceed_context_size_error) is split, 
   const input = corpus + JSON.stringify(long) + '\n';
   const res = await run('pipelines/kg.js', ['--base-url', server.baseUrl, '--model', 'tiny', '--output', f.output, '--dead-letter', f.deadLetter, '--max-retries', '0'], input);
   t.equal(res.code, 0, res.stderr);
-  t.same(lines(f.output).map((o) => o.id), docs.map((d) => d.id), 'every document that fits alone has its result');
+  t.same(
+    lines(f.output).map((o) => o.id),
+    docs.map((d) => d.id),
+    'every document that fits alone has its result',
+  );
   const dead = lines(f.deadLetter);
   t.equal(dead.length, 1);
   t.match(dead[0], { id: 'too-long', stage: 'extract', code: 'EXTRACT_FAILED', reason: /context length exceeded \(HTTP 400\).*exceeds the available context size.*\[E_SPLIT_REQUIRED\]/ });
@@ -102,11 +115,18 @@ t.test('a server still loading its model (HTTP 503) is waited out, not dead-lett
   // would split the pack down to single documents and dead-letter them.
   const server = await withServer(t, { holdWhileLoading: true });
   const f = files();
-  const pipeline = run('pipelines/kg.js', ['--base-url', server.baseUrl, '--model', 'tiny', '--output', f.output, '--dead-letter', f.deadLetter, '--max-retries', '0', '--metrics-file', f.metrics], corpus);
+  const pipeline = run(
+    'pipelines/kg.js',
+    ['--base-url', server.baseUrl, '--model', 'tiny', '--output', f.output, '--dead-letter', f.deadLetter, '--max-retries', '0', '--metrics-file', f.metrics],
+    corpus,
+  );
   await server.resumeOnRequest();
   const res = await pipeline;
   t.equal(res.code, 0, res.stderr);
-  t.same(lines(f.output).map((o) => o.id), docs.map((d) => d.id));
+  t.same(
+    lines(f.output).map((o) => o.id),
+    docs.map((d) => d.id),
+  );
   t.same(lines(f.deadLetter), []);
   const loading = /^sluice_requests_total\{status="503"\} (\d+)$/m.exec(readFileSync(f.metrics, 'utf8'));
   t.ok(loading && Number(loading[1]) >= 1, `sluice met the server loading (503): ${loading?.[0] ?? 'no 503 counted'}`);

@@ -15,11 +15,13 @@ const answer = (status: number, body: unknown) => OpenAI.APIError.generate(statu
 const classify = (status: number, body: unknown) => classifyError(answer(status, body), undefined, false, ENDPOINT);
 
 const LLAMA_NO_EMBEDDINGS = { error: { code: 501, message: 'This server does not support embeddings. Start it with `--embeddings`', type: 'not_supported_error' } };
-const LLAMA_CONTEXT = { error: { code: 400, message: 'request (494 tokens) exceeds the available context size (256 tokens), try increasing it', type: 'exceed_context_size_error', n_prompt_tokens: 494, n_ctx: 256 } };
+const LLAMA_CONTEXT = {
+  error: { code: 400, message: 'request (494 tokens) exceeds the available context size (256 tokens), try increasing it', type: 'exceed_context_size_error', n_prompt_tokens: 494, n_ctx: 256 },
+};
 const LLAMA_EMBEDDING_BATCH = { error: { code: 500, message: 'input (9002 tokens) is too large to process. increase the physical batch size (current batch size: 512)', type: 'server_error' } };
 const LLAMA_LOADING = { error: { message: 'Loading model', type: 'unavailable_error', code: 503 } };
 
-t.test('llama.cpp: 501 (no --embeddings) is fatal and names the status, the URL and the server\'s advice', async (t) => {
+t.test("llama.cpp: 501 (no --embeddings) is fatal and names the status, the URL and the server's advice", async (t) => {
   const e = classify(501, LLAMA_NO_EMBEDDINGS);
   t.match(e, { code: 'E_FATAL', message: /HTTP 501/ });
   t.match(e.message, ENDPOINT);
@@ -35,9 +37,32 @@ t.test('llama.cpp: a context overflow is too large (split), the chat one and the
 
 t.test('vLLM: a context overflow is too large, also when it names a parameter', async (t) => {
   // Recent vLLM: wrapped in "error", with a param (which alone would read as a refused parameter: fatal).
-  const recent = { error: { message: "This model's maximum context length is 2048 tokens. However, your request has 8 input tokens plus 2045 'max_tokens'. Please reduce one or the other. (parameter=input_tokens, max_tokens, value=(8, 2045))", type: 'BadRequestError', param: 'input_tokens, max_tokens', code: 400 } };
-  const inputOnly = { error: { message: "This model's maximum context length is 3 tokens. However, your request has 8 input tokens. Please reduce the length of the input messages. (parameter=input_tokens, value=8)", type: 'BadRequestError', param: 'input_tokens', code: 400 } };
-  const older = { error: { message: "This model's maximum context length is 16384 tokens. However, you requested 122946 tokens (112946 in the messages, 10000 in the completion). Please reduce the length of the messages or completion.", type: 'BadRequestError', param: null, code: 400 } };
+  const recent = {
+    error: {
+      message:
+        "This model's maximum context length is 2048 tokens. However, your request has 8 input tokens plus 2045 'max_tokens'. Please reduce one or the other. (parameter=input_tokens, max_tokens, value=(8, 2045))",
+      type: 'BadRequestError',
+      param: 'input_tokens, max_tokens',
+      code: 400,
+    },
+  };
+  const inputOnly = {
+    error: {
+      message: "This model's maximum context length is 3 tokens. However, your request has 8 input tokens. Please reduce the length of the input messages. (parameter=input_tokens, value=8)",
+      type: 'BadRequestError',
+      param: 'input_tokens',
+      code: 400,
+    },
+  };
+  const older = {
+    error: {
+      message:
+        "This model's maximum context length is 16384 tokens. However, you requested 122946 tokens (112946 in the messages, 10000 in the completion). Please reduce the length of the messages or completion.",
+      type: 'BadRequestError',
+      param: null,
+      code: 400,
+    },
+  };
   for (const body of [recent, inputOnly, older]) t.match(classify(400, body), { code: 'E_SPLIT_REQUIRED' });
 });
 
@@ -85,7 +110,10 @@ t.test('pacedRequest waits out a loading server: resent, not a failed attempt, e
 t.test('pacedRequest: a server loading for longer than --max-retry-after-ms is a transient error', async (t) => {
   const server = loadingThenReady(Infinity);
   const started = Date.now();
-  await t.rejects(pacedRequest({ limiter: new RateLimiter(), reserve: 10, signal: new AbortController().signal, maxRetryAfterMs: 300, observer: server.observer }, server.send, () => undefined), { code: 'E_TRANSIENT', message: /still loading/ });
+  await t.rejects(
+    pacedRequest({ limiter: new RateLimiter(), reserve: 10, signal: new AbortController().signal, maxRetryAfterMs: 300, observer: server.observer }, server.send, () => undefined),
+    { code: 'E_TRANSIENT', message: /still loading/ },
+  );
   t.ok(Date.now() - started >= 300, 'waited the whole bound');
   t.ok(server.calls() >= 2);
 });
@@ -94,5 +122,8 @@ t.test('pacedRequest: a stop while waiting for a loading server abandons the req
   const server = loadingThenReady(Infinity);
   const stop = new AbortController();
   setTimeout(() => stop.abort(), 100);
-  await t.rejects(pacedRequest({ limiter: new RateLimiter(), reserve: 10, signal: stop.signal, maxRetryAfterMs: 60_000 }, server.send, () => undefined), { code: 'E_ABORTED' });
+  await t.rejects(
+    pacedRequest({ limiter: new RateLimiter(), reserve: 10, signal: stop.signal, maxRetryAfterMs: 60_000 }, server.send, () => undefined),
+    { code: 'E_ABORTED' },
+  );
 });

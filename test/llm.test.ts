@@ -33,7 +33,11 @@ t.test('happy path: every entity lands on the document it came from', async (t) 
   t.teardown(() => sim.close());
   const { out, dead, stats } = await runKg({ baseUrl: sim.url, maxDocs: 10 });
   t.equal(dead.length, 0);
-  t.same(out.map((r) => r.id), docs.map((d) => d.id), 'all documents, in order');
+  t.same(
+    out.map((r) => r.id),
+    docs.map((d) => d.id),
+    'all documents, in order',
+  );
   for (const [i, r] of out.entries()) {
     const expected = extractEntities(docs[i]!.text).entities;
     t.same(sortedEntities(r.entities), sortedEntities(expected), `${r.id}: its own entities`);
@@ -42,7 +46,11 @@ t.test('happy path: every entity lands on the document it came from', async (t) 
   t.equal(s.requests, stats.requests);
   t.ok(s.requests <= Math.ceil(docs.length / 10) + 1, `${s.requests} requests for ${docs.length} documents`);
   t.equal(stats.promptTokens, s.promptTokens, 'prompt tokens counted as the server counted them');
-  t.equal(out.reduce((n, r) => n + r.usage.promptTokens, 0), s.promptTokens, 'usage shared out to documents adds up');
+  t.equal(
+    out.reduce((n, r) => n + r.usage.promptTokens, 0),
+    s.promptTokens,
+    'usage shared out to documents adds up',
+  );
 });
 
 const faultKinds: FaultKind[] = ['500', '502', '503', 'hang', 'reset', 'malformed', 'truncated', 'omit', 'invent'];
@@ -107,7 +115,10 @@ t.test('invariant over many seeds with a random fault mix: in = out + dead, no d
     const ids = out.map((r) => r.id);
     t.equal(ids.length + dead.length, docs.length, `seed ${seed}: ${ids.length} + ${dead.length}`);
     t.equal(new Set(ids).size, ids.length, `seed ${seed}: no duplicate`);
-    t.ok(ids.every((id) => docs.some((d) => d.id === id)), `seed ${seed}: only input ids`);
+    t.ok(
+      ids.every((id) => docs.some((d) => d.id === id)),
+      `seed ${seed}: only input ids`,
+    );
   }
 });
 

@@ -48,7 +48,11 @@ function unboundedLabels(samples: readonly Sample[]): string[] {
     le: (v) => v === '+Inf' || Number.isFinite(Number(v)),
   };
   const ours = samples.filter((s) => s.name.startsWith('sluice_') && !/^sluice_(process|nodejs)_/.test(s.name));
-  return ours.flatMap((s) => Object.entries(s.labels).filter(([k, v]) => !allowed[k]?.(v)).map(([k, v]) => `${s.name}{${k}="${v}"}`));
+  return ours.flatMap((s) =>
+    Object.entries(s.labels)
+      .filter(([k, v]) => !allowed[k]?.(v))
+      .map(([k, v]) => `${s.name}{${k}="${v}"}`),
+  );
 }
 
 t.test('while a run is in flight, /metrics answers on 127.0.0.1, and the server is gone when it ends', async (t) => {
@@ -132,13 +136,40 @@ t.test('--metrics-file after a run: every metric, values that agree with the sum
   const stdin = `${news}\nnot json at all\n{"id":"no-text","title":"x"}\n{"id":"/etc/passwd","text":7}\n`;
   const file = join(root, 'run.prom');
   const summary = join(root, 'run.json');
-  const r = await kgCli(['--base-url', sim.url, '--max-docs', '3', '--retry-base-ms', '1', '--max-retries', '6', '--price-input', '1', '--price-output', '2', '--metrics-file', file, '--summary', summary, '--dead-letter', join(root, 'dead.jsonl'), '-q'], { stdin });
+  const r = await kgCli(
+    [
+      '--base-url',
+      sim.url,
+      '--max-docs',
+      '3',
+      '--retry-base-ms',
+      '1',
+      '--max-retries',
+      '6',
+      '--price-input',
+      '1',
+      '--price-output',
+      '2',
+      '--metrics-file',
+      file,
+      '--summary',
+      summary,
+      '--dead-letter',
+      join(root, 'dead.jsonl'),
+      '-q',
+    ],
+    { stdin },
+  );
   t.equal(r.code, 0, r.stderr);
   const text = readFileSync(file, 'utf8');
   const samples = parseExposition(text);
   const s = JSON.parse(readFileSync(summary, 'utf8'));
   const server = sim.stats();
-  for (const name of REQUIRED) t.ok(samples.some((x) => x.name === name), `${name} is there`);
+  for (const name of REQUIRED)
+    t.ok(
+      samples.some((x) => x.name === name),
+      `${name} is there`,
+    );
   for (const name of ['sluice_records_in_total', 'sluice_requests_total', 'sluice_request_duration_seconds', 'sluice_pack_documents']) {
     t.match(text, new RegExp(`# HELP ${name} \\S`), `${name} has help`);
   }
@@ -190,7 +221,10 @@ t.test('the API key appears in neither the metrics nor the cache', async (t) => 
       onSpawn: (child) => child.stderr!.on('data', (d: string) => /metrics at (\S+)/.test(d) && announce(/metrics at (\S+)/.exec(d)![1]!)),
     });
     const url = await announced;
-    scraped += await fetch(url).then((res) => res.text(), () => '');
+    scraped += await fetch(url).then(
+      (res) => res.text(),
+      () => '',
+    );
     const r = await run;
     t.equal(r.code, 0, r.stderr);
     t.notMatch(r.stdout + r.stderr, /FAKEKEY|7Q9Z3X1W5V/);
@@ -267,7 +301,7 @@ t.test('from code: a registry of its own, the global one untouched', async (t) =
   t.not(a.registry, b.registry, 'two runs in one process do not collide');
   t.notOk(
     globalRegistry.getMetricsAsArray().some((m) => m.name.startsWith('sluice_')),
-    'nothing registered in prom-client\'s global registry',
+    "nothing registered in prom-client's global registry",
   );
   stats.recordsIn = 7;
   stats.noteFailure({ kind: 'failure', seq: 0, line: 1, source: 's', stage: 'parse', code: 'SOMETHING_NEW', reason: 'x', excerpt: '' });
@@ -281,6 +315,12 @@ t.test('from code: a registry of its own, the global one untouched', async (t) =
   t.equal(valueOf(samples, 'sluice_in_flight_requests'), 0);
   t.equal(valueOf(samples, 'sluice_pack_documents_sum'), 3);
   const bare = parseExposition(await b.registry.metrics());
-  t.notOk(bare.some((s) => s.name === 'sluice_cost_usd_total'), 'no cost without a price');
-  t.notOk(bare.some((s) => s.name.startsWith('sluice_process_')), 'no process metrics when not asked');
+  t.notOk(
+    bare.some((s) => s.name === 'sluice_cost_usd_total'),
+    'no cost without a price',
+  );
+  t.notOk(
+    bare.some((s) => s.name.startsWith('sluice_process_')),
+    'no process metrics when not asked',
+  );
 });

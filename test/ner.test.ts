@@ -1,19 +1,13 @@
 import t from 'tap';
 import { fileURLToPath } from 'node:url';
 import nlp from 'compromise';
-import {
-  extractEntities,
-  MAX_PAIRS_PER_SENTENCE,
-  RELATION_TYPES,
-  type Extraction,
-} from '../lib/ner/index.js';
+import { extractEntities, MAX_PAIRS_PER_SENTENCE, RELATION_TYPES, type Extraction } from '../lib/ner/index.js';
 import { recycleTokenizer } from '../lib/ner/wink-tokens.js';
 import { loadLabelled, namesMatch, scoreCorpus, type LabelledEntity } from '../bench/ner-score.js';
 
 const fixture = fileURLToPath(new URL('./fixtures/ner-labelled.jsonl', import.meta.url));
 const docs = loadLabelled(fixture);
-const predict = (text: string): LabelledEntity[] =>
-  extractEntities(text).entities.map((e) => ({ name: e.name, type: e.type }));
+const predict = (text: string): LabelledEntity[] => extractEntities(text).entities.map((e) => ({ name: e.name, type: e.type }));
 
 // Floors: the values measured when the extractor was finished (docs/extractor.md: all 112
 // docs P 0.970 R 0.968; held-out P 0.963 R 0.972; blind P 0.928 R 0.921) minus a margin of
@@ -80,10 +74,7 @@ t.test('scoring rule', async (t) => {
 });
 
 t.test('entities: dedup, aliases, mention counts, order', async (t) => {
-  const x = extractEntities(
-    'Chancellor Angela Merkel met executives from Siemens in Berlin on Tuesday. ' +
-      'Merkel said Siemens would invest in Germany. Later, Merkel flew back to Berlin.',
-  );
+  const x = extractEntities('Chancellor Angela Merkel met executives from Siemens in Berlin on Tuesday. ' + 'Merkel said Siemens would invest in Germany. Later, Merkel flew back to Berlin.');
   t.same(
     x.entities.map((e) => [e.name, e.type, e.mentions]),
     [
@@ -97,8 +88,7 @@ t.test('entities: dedup, aliases, mention counts, order', async (t) => {
 
 t.test('relations: types, orientation, sentence counts', async (t) => {
   const x = extractEntities(
-    'Jane Okafor, the chief executive of Lumora Bank, opened an office in Lagos. ' +
-      'Jane Okafor later met Samuel Osei in Lagos. Lumora Bank and Zenith Bank compete in Ghana and Nigeria.',
+    'Jane Okafor, the chief executive of Lumora Bank, opened an office in Lagos. ' + 'Jane Okafor later met Samuel Osei in Lagos. Lumora Bank and Zenith Bank compete in Ghana and Nigeria.',
   );
   const rel = (a: string, b: string) => x.relations.find((r) => r.source === a && r.target === b);
   t.equal(rel('Jane Okafor', 'Lumora Bank')?.type, 'affiliated_with');
@@ -122,15 +112,54 @@ t.test('relations: types, orientation, sentence counts', async (t) => {
 
 t.test('relations: per-sentence cap', async (t) => {
   const cities = [
-    'Paris', 'London', 'Berlin', 'Madrid', 'Rome', 'Vienna', 'Prague', 'Warsaw', 'Budapest', 'Lisbon',
-    'Dublin', 'Oslo', 'Stockholm', 'Helsinki', 'Copenhagen', 'Athens', 'Sofia', 'Bucharest', 'Zagreb', 'Riga',
-    'Vilnius', 'Tallinn', 'Brussels', 'Amsterdam', 'Bern', 'Ankara', 'Cairo', 'Nairobi', 'Lagos', 'Accra',
-    'Tokyo', 'Seoul', 'Beijing', 'Delhi', 'Dhaka', 'Jakarta', 'Manila', 'Hanoi', 'Bangkok', 'Lima',
+    'Paris',
+    'London',
+    'Berlin',
+    'Madrid',
+    'Rome',
+    'Vienna',
+    'Prague',
+    'Warsaw',
+    'Budapest',
+    'Lisbon',
+    'Dublin',
+    'Oslo',
+    'Stockholm',
+    'Helsinki',
+    'Copenhagen',
+    'Athens',
+    'Sofia',
+    'Bucharest',
+    'Zagreb',
+    'Riga',
+    'Vilnius',
+    'Tallinn',
+    'Brussels',
+    'Amsterdam',
+    'Bern',
+    'Ankara',
+    'Cairo',
+    'Nairobi',
+    'Lagos',
+    'Accra',
+    'Tokyo',
+    'Seoul',
+    'Beijing',
+    'Delhi',
+    'Dhaka',
+    'Jakarta',
+    'Manila',
+    'Hanoi',
+    'Bangkok',
+    'Lima',
   ];
   const x = extractEntities(`Flights were cancelled in ${cities.slice(0, -1).join(', ')} and ${cities.at(-1)}.`);
   t.equal(x.entities.length, 40, '40 places found');
   t.equal(x.relations.length, MAX_PAIRS_PER_SENTENCE, `capped at MAX_PAIRS_PER_SENTENCE (${MAX_PAIRS_PER_SENTENCE}), not 780`);
-  t.ok(x.relations.some((r) => r.source === 'Paris' && r.target === 'London'), 'nearest neighbours first');
+  t.ok(
+    x.relations.some((r) => r.source === 'Paris' && r.target === 'London'),
+    'nearest neighbours first',
+  );
   const three = extractEntities(`Flights were cancelled in ${cities.join(', ')}.`, { maxPairsPerSentence: 3 });
   t.equal(three.relations.length, 3, 'cap is an option');
   t.equal(extractEntities('Paris and London.', { maxPairsPerSentence: 0 }).relations.length, 0);
@@ -165,9 +194,12 @@ t.test('odd input never throws', async (t) => {
   ];
   for (const input of inputs) {
     let x: Extraction | undefined;
-    t.doesNotThrow(() => {
-      x = extractEntities(input);
-    }, JSON.stringify(input.slice(0, 30)));
+    t.doesNotThrow(
+      () => {
+        x = extractEntities(input);
+      },
+      JSON.stringify(input.slice(0, 30)),
+    );
     t.ok(Array.isArray(x?.entities) && Array.isArray(x?.relations));
   }
   t.same(extractEntities(''), { entities: [], relations: [] });

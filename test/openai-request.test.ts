@@ -26,9 +26,18 @@ t.test('the observer sees every request sent, with its status', async (t) => {
   const fail = (err: unknown) => async () => {
     throw err;
   };
-  await t.rejects(pacedRequest(p(), fail(OpenAI.APIError.generate(503, { error: { message: 'x' } }, undefined, new Headers())), () => undefined), { code: 'E_TRANSIENT' });
-  await t.rejects(pacedRequest(p(), fail(new OpenAI.APIConnectionTimeoutError()), () => undefined), { code: 'E_TRANSIENT' });
-  await t.rejects(pacedRequest(p(), fail(new OpenAI.APIConnectionError({ message: 'reset' })), () => undefined), { code: 'E_TRANSIENT' });
+  await t.rejects(
+    pacedRequest(p(), fail(OpenAI.APIError.generate(503, { error: { message: 'x' } }, undefined, new Headers())), () => undefined),
+    { code: 'E_TRANSIENT' },
+  );
+  await t.rejects(
+    pacedRequest(p(), fail(new OpenAI.APIConnectionTimeoutError()), () => undefined),
+    { code: 'E_TRANSIENT' },
+  );
+  await t.rejects(
+    pacedRequest(p(), fail(new OpenAI.APIConnectionError({ message: 'reset' })), () => undefined),
+    { code: 'E_TRANSIENT' },
+  );
   await t.rejects(pacedRequest(p(), fail(new TypeError('odd')), () => undefined));
   t.same(events, ['start', 'end 200', 'start', 'end 503', 'start', 'end timeout', 'start', 'end connection', 'start', 'end error']);
 });
@@ -49,7 +58,10 @@ t.test('once the run is stopping, a request the budget admits at once is not sen
     sent++;
     return answer(200)();
   };
-  await t.rejects(pacedRequest({ limiter: new RateLimiter({ rpm: 1000, tpm: 100_000 }), reserve: 10, signal: stop.signal, maxRetryAfterMs: 1000, observer }, send, () => undefined), { code: 'E_ABORTED' });
+  await t.rejects(
+    pacedRequest({ limiter: new RateLimiter({ rpm: 1000, tpm: 100_000 }), reserve: 10, signal: stop.signal, maxRetryAfterMs: 1000, observer }, send, () => undefined),
+    { code: 'E_ABORTED' },
+  );
   t.equal(sent, 0, 'nothing sent, nothing billed');
   t.same(events, []);
 });

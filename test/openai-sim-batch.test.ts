@@ -52,7 +52,10 @@ async function upload(c: OpenAI, text: string, name = 'in.jsonl') {
 
 /** The HTTP status a call was refused with. */
 async function statusOf(p: Promise<unknown>): Promise<number | undefined> {
-  return p.then(() => undefined, (e: { status?: number }) => e.status);
+  return p.then(
+    () => undefined,
+    (e: { status?: number }) => e.status,
+  );
 }
 
 async function settle(c: OpenAI, id: string) {
@@ -68,7 +71,10 @@ async function settle(c: OpenAI, id: string) {
 async function lines(c: OpenAI, fileId: string | null | undefined): Promise<any[]> {
   if (!fileId) return [];
   const text = await (await c.files.content(fileId)).text();
-  return text.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l));
+  return text
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l));
 }
 
 t.test('upload, create, poll, download: real shapes, answers equal to the live endpoint, shuffled', async (t) => {
@@ -88,7 +94,11 @@ t.test('upload, create, poll, download: real shapes, answers equal to the live e
   t.ok(batch.completed_at && batch.in_progress_at && batch.finalizing_at);
   const out = await lines(c, batch.output_file_id);
   t.equal(out.length, n);
-  t.notSame(out.map((l) => l.custom_id), out.map((_, i) => `r${i}`), 'answers come back shuffled');
+  t.notSame(
+    out.map((l) => l.custom_id),
+    out.map((_, i) => `r${i}`),
+    'answers come back shuffled',
+  );
   for (const l of out) {
     const i = Number(l.custom_id.slice(1));
     const live = await c.chat.completions.create(chatBody(i));
@@ -168,7 +178,11 @@ t.test('cancel keeps what is done; list pages newest first with after', async (t
   t.equal(out.length + err.length, 20);
   t.ok(err.some((l) => l.error?.code === 'batch_cancelled'));
   const page1 = await c.batches.list({ limit: 2 });
-  t.same(page1.data.map((b) => b.id), [ids[2], ids[1]], 'newest first');
+  t.same(
+    page1.data.map((b) => b.id),
+    [ids[2], ids[1]],
+    'newest first',
+  );
   t.equal(page1.hasNextPage(), true);
   const all: string[] = [];
   for await (const b of c.batches.list({ limit: 2 })) all.push(b.id);
@@ -185,5 +199,8 @@ t.test('embeddings batches answer as the live endpoint', async (t) => {
   t.equal(batch.status, 'completed');
   const [line] = await lines(c, batch.output_file_id);
   const live = await c.embeddings.create(body);
-  t.same(line.response.body.data.map((d: { embedding: unknown }) => d.embedding), live.data.map((d) => d.embedding));
+  t.same(
+    line.response.body.data.map((d: { embedding: unknown }) => d.embedding),
+    live.data.map((d) => d.embedding),
+  );
 });

@@ -53,7 +53,13 @@ function packMessages(docs: readonly { id: string; text: string }[]) {
 }
 
 function ask(c: OpenAI, docs: readonly { id: string; text: string }[], extra: { max_tokens?: number; response_format?: ReturnType<typeof responseFormat> } = {}) {
-  return c.chat.completions.create({ model: MODEL, messages: packMessages(docs), response_format: extra.response_format ?? responseFormat(), temperature: 0, ...(extra.max_tokens !== undefined && { max_tokens: extra.max_tokens }) });
+  return c.chat.completions.create({
+    model: MODEL,
+    messages: packMessages(docs),
+    response_format: extra.response_format ?? responseFormat(),
+    temperature: 0,
+    ...(extra.max_tokens !== undefined && { max_tokens: extra.max_tokens }),
+  });
 }
 
 function expectedDocument(id: string, text: string, entityTypes?: readonly string[], relationTypes?: readonly string[]) {
@@ -80,7 +86,14 @@ async function errorOf(p: Promise<unknown>): Promise<unknown> {
   throw new Error('expected the request to fail');
 }
 
-const RATE_HEADERS = ['x-ratelimit-limit-requests', 'x-ratelimit-limit-tokens', 'x-ratelimit-remaining-requests', 'x-ratelimit-remaining-tokens', 'x-ratelimit-reset-requests', 'x-ratelimit-reset-tokens'];
+const RATE_HEADERS = [
+  'x-ratelimit-limit-requests',
+  'x-ratelimit-limit-tokens',
+  'x-ratelimit-remaining-requests',
+  'x-ratelimit-remaining-tokens',
+  'x-ratelimit-reset-requests',
+  'x-ratelimit-reset-tokens',
+];
 const DURATION = /^(\d+h)?(\d+m)?(\d+(\.\d+)?s|\d+ms)$/;
 
 t.test('happy path: each document answered under its own id with the extractor findings; usage as tiktoken counts it', async (t) => {
@@ -96,7 +109,11 @@ t.test('happy path: each document answered under its own id with the extractor f
   t.equal(choice.message.refusal, null);
   const content = choice.message.content!;
   const answer = JSON.parse(content) as Answer;
-  t.same(answer.documents.map((d) => d.id), DOCS.map((d) => d.id), 'one answer per document, in order');
+  t.same(
+    answer.documents.map((d) => d.id),
+    DOCS.map((d) => d.id),
+    'one answer per document, in order',
+  );
   for (const d of DOCS) {
     const got = answer.documents.find((a) => a.id === d.id)!;
     t.strictSame(got, expectedDocument(d.id, d.text), `${d.id}: its own entities and relations`);
@@ -118,12 +135,23 @@ t.test('content as an array of text parts; a narrower schema keeps only its type
     model: MODEL,
     messages: [
       { role: 'system', content: [{ type: 'text', text: systemPrompt(['person'], ['affiliated_with']) }] },
-      { role: 'user', content: [{ type: 'text', text: user.slice(0, half) }, { type: 'text', text: user.slice(half) }] },
+      {
+        role: 'user',
+        content: [
+          { type: 'text', text: user.slice(0, half) },
+          { type: 'text', text: user.slice(half) },
+        ],
+      },
     ],
     response_format: responseFormat(['person'], ['affiliated_with']),
   });
   const answer = JSON.parse(completion.choices[0]!.message.content!) as Answer;
-  for (const d of DOCS) t.strictSame(answer.documents.find((a) => a.id === d.id), expectedDocument(d.id, d.text, ['person'], ['affiliated_with']), d.id);
+  for (const d of DOCS)
+    t.strictSame(
+      answer.documents.find((a) => a.id === d.id),
+      expectedDocument(d.id, d.text, ['person'], ['affiliated_with']),
+      d.id,
+    );
   t.ok(answer.documents.every((d) => d.entities.every((e) => e.type === 'person')));
   t.ok(answer.documents.some((d) => d.entities.length > 0));
   const promptTokens = count(systemPrompt(['person'], ['affiliated_with'])) + count(user) + 2 * 4 + 3;
@@ -227,7 +255,11 @@ t.test('faults, one kind at a time', async (t) => {
     const ids = DOCS.map((d) => d.id);
     const extra = answer.documents.filter((d) => !ids.includes(d.id));
     t.equal(extra.length, 1, 'one invented id');
-    for (const d of DOCS) t.strictSame(answer.documents.find((a) => a.id === d.id), expectedDocument(d.id, d.text));
+    for (const d of DOCS)
+      t.strictSame(
+        answer.documents.find((a) => a.id === d.id),
+        expectedDocument(d.id, d.text),
+      );
     t.same(s.stats().faults, { invent: 1 });
   });
 });
@@ -282,7 +314,10 @@ t.test('429 over rpm: OpenAI error body, all rate-limit headers, both retry-afte
   const e = err as RateLimitError;
   t.equal(e.status, 429);
   t.same({ ...(e.error as object), message: undefined }, { message: undefined, type: 'requests', param: null, code: 'rate_limit_exceeded' });
-  t.match((e.error as { message: string }).message, /^Rate limit reached for gpt-4\.1-mini in organization \S+ on requests per min \(RPM\): Limit 2, Used 2, Requested 1\. Please try again in \d+(\.\d+)?s\./);
+  t.match(
+    (e.error as { message: string }).message,
+    /^Rate limit reached for gpt-4\.1-mini in organization \S+ on requests per min \(RPM\): Limit 2, Used 2, Requested 1\. Please try again in \d+(\.\d+)?s\./,
+  );
   for (const h of RATE_HEADERS) t.ok(e.headers!.get(h), `429 has ${h}`);
   t.equal(e.headers!.get('x-ratelimit-remaining-requests'), '0');
   const ms = Number(e.headers!.get('retry-after-ms'));
@@ -379,7 +414,17 @@ t.test('context_length_exceeded on prompts (chat) and inputs (embeddings) over c
     param: 'messages',
     code: 'context_length_exceeded',
   });
-  const e2 = (await errorOf(c.embeddings.create({ model: 'text-embedding-3-small', input: ['short', DOCS.map((d) => d.text).join(' ').repeat(3)] }))) as BadRequestError;
+  const e2 = (await errorOf(
+    c.embeddings.create({
+      model: 'text-embedding-3-small',
+      input: [
+        'short',
+        DOCS.map((d) => d.text)
+          .join(' ')
+          .repeat(3),
+      ],
+    }),
+  )) as BadRequestError;
   t.type(e2, BadRequestError);
   t.equal((e2.error as { code: string }).code, 'context_length_exceeded');
   const ok = await ask(c, [{ id: 'tiny', text: 'Paris.' }]);
@@ -395,7 +440,10 @@ t.test('embeddings: deterministic, unit length, dimensions honoured, SDK default
   const viaFloat = await c.embeddings.create({ model: 'text-embedding-3-small', input: texts, encoding_format: 'float' });
   const again = await c.embeddings.create({ model: 'text-embedding-3-small', input: texts });
   t.equal(viaBase64.object, 'list');
-  t.same(viaBase64.data.map((d) => [d.object, d.index]), texts.map((_, i) => ['embedding', i]));
+  t.same(
+    viaBase64.data.map((d) => [d.object, d.index]),
+    texts.map((_, i) => ['embedding', i]),
+  );
   t.equal(viaBase64.model, 'text-embedding-3-small');
   const tokens = texts.reduce((n, x) => n + count(x, cl100k), 0);
   t.same(viaBase64.usage, { prompt_tokens: tokens, total_tokens: tokens });
@@ -418,7 +466,11 @@ t.test('embeddings: deterministic, unit length, dimensions honoured, SDK default
   const large = await c.embeddings.create({ model: 'text-embedding-3-large', input: 'x' });
   t.equal(large.data[0]!.embedding.length, 3072);
 
-  const raw = await fetch(`${s.url}/embeddings`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'text-embedding-3-small', input: texts[2], dimensions: 8, encoding_format: 'base64' }) });
+  const raw = await fetch(`${s.url}/embeddings`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'text-embedding-3-small', input: texts[2], dimensions: 8, encoding_format: 'base64' }),
+  });
   const body = (await raw.json()) as { data: { embedding: string }[] };
   const bytes = Buffer.from(body.data[0]!.embedding, 'base64');
   t.equal(bytes.length, 8 * 4, 'eight little-endian float32');
@@ -458,17 +510,40 @@ t.test('/stats and /stats/reset: outside /v1, never rate limited', async (t) => 
   const reset = await fetch(`${base}/stats/reset`, { method: 'POST' });
   t.equal(reset.status, 200);
   t.same(((await reset.json()) as { requests: number }).requests, 2, 'reset answers with the stats before it');
-  t.same(await (await fetch(`${base}/stats`)).json(), { requests: 0, byStatus: {}, promptTokens: 0, completionTokens: 0, faults: {}, rateLimited: 0, admittedTokens: 0, batch: { filesUploaded: 0, batchesCreated: 0, linesProcessed: 0, linesFailed: 0, contentReads: 0 } });
+  t.same(await (await fetch(`${base}/stats`)).json(), {
+    requests: 0,
+    byStatus: {},
+    promptTokens: 0,
+    completionTokens: 0,
+    faults: {},
+    rateLimited: 0,
+    admittedTokens: 0,
+    batch: { filesUploaded: 0, batchesCreated: 0, linesProcessed: 0, linesFailed: 0, contentReads: 0 },
+  });
   await errorOf(ask(c, DOCS.slice(0, 1)));
   t.equal(s.stats().requests, 1);
   s.reset();
-  t.same(s.stats(), { requests: 0, byStatus: {}, promptTokens: 0, completionTokens: 0, faults: {}, rateLimited: 0, admittedTokens: 0, batch: { filesUploaded: 0, batchesCreated: 0, linesProcessed: 0, linesFailed: 0, contentReads: 0 } });
+  t.same(s.stats(), {
+    requests: 0,
+    byStatus: {},
+    promptTokens: 0,
+    completionTokens: 0,
+    faults: {},
+    rateLimited: 0,
+    admittedTokens: 0,
+    batch: { filesUploaded: 0, batchesCreated: 0, linesProcessed: 0, linesFailed: 0, contentReads: 0 },
+  });
 });
 
 t.test('anything else is a 404 with an OpenAI error body; bad bodies are 400; a revoked key is 401', async (t) => {
   const s = await sim(t);
   const base = s.url.replace(/\/v1$/, '');
-  for (const [method, path] of [['GET', '/v1/models'], ['POST', '/v1/completions'], ['GET', '/'], ['GET', '/v1/chat/completions']] as const) {
+  for (const [method, path] of [
+    ['GET', '/v1/models'],
+    ['POST', '/v1/completions'],
+    ['GET', '/'],
+    ['GET', '/v1/chat/completions'],
+  ] as const) {
     const r = await fetch(`${base}${path}`, { method });
     t.equal(r.status, 404, `${method} ${path}`);
     t.same(await r.json(), { error: { message: `Invalid URL (${method} ${path})`, type: 'invalid_request_error', param: null, code: null } });
@@ -500,7 +575,10 @@ t.test('the server binds 127.0.0.1 only', async (t) => {
 });
 
 t.test('CLI: prints the base URL, serves, stops cleanly on SIGTERM; bad usage exits 2', async (t) => {
-  const child = spawn(process.execPath, ['simulator/main.js', '--port', '0', '--rpm', '50', '--faults', '500,hang,omit', '--fault-rate', '0', '--seed', '7'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['simulator/main.js', '--port', '0', '--rpm', '50', '--faults', '500,hang,omit', '--fault-rate', '0', '--seed', '7'], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   t.teardown(() => {
     if (child.exitCode === null) child.kill('SIGKILL');
   });

@@ -15,18 +15,24 @@ t.test('results() yields one result per good document, in input order; bad recor
   const got: Result[] = [];
   const ctx = createRunContext();
   for await (const r of results(fakePipeline(fakeExtractor()), [stream(lines)], { maxDocs: 4 }, { context: ctx, onDeadLetter: (f) => void failures.push(f) })) got.push(r);
-  t.same(got.map((r) => r.id), goodIds);
+  t.same(
+    got.map((r) => r.id),
+    goodIds,
+  );
   t.equal(failures.length, badCount);
   t.ok(failures.every((f) => f.line > 0 && f.reason.length > 0 && f.source === 'test'));
   t.equal(ctx.stats.recordsIn, got.length + failures.length, 'documents in = results out + dead-lettered');
-  t.same(got[0]!.entities.map((e) => e.name), ['Document', 'Alice', 'Bob', 'Paris']);
+  t.same(
+    got[0]!.entities.map((e) => e.name),
+    ['Document', 'Alice', 'Bob', 'Paris'],
+  );
 });
 
 t.test('the invariant holds with extraction failures, retries and splits (many seeds)', async (t) => {
   for (let seed = 1; seed <= 20; seed++) {
     const { lines } = messyLines(60);
     let x = seed;
-    const rand = () => ((x = (x * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const rand = () => (x = (x * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     const ex = fakeExtractor({
       failWith: (p) => (p.chunks.some((c) => c.doc.id.endsWith('7')) && rand() < 0.9 ? transient() : rand() < 0.2 ? transient() : undefined),
       omit: () => rand() < 0.05,
@@ -38,7 +44,11 @@ t.test('the invariant holds with extraction failures, retries and splits (many s
     t.equal(new Set(ids).size, ids.length, `seed ${seed}: no duplicate`);
     t.equal(ctx.stats.recordsIn, ids.length + dead.length, `seed ${seed}: in = out + dead (${ids.length} + ${dead.length})`);
     const seqs = [...ids.map((id) => Number(id.slice(1)))];
-    t.same(seqs, [...seqs].sort((a, b) => a - b), `seed ${seed}: in order`);
+    t.same(
+      seqs,
+      [...seqs].sort((a, b) => a - b),
+      `seed ${seed}: in order`,
+    );
   }
 });
 
@@ -88,7 +98,11 @@ t.test('ordered mode: one slow pack does not idle the other request slots', asyn
   };
   const ids: string[] = [];
   for await (const r of results(fakePipeline(ex), [stream(lines)], { maxDocs: 2 })) ids.push(r.id);
-  t.same(ids, lines.map((_l, i) => `s${i}`), 'still in input order');
+  t.same(
+    ids,
+    lines.map((_l, i) => `s${i}`),
+    'still in input order',
+  );
   t.ok(startedWhileFirstRan >= 4, `${startedWhileFirstRan} packs ran in the other slot meanwhile`);
   t.ok(ex.maxInFlight <= 2, `never more than concurrency in flight (${ex.maxInFlight})`);
 });
@@ -109,12 +123,26 @@ t.test('run() writes JSONL results and dead letters to the given streams', async
   const dead: string[] = [];
   const sinkOf = (into: string[]) => new Writable({ write: (c, _e, cb) => (into.push(String(c)), cb()) });
   const stats = await run(fakePipeline(fakeExtractor()), [stream(lines)], {}, { output: sinkOf(out), deadLetter: sinkOf(dead) });
-  const outLines = out.join('').trim().split('\n').map((l) => JSON.parse(l));
-  const deadLines = dead.join('').trim().split('\n').map((l) => JSON.parse(l));
-  t.same(outLines.map((r) => r.id), goodIds);
+  const outLines = out
+    .join('')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  const deadLines = dead
+    .join('')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  t.same(
+    outLines.map((r) => r.id),
+    goodIds,
+  );
   t.same(Object.keys(outLines[0]), ['id', 'entities', 'relations', 'meta', 'usage']);
   t.equal(deadLines.length, badCount);
-  t.same(Object.keys(deadLines[0]).filter((k) => k !== 'id'), ['line', 'source', 'stage', 'code', 'reason', 'excerpt']);
+  t.same(
+    Object.keys(deadLines[0]).filter((k) => k !== 'id'),
+    ['line', 'source', 'stage', 'code', 'reason', 'excerpt'],
+  );
   t.equal(stats.recordsIn, stats.resultsOut + stats.deadLettered);
 });
 
@@ -126,7 +154,14 @@ t.test('a result whose meta cannot be serialised is dead-lettered at the sink', 
   const dead: string[] = [];
   const sinkOf = (into: string[]) => new Writable({ write: (c, _e, cb) => (into.push(String(c)), cb()) });
   const stats = await run(fakePipeline(fakeExtractor()), [stream(lines)], { maxLineBytes: 1e6 }, { output: sinkOf(out), deadLetter: sinkOf(dead) });
-  t.same(out.join('').trim().split('\n').map((l) => JSON.parse(l).id), ['ok', 'ok2']);
+  t.same(
+    out
+      .join('')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l).id),
+    ['ok', 'ok2'],
+  );
   t.match(JSON.parse(dead.join('').trim()), { id: 'deep', code: 'UNSERIALISABLE', stage: 'sink' });
   t.equal(stats.recordsIn, stats.resultsOut + stats.deadLettered);
 });

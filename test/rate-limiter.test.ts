@@ -27,7 +27,7 @@ t.test('the request budget allows rpm per minute, then spaces requests out', asy
 });
 
 t.test('the token budget waits for enough tokens, and unused reservations come back', async (t) => {
-  let now = 0;
+  const now = 0;
   const limiter = new RateLimiter({ tpm: 6000, now: () => now });
   const wait = (n: number) => (limiter as unknown as { waitMs(n: number): number }).waitMs(n);
   await limiter.acquire(6000);

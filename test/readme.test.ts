@@ -15,7 +15,12 @@ t.test('the README shows the install-and-run and the test commands', async (t) =
 });
 
 t.test('every file the README and the docs link to exists (charts and results included)', async (t) => {
-  const pages = [README, ...readdirSync(join(dirname(README), 'docs')).filter((f) => f.endsWith('.md')).map((f) => join(dirname(README), 'docs', f))];
+  const pages = [
+    README,
+    ...readdirSync(join(dirname(README), 'docs'))
+      .filter((f) => f.endsWith('.md'))
+      .map((f) => join(dirname(README), 'docs', f)),
+  ];
   let links = 0;
   for (const page of pages) {
     const text = readFileSync(page, 'utf8');

@@ -52,7 +52,23 @@ async function outage(t: Test, persist: boolean, name: string): Promise<void> {
     })();
   }, 10);
   // Not --quiet: the outage must be reported.
-  const r = await kg(['--extractor', 'openai', '--base-url', sim.url, '--redis', redis.url, '--queue-high-water', '8', input, '-o', output, '--dead-letter', dead, '--summary', join(dir, `${name}-summary.json`)]);
+  const r = await kg([
+    '--extractor',
+    'openai',
+    '--base-url',
+    sim.url,
+    '--redis',
+    redis.url,
+    '--queue-high-water',
+    '8',
+    input,
+    '-o',
+    output,
+    '--dead-letter',
+    dead,
+    '--summary',
+    join(dir, `${name}-summary.json`),
+  ]);
   clearInterval(watcher);
   await down;
   t.ok(downAt > 0 && downAt < ref.output.length, `Redis stopped with ${downAt} of ${ref.output.length} output bytes written`);
@@ -100,7 +116,23 @@ t.test('two runs share one Redis and one fleet at the same time without touching
   const workers = await Promise.all([startWorker(redis.url, ['--concurrency', '2']), startWorker(redis.url, ['--concurrency', '2'])]);
   const results = await Promise.all(
     runs.map((run) =>
-      kg(['--quiet', '--extractor', 'openai', '--base-url', sim.url, '--redis', redis.url, '--queue-high-water', '6', ...run.options, run.input, '-o', join(dir, `two-${run.name}-out.jsonl`), '--dead-letter', join(dir, `two-${run.name}-dead.jsonl`)]),
+      kg([
+        '--quiet',
+        '--extractor',
+        'openai',
+        '--base-url',
+        sim.url,
+        '--redis',
+        redis.url,
+        '--queue-high-water',
+        '6',
+        ...run.options,
+        run.input,
+        '-o',
+        join(dir, `two-${run.name}-out.jsonl`),
+        '--dead-letter',
+        join(dir, `two-${run.name}-dead.jsonl`),
+      ]),
     ),
   );
   const served = await Promise.all(workers.map((w) => w.stop()));

@@ -26,7 +26,26 @@ t.test('the fleet shares one --tpm: 3 workers against a rate-limited server get 
   const workers = await Promise.all([1, 2, 3].map(() => startWorker(redis.url, ['--concurrency', '4'])));
   const output = join(dir, 'tpm-out.jsonl');
   const started = Date.now();
-  const r = await kg(['--quiet', '--extractor', 'openai', '--base-url', sim.url, '--redis', redis.url, '--tpm', String(tpm), '--max-output-tokens', '1024', '--max-docs', '2', input, '-o', output, '--dead-letter', join(dir, 'tpm-dead.jsonl')]);
+  const r = await kg([
+    '--quiet',
+    '--extractor',
+    'openai',
+    '--base-url',
+    sim.url,
+    '--redis',
+    redis.url,
+    '--tpm',
+    String(tpm),
+    '--max-output-tokens',
+    '1024',
+    '--max-docs',
+    '2',
+    input,
+    '-o',
+    output,
+    '--dead-letter',
+    join(dir, 'tpm-dead.jsonl'),
+  ]);
   const seconds = (Date.now() - started) / 1000;
   t.equal(r.code, 0, r.stderr);
   const stats = sim.stats();
@@ -57,7 +76,24 @@ t.test('the fleet shares one --rpm: 3 workers start no more requests than the li
   const seen: [number, number][] = [];
   const sampler = setInterval(() => seen.push([Date.now(), sim.stats().requests]), 20);
   const started = Date.now();
-  const r = await kg(['--quiet', '--extractor', 'openai', '--base-url', sim.url, '--redis', redis.url, '--rpm', String(rpm), '--max-docs', '1', input, '-o', join(dir, 'rpm-out.jsonl'), '--dead-letter', join(dir, 'rpm-dead.jsonl')]);
+  const r = await kg([
+    '--quiet',
+    '--extractor',
+    'openai',
+    '--base-url',
+    sim.url,
+    '--redis',
+    redis.url,
+    '--rpm',
+    String(rpm),
+    '--max-docs',
+    '1',
+    input,
+    '-o',
+    join(dir, 'rpm-out.jsonl'),
+    '--dead-letter',
+    join(dir, 'rpm-dead.jsonl'),
+  ]);
   clearInterval(sampler);
   const seconds = (Date.now() - started) / 1000;
   t.equal(r.code, 0, r.stderr);

@@ -65,7 +65,7 @@ t.test('a pack crosses Redis as text only and comes back joined to the real docu
   const doc = { id: 'doc-7', seq: 7, line: 9, source: 'in.jsonl', meta: { lang: 'en', secret: 'not sent' } };
   const pack: Pack = { kind: 'pack', id: 'p7.0', tokens: 12, promptTokens: 40, chunks: [{ kind: 'chunk', doc, index: 0, count: 1, text: 'Ada Lovelace met Babbage.', tokens: 12 }] };
   const job = packToJob(pack);
-  t.notMatch(JSON.stringify(job), /doc-7|secret|in\.jsonl/, "no document id, meta or source in Redis");
+  t.notMatch(JSON.stringify(job), /doc-7|secret|in\.jsonl/, 'no document id, meta or source in Redis');
   const there = jobToPack(JSON.parse(JSON.stringify(job)));
   t.equal(there.chunks[0]!.text, 'Ada Lovelace met Babbage.');
   t.equal(there.chunks[0]!.doc.seq, 7);

@@ -45,14 +45,30 @@ t.test('coordinator + 2 workers (one joining late): output equals a local run by
   const first = await startWorker(redis.url, ['--concurrency', '1']);
   let late: Worker | undefined;
   const joining = setTimeout(() => void startWorker(redis.url, ['--concurrency', '1']).then((w) => (late = w)), 1500);
-  const r = await kg(['--extractor', 'openai', '--base-url', sim.url, '--redis', redis.url, '--queue-high-water', '8', input, '-o', output, '--dead-letter', dead, '--summary', join(dir, 'eq-summary.json')]);
+  const r = await kg([
+    '--extractor',
+    'openai',
+    '--base-url',
+    sim.url,
+    '--redis',
+    redis.url,
+    '--queue-high-water',
+    '8',
+    input,
+    '-o',
+    output,
+    '--dead-letter',
+    dead,
+    '--summary',
+    join(dir, 'eq-summary.json'),
+  ]);
   clearTimeout(joining);
   t.equal(r.code, 0, r.stderr);
   t.ok(readFileSync(output).equals(ref.output), 'output byte for byte');
   t.ok(readFileSync(dead).equals(ref.dead), 'dead letters byte for byte');
   t.equal(sim.stats().requests, localRequests, 'as many requests as the local run');
   const summary = JSON.parse(readFileSync(join(dir, 'eq-summary.json'), 'utf8'));
-  t.equal(summary.requests, localRequests, 'the summary counts the workers\' requests');
+  t.equal(summary.requests, localRequests, "the summary counts the workers' requests");
   t.equal(summary.docsIn, summary.docsOut + summary.deadLettered);
 
   const a = await first.stop();
@@ -118,7 +134,26 @@ t.test('kill -9 of the coordinator, rerun: resumes from its checkpoint and Redis
 
   const workers = await Promise.all([startWorker(redis.url, ['--concurrency', '2']), startWorker(redis.url, ['--concurrency', '2'])]);
   const files = { output: join(dir, 'kc-out.jsonl'), dead: join(dir, 'kc-dead.jsonl'), checkpoint: join(dir, 'kc.ckpt'), summary: join(dir, 'kc-summary.json') };
-  const args = ['--quiet', '--extractor', 'openai', '--base-url', sim.url, '--redis', redis.url, '--queue-high-water', '6', input, '-o', files.output, '--dead-letter', files.dead, '--checkpoint', files.checkpoint, '--summary', files.summary];
+  const args = [
+    '--quiet',
+    '--extractor',
+    'openai',
+    '--base-url',
+    sim.url,
+    '--redis',
+    redis.url,
+    '--queue-high-water',
+    '6',
+    input,
+    '-o',
+    files.output,
+    '--dead-letter',
+    files.dead,
+    '--checkpoint',
+    files.checkpoint,
+    '--summary',
+    files.summary,
+  ];
   const thresholds = [0, ref.output.length / 4, ref.output.length / 2];
   let kills = 0;
   let last: CliRun | undefined;
@@ -130,7 +165,7 @@ t.test('kill -9 of the coordinator, rerun: resumes from its checkpoint and Redis
     if (last.signal !== 'SIGKILL') break;
     kills++;
   }
-  t.equal(last?.code, 0, last?.stderr ?? "");
+  t.equal(last?.code, 0, last?.stderr ?? '');
   t.ok(kills >= 2, `killed ${kills} times`);
   t.ok(readFileSync(files.output).equals(ref.output), 'output byte for byte');
   t.ok(readFileSync(files.dead).equals(ref.dead), 'dead letters byte for byte');
@@ -164,5 +199,8 @@ t.test('an embed run scales out too: the same vectors, byte for byte, from 2 wor
   t.ok(readFileSync(join(dir, 'emb-dead.jsonl')).equals(readFileSync(join(dir, 'emb-ref-dead.jsonl'))), 'dead letters byte for byte');
   t.equal(sim.stats().requests, localRequests, 'as many requests as the local run');
   for (const s of served) t.match(s.stderr, /serving run embed-[0-9a-f]{16} \(embed,/, 'the worker served the embed run');
-  t.ok(served.some((s) => /stopped after [1-9]\d* pack/.test(s.stderr)), 'the workers embedded');
+  t.ok(
+    served.some((s) => /stopped after [1-9]\d* pack/.test(s.stderr)),
+    'the workers embedded',
+  );
 });

@@ -54,10 +54,13 @@ function futureFormat(path: string, setup: (db: Database.Database) => void): str
   return path;
 }
 
-t.test('--cache: a graph store or another program\'s database is refused (exit 1) and left untouched', async (t) => {
+t.test("--cache: a graph store or another program's database is refused (exit 1) and left untouched", async (t) => {
   const sim = await startSimulator();
   t.teardown(() => sim.close());
-  for (const [what, make] of [['a graph store', aGraphStore], ['another program\'s database', async () => anotherProgramsDatabase()]] as const) {
+  for (const [what, make] of [
+    ['a graph store', aGraphStore],
+    ["another program's database", async () => anotherProgramsDatabase()],
+  ] as const) {
     const dir = fresh('cache');
     mkdirSync(dir);
     copyFileSync(await make(), join(dir, CACHE_FILE));
@@ -83,8 +86,11 @@ t.test('a cache in a newer format is refused before anything touches it', async 
   t.same(readdirSync(dir), [CACHE_FILE], 'no journal left beside it');
 });
 
-t.test('graph add: a cache or another program\'s database is refused and left untouched', async (t) => {
-  for (const [what, path] of [['a response cache', aCache()], ['another program\'s database', anotherProgramsDatabase()]] as const) {
+t.test("graph add: a cache or another program's database is refused and left untouched", async (t) => {
+  for (const [what, path] of [
+    ['a response cache', aCache()],
+    ["another program's database", anotherProgramsDatabase()],
+  ] as const) {
     const before = sha(path);
     const r = await graphCli(['add', path, 'examples/news.jsonl']);
     t.equal(r.code, 1, `${what}: exit 1`);

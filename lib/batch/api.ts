@@ -20,7 +20,10 @@ export const FILE_KEY = 'sluice_file';
 const RECONCILE_LIST_LIMIT = 1000;
 
 export class BatchApi {
-  constructor(private readonly client: OpenAI, private readonly apiKey: string | undefined) {}
+  constructor(
+    private readonly client: OpenAI,
+    private readonly apiKey: string | undefined,
+  ) {}
 
   private async call<T>(f: () => Promise<T>): Promise<T> {
     try {

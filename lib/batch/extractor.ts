@@ -34,23 +34,80 @@ import type { Pack, PackAnswer } from '../runtime/records.js';
 import type { RunContext } from '../runtime/run-context.js';
 
 export const batchOptionSpecs = defineOptions([
-  { name: 'batch-api', type: 'boolean', default: false, description: 'Send requests through the OpenAI Batch API (half the price, answers within 24 h) instead of one live request per pack; needs --checkpoint DIR and --output FILE; the same command resumes the same batches' },
+  {
+    name: 'batch-api',
+    type: 'boolean',
+    default: false,
+    description:
+      'Send requests through the OpenAI Batch API (half the price, answers within 24 h) instead of one live request per pack; needs --checkpoint DIR and --output FILE; the same command resumes the same batches',
+  },
   { name: 'batch-max-requests', operational: true, type: 'integer', default: 50_000, min: 1, max: 50_000, description: 'Batch mode: most requests in one input file (the API takes 50,000)' },
-  { name: 'batch-max-bytes', operational: true, type: 'integer', default: 190_000_000, min: 4096, max: 200 * 1024 * 1024, description: 'Batch mode: largest input file in bytes (the API takes 200 MB)' },
-  { name: 'batch-max-tokens', operational: true, type: 'integer', min: 1, description: 'Batch mode: most enqueued tokens (prompt + max output) in one input file: set it under your enqueued-token limit for the model; halved after a batch fails with token_limit_exceeded' },
-  { name: 'batch-window', operational: true, type: 'integer', default: 20_000, min: 1, description: 'Batch mode: packs outstanding at once (written, waiting for their batch); bounds memory (each holds its chunks\' text) and what waits to be written in order' },
-  { name: 'batch-flush-ms', operational: true, type: 'integer', default: 2000, min: 0, description: 'Batch mode: a partly filled input file is submitted once no request was added to it for this long' },
-  { name: 'poll-interval', operational: true, type: 'number', default: 30, min: 0.01, description: 'Batch mode: longest wait in seconds between polls of the batches in progress (polling starts at 0.25 s and backs off to this)' },
-  { name: 'batch-retry', operational: true, type: 'string', default: 'batch', choices: ['batch', 'live'], description: 'Batch mode: failed lines (error file, expired, invalid answers) are retried in a follow-up batch, or live' },
+  {
+    name: 'batch-max-bytes',
+    operational: true,
+    type: 'integer',
+    default: 190_000_000,
+    min: 4096,
+    max: 200 * 1024 * 1024,
+    description: 'Batch mode: largest input file in bytes (the API takes 200 MB)',
+  },
+  {
+    name: 'batch-max-tokens',
+    operational: true,
+    type: 'integer',
+    min: 1,
+    description: 'Batch mode: most enqueued tokens (prompt + max output) in one input file: set it under your enqueued-token limit for the model; halved after a batch fails with token_limit_exceeded',
+  },
+  {
+    name: 'batch-window',
+    operational: true,
+    type: 'integer',
+    default: 20_000,
+    min: 1,
+    description: "Batch mode: packs outstanding at once (written, waiting for their batch); bounds memory (each holds its chunks' text) and what waits to be written in order",
+  },
+  {
+    name: 'batch-flush-ms',
+    operational: true,
+    type: 'integer',
+    default: 2000,
+    min: 0,
+    description: 'Batch mode: a partly filled input file is submitted once no request was added to it for this long',
+  },
+  {
+    name: 'poll-interval',
+    operational: true,
+    type: 'number',
+    default: 30,
+    min: 0.01,
+    description: 'Batch mode: longest wait in seconds between polls of the batches in progress (polling starts at 0.25 s and backs off to this)',
+  },
+  {
+    name: 'batch-retry',
+    operational: true,
+    type: 'string',
+    default: 'batch',
+    choices: ['batch', 'live'],
+    description: 'Batch mode: failed lines (error file, expired, invalid answers) are retried in a follow-up batch, or live',
+  },
 ]);
 
 export type BatchOptions = OptionsOf<typeof batchOptionSpecs>;
 
-export const BATCH_NEEDS_CHECKPOINT = '--batch-api needs --checkpoint DIR (and --output FILE): the directory keeps the batch ledger, so that a rerun resumes the same batches instead of paying for them twice';
+export const BATCH_NEEDS_CHECKPOINT =
+  '--batch-api needs --checkpoint DIR (and --output FILE): the directory keeps the batch ledger, so that a rerun resumes the same batches instead of paying for them twice';
 
 /** Just the batch fields of a pipeline's resolved options. */
 export function batchOf(o: BatchOptions): Omit<BatchOptions, 'batchApi'> {
-  return { batchMaxRequests: o.batchMaxRequests, batchMaxBytes: o.batchMaxBytes, ...(o.batchMaxTokens !== undefined ? { batchMaxTokens: o.batchMaxTokens } : {}), batchWindow: o.batchWindow, batchFlushMs: o.batchFlushMs, pollInterval: o.pollInterval, batchRetry: o.batchRetry };
+  return {
+    batchMaxRequests: o.batchMaxRequests,
+    batchMaxBytes: o.batchMaxBytes,
+    ...(o.batchMaxTokens !== undefined ? { batchMaxTokens: o.batchMaxTokens } : {}),
+    batchWindow: o.batchWindow,
+    batchFlushMs: o.batchFlushMs,
+    pollInterval: o.pollInterval,
+    batchRetry: o.batchRetry,
+  };
 }
 
 /**

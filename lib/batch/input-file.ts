@@ -19,7 +19,11 @@ export class BatchInputFile {
   tokens = 0;
   private fd: number | undefined;
 
-  constructor(readonly seq: number, readonly name: string, readonly path: string) {
+  constructor(
+    readonly seq: number,
+    readonly name: string,
+    readonly path: string,
+  ) {
     this.fd = openSync(path, 'w');
   }
 

@@ -66,7 +66,10 @@ export class BatchLedger {
   readonly session: number;
   private readonly q;
 
-  private constructor(private readonly db: Database.Database, readonly path: string) {
+  private constructor(
+    private readonly db: Database.Database,
+    readonly path: string,
+  ) {
     const meta = (key: string) => db.prepare<[string], string>('SELECT value FROM meta WHERE key = ?').pluck().get(key);
     this.runId = meta('run_id')!;
     this.session = Number(meta('session') ?? '0') + 1;
@@ -97,17 +100,22 @@ export class BatchLedger {
         tables: ['meta', 'files', 'requests'],
         format: LEDGER_FORMAT,
         formatOf: userVersionOf,
-        foreign: (tables) => new SluiceError(ErrorCode.FATAL, `batch ledger ${path} is not a sluice ledger (an SQLite database holding ${describeTables(tables)}); it was left as it is: give another --checkpoint directory`),
+        foreign: (tables) =>
+          new SluiceError(
+            ErrorCode.FATAL,
+            `batch ledger ${path} is not a sluice ledger (an SQLite database holding ${describeTables(tables)}); it was left as it is: give another --checkpoint directory`,
+          ),
         otherFormat: (found) => new SluiceError(ErrorCode.FATAL, `batch ledger ${path} is in format ${found}, this sluice reads format ${LEDGER_FORMAT}`),
       });
       db = new Database(path);
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = NORMAL');
       const opened = db;
-      opened.transaction(() => {
-        const version = opened.pragma('user_version', { simple: true }) as number;
-        if (version === 0) {
-          opened.exec(`
+      opened
+        .transaction(() => {
+          const version = opened.pragma('user_version', { simple: true }) as number;
+          if (version === 0) {
+            opened.exec(`
             CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL);
             CREATE TABLE files (seq INTEGER PRIMARY KEY, name TEXT NOT NULL, state TEXT NOT NULL, requests INTEGER NOT NULL, bytes INTEGER NOT NULL, tokens INTEGER NOT NULL,
               file_id TEXT, batch_id TEXT, batch_status TEXT, errors TEXT);
@@ -117,19 +125,22 @@ export class BatchLedger {
             CREATE INDEX requests_by_file ON requests (file_seq, state);
             CREATE INDEX requests_by_root ON requests (root, state);
           `);
-          // Names this run to the provider (batch metadata, file names): how a crash between create
-          // returning and the ledger noting it is reconciled.
-          opened.prepare("INSERT INTO meta (key, value) VALUES ('run_id', ?)").run(randomBytes(8).toString('hex'));
-          opened.pragma(`user_version = ${LEDGER_FORMAT}`);
-        } else if (version !== LEDGER_FORMAT) {
-          throw new SluiceError(ErrorCode.FATAL, `batch ledger ${path} is in format ${version}, this sluice reads format ${LEDGER_FORMAT}`);
-        }
-      }).immediate();
+            // Names this run to the provider (batch metadata, file names): how a crash between create
+            // returning and the ledger noting it is reconciled.
+            opened.prepare("INSERT INTO meta (key, value) VALUES ('run_id', ?)").run(randomBytes(8).toString('hex'));
+            opened.pragma(`user_version = ${LEDGER_FORMAT}`);
+          } else if (version !== LEDGER_FORMAT) {
+            throw new SluiceError(ErrorCode.FATAL, `batch ledger ${path} is in format ${version}, this sluice reads format ${LEDGER_FORMAT}`);
+          }
+        })
+        .immediate();
       return new BatchLedger(opened, path);
     } catch (err) {
       db?.close();
       if (err instanceof SluiceError) throw err;
-      throw new SluiceError(ErrorCode.FATAL, `batch ledger ${path} cannot be opened (${messageOf(err)}); it is damaged or not a sluice ledger: move the --checkpoint directory away to start over`, { cause: err });
+      throw new SluiceError(ErrorCode.FATAL, `batch ledger ${path} cannot be opened (${messageOf(err)}); it is damaged or not a sluice ledger: move the --checkpoint directory away to start over`, {
+        cause: err,
+      });
     }
   }
 

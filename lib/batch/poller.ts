@@ -39,7 +39,12 @@ export class BatchPoller {
   private wake: AbortController | undefined;
   private stats: RunStats | undefined;
 
-  constructor(private readonly api: BatchApi, private readonly ledger: BatchLedger, private readonly waiters: BatchWaiters, private readonly o: BatchPollerOptions) {
+  constructor(
+    private readonly api: BatchApi,
+    private readonly ledger: BatchLedger,
+    private readonly waiters: BatchWaiters,
+    private readonly o: BatchPollerOptions,
+  ) {
     o.closing.addEventListener('abort', () => this.wake?.abort(), { once: true });
   }
 
@@ -138,7 +143,12 @@ export class BatchPoller {
     }
     for (const fileId of [b.output_file_id, b.error_file_id]) if (fileId) await this.download(f, b.id, fileId);
     if (this.closed) return false;
-    const why = b.status === 'expired' ? 'batch_expired: the batch expired before this request ran' : b.status === 'cancelled' ? 'batch_cancelled: the batch was cancelled before this request ran' : 'the line is missing from the batch output and error files';
+    const why =
+      b.status === 'expired'
+        ? 'batch_expired: the batch expired before this request ran'
+        : b.status === 'cancelled'
+          ? 'batch_cancelled: the batch was cancelled before this request ran'
+          : 'the line is missing from the batch output and error files';
     this.finishFile(f, b.status, null, { code: ErrorCode.TRANSIENT, message: `batch ${b.id}: ${why}` });
     return true;
   }

@@ -32,7 +32,12 @@ export interface BatchSubmitterOptions {
 export class BatchSubmitter {
   private chain: Promise<void> = Promise.resolve();
 
-  constructor(private readonly api: BatchApi, private readonly ledger: BatchLedger, private readonly poller: BatchPoller, private readonly o: BatchSubmitterOptions) {}
+  constructor(
+    private readonly api: BatchApi,
+    private readonly ledger: BatchLedger,
+    private readonly poller: BatchPoller,
+    private readonly o: BatchSubmitterOptions,
+  ) {}
 
   private get closed(): boolean {
     return this.o.closing.aborted;

@@ -36,7 +36,10 @@ export class BatchWriter {
   /** Lowered after token_limit_exceeded: smaller files for what follows. */
   private tokenCap: number | undefined;
 
-  constructor(private readonly ledger: BatchLedger, private readonly o: BatchWriterOptions) {
+  constructor(
+    private readonly ledger: BatchLedger,
+    private readonly o: BatchWriterOptions,
+  ) {
     this.tokenCap = o.batchMaxTokens;
     // An input file not in the ledger was being written when the run stopped: nothing of it was
     // sent, and its packs are written again when the pipeline comes to them.

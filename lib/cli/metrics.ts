@@ -17,7 +17,13 @@ import { costUsd, type Price } from '../llm/prices.js';
 import type { RunContext, RunObserver, RunStats } from '../runtime/run-context.js';
 
 export const metricsOptionSpecs = defineOptions([
-  { name: 'metrics-port', type: 'integer', min: 0, max: 65535, description: 'Serve Prometheus metrics at http://127.0.0.1:PORT/metrics while the run lasts (0: a free port; the address is printed on stderr)' },
+  {
+    name: 'metrics-port',
+    type: 'integer',
+    min: 0,
+    max: 65535,
+    description: 'Serve Prometheus metrics at http://127.0.0.1:PORT/metrics while the run lasts (0: a free port; the address is printed on stderr)',
+  },
   { name: 'metrics-file', type: 'string', description: 'Write the final Prometheus metrics (text format) to this file when the run ends, also when it is interrupted or fails' },
 ]);
 
@@ -99,7 +105,8 @@ export function createRunMetrics(stats: RunStats, o: RunMetricsOptions = {}): Ru
   fromStats('cache_hits_total', 'Requests answered from --cache (not sent)', () => stats.cacheHits);
   fromStats('cache_misses_total', 'Requests looked up in --cache and not found (sent)', () => stats.cacheMisses);
   const price = o.price;
-  if (price) fromStats('cost_usd_total', 'Estimated cost of the billed tokens in USD (price of --model, or --price-input/--price-output)', () => costUsd(price, stats.promptTokens, stats.completionTokens));
+  if (price)
+    fromStats('cost_usd_total', 'Estimated cost of the billed tokens in USD (price of --model, or --price-input/--price-output)', () => costUsd(price, stats.promptTokens, stats.completionTokens));
 
   const requests = new Counter({
     name: name('requests_total'),

@@ -18,7 +18,11 @@ export class Progress {
   private timer: NodeJS.Timeout | undefined;
   private lastLength = 0;
 
-  constructor(private readonly stats: RunStats, private readonly out: NodeJS.WritableStream, private readonly options: ProgressOptions) {}
+  constructor(
+    private readonly stats: RunStats,
+    private readonly out: NodeJS.WritableStream,
+    private readonly options: ProgressOptions,
+  ) {}
 
   start(): void {
     const every = this.options.intervalMs ?? (this.options.tty ? 250 : 2000);
@@ -47,7 +51,7 @@ export class Progress {
       if (rate > 0 && total > done) parts.push(`ETA ${duration((total - done) / rate)}`);
     }
     parts.push(`${Math.round(rate).toLocaleString('en-US')} docs/s`);
-    parts.push(`${compact((s.textTokens) / seconds)} tok/s`);
+    parts.push(`${compact(s.textTokens / seconds)} tok/s`);
     if (s.deadLettered) parts.push(`dead-lettered ${s.deadLettered.toLocaleString('en-US')}`);
     if (s.retries) parts.push(`retries ${s.retries}`);
     // Batch mode: what the provider's request_counts say of the batches in progress.

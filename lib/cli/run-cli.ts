@@ -26,10 +26,25 @@ export const cliOptionSpecs = defineOptions([
   { name: 'dry-run', type: 'boolean', default: false, description: 'Read, parse, chunk and pack without extracting; print token totals, requests and estimated cost for --model' },
   { name: 'progress', type: 'boolean', default: false, description: 'Show progress on stderr even when it is not a terminal' },
   { name: 'quiet', short: 'q', type: 'boolean', default: false, description: 'No progress and no summary (errors and a dead-letter count still show)' },
-  { name: 'checkpoint', type: 'string', description: 'Commit progress to this file (needs --output FILE); rerunning the same command after a crash or a stop resumes where it was committed. With --batch-api it is a directory: the commit file and the batch ledger' },
-  { name: 'max-cost', type: 'number', min: 0, description: 'Stop cleanly once the estimated cost (USD, from the price table) reaches this cap; with --checkpoint, the same command with a higher cap continues' },
+  {
+    name: 'checkpoint',
+    type: 'string',
+    description:
+      'Commit progress to this file (needs --output FILE); rerunning the same command after a crash or a stop resumes where it was committed. With --batch-api it is a directory: the commit file and the batch ledger',
+  },
+  {
+    name: 'max-cost',
+    type: 'number',
+    min: 0,
+    description: 'Stop cleanly once the estimated cost (USD, from the price table) reaches this cap; with --checkpoint, the same command with a higher cap continues',
+  },
   { name: 'summary', type: 'string', description: 'Also write the run summary as JSON to this file' },
-  { name: 'status', type: 'boolean', default: false, description: 'With --batch-api and --checkpoint DIR: show where every batch of the run stands (from the ledger and the provider), then exit; reads no input' },
+  {
+    name: 'status',
+    type: 'boolean',
+    default: false,
+    description: 'With --batch-api and --checkpoint DIR: show where every batch of the run stands (from the ledger and the provider), then exit; reads no input',
+  },
   ...metricsOptionSpecs,
   { name: 'price-input', type: 'number', min: 0, description: 'Override the input price, USD per million tokens (default: the table in lib/llm/prices.ts)' },
   { name: 'price-output', type: 'number', min: 0, description: 'Override the output price, USD per million tokens' },
@@ -60,7 +75,10 @@ export function parseCommandLine(pipelineSpecs: readonly OptionSpec[], argv: rea
   return { cli: pick(cliOptionSpecs, true) as ParsedCommandLine['cli'], options: pick(pipelineSpecs, false), inputs: positionals };
 }
 
-export function helpText(pipeline: PipelineDefinition<any>, command: string): string {
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a command runs a pipeline of whatever options type it declares
+type AnyPipeline = PipelineDefinition<any>;
+
+export function helpText(pipeline: AnyPipeline, command: string): string {
   return renderHelp({
     usage: `${command} [options] [FILE...]`,
     about: [pipeline.description, 'Reads JSONL, a JSON array, or either gzipped, from the FILEs in order, or from stdin when none is given.'],
@@ -70,7 +88,7 @@ export function helpText(pipeline: PipelineDefinition<any>, command: string): st
 }
 
 /** Runs a pipeline as a command; resolves with the exit code. */
-export async function runCli(pipeline: PipelineDefinition<any>, argv: readonly string[] = process.argv.slice(2), cliIo: CliIo = {}): Promise<number> {
+export async function runCli(pipeline: AnyPipeline, argv: readonly string[] = process.argv.slice(2), cliIo: CliIo = {}): Promise<number> {
   const io = ioOf(cliIo);
   const stderr = io.stderr;
   const command = `node pipelines/${pipeline.name}.js`;
@@ -129,7 +147,9 @@ export async function runCli(pipeline: PipelineDefinition<any>, argv: readonly s
     ctx.beforeRequest = () => (costOf() >= cap ? 'max-cost' : undefined);
   }
   const showProgress = !cli.quiet && (cli.progress || stderr.isTTY === true);
-  const progress = showProgress ? new Progress(ctx.stats, stderr, { label: pipeline.name, tty: stderr.isTTY === true, ...(price ? { cost: costOf } : {}), ...(cli.maxCost !== undefined ? { maxCost: cli.maxCost } : {}) }) : undefined;
+  const progress = showProgress
+    ? new Progress(ctx.stats, stderr, { label: pipeline.name, tty: stderr.isTTY === true, ...(price ? { cost: costOf } : {}), ...(cli.maxCost !== undefined ? { maxCost: cli.maxCost } : {}) })
+    : undefined;
   progress?.start();
 
   let exit: number = ExitCode.OK;
@@ -156,14 +176,20 @@ export async function runCli(pipeline: PipelineDefinition<any>, argv: readonly s
   if (stop.signal.aborted && exit === ExitCode.OK) exit = ExitCode.INTERRUPTED;
   if (stop.signal.aborted) process.stdin.destroy();
   if (exit === ExitCode.COST_CAP) {
-    stderr.write(`${pipeline.name}: stopped at --max-cost $${cli.maxCost}: spent ~$${costOf().toFixed(4)}${cli.checkpoint ? '; the same command with a higher --max-cost continues from the checkpoint' : ''}\n`);
+    stderr.write(
+      `${pipeline.name}: stopped at --max-cost $${cli.maxCost}: spent ~$${costOf().toFixed(4)}${cli.checkpoint ? '; the same command with a higher --max-cost continues from the checkpoint' : ''}\n`,
+    );
   }
   if (ctx.stats.alreadyComplete) {
     if (!cli.quiet) stderr.write(`${pipeline.name}: checkpoint ${cli.checkpoint} says this run already completed (${ctx.stats.recordsIn.toLocaleString('en-US')} records); nothing to do\n`);
     return exit;
   }
 
-  const summary = summarise(pipeline.name, ctx.stats, { interrupted: exit === ExitCode.INTERRUPTED || exit === ExitCode.COST_CAP, stoppedBy: exit === ExitCode.COST_CAP ? 'max-cost' : exit === ExitCode.INTERRUPTED ? 'signal' : undefined, costUsd: price ? costOf() : null });
+  const summary = summarise(pipeline.name, ctx.stats, {
+    interrupted: exit === ExitCode.INTERRUPTED || exit === ExitCode.COST_CAP,
+    stoppedBy: exit === ExitCode.COST_CAP ? 'max-cost' : exit === ExitCode.INTERRUPTED ? 'signal' : undefined,
+    costUsd: price ? costOf() : null,
+  });
   if (dryRunReport) io.stdout.write(`${dryRunReport}\n`);
   if (!cli.quiet && !dryRunReport) stderr.write(`${formatSummary(summary)}\n`);
   if (summary.deadLettered > 0 && cli.deadLetter === undefined) stderr.write(deadLetterNotice(summary, ctx.stats.firstFailures));
@@ -188,7 +214,15 @@ function deadLetterNotice(summary: RunSummary, first: readonly Failure[]): strin
   return `${lines.join('\n')}\n`;
 }
 
-async function dryRun(pipeline: PipelineDefinition<any>, inputs: string[], options: Record<string, unknown>, ctx: RunContext, deadLetter: string | undefined, model: string | undefined, price: Price | undefined): Promise<string> {
+async function dryRun(
+  pipeline: AnyPipeline,
+  inputs: string[],
+  options: Record<string, unknown>,
+  ctx: RunContext,
+  deadLetter: string | undefined,
+  model: string | undefined,
+  price: Price | undefined,
+): Promise<string> {
   const sink = deadLetter ? pipeline.sink({ deadLetter, output: devNull() }) : undefined;
   let promptTokens = 0;
   let requests = 0;
@@ -219,7 +253,9 @@ async function dryRun(pipeline: PipelineDefinition<any>, inputs: string[], optio
   if (model && price) {
     const input = costUsd(price, promptTokens, 0);
     const output = costUsd(price, 0, completion);
-    lines.push(`  estimated cost   $${(input + output).toFixed(4)} for ${model} (input $${input.toFixed(4)} + output ~$${output.toFixed(4)}; $${price.input}/$${price.output} per 1M tokens${options.batchApi === true ? ', Batch API rate: half of live' : ''})`);
+    lines.push(
+      `  estimated cost   $${(input + output).toFixed(4)} for ${model} (input $${input.toFixed(4)} + output ~$${output.toFixed(4)}; $${price.input}/$${price.output} per 1M tokens${options.batchApi === true ? ', Batch API rate: half of live' : ''})`,
+    );
   } else if (model) {
     lines.push(`  estimated cost   unknown: no price for ${model} (give --price-input and --price-output)`);
   }

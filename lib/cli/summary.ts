@@ -104,14 +104,20 @@ export function formatSummary(s: RunSummary): string {
     `  tokens     text ${n(s.textTokens)}, prompt ${n(s.promptTokens)}, completion ${n(s.completionTokens)}${s.costUsd !== null ? `, cost $${s.costUsd.toFixed(4)}` : ''}`,
   ];
   if (s.cacheHits || s.cacheMisses) {
-    lines.push(`  cache      ${n(s.cacheHits)} hits, ${n(s.cacheMisses)} misses; answered from the cache: prompt ${n(s.cachedPromptTokens)}, completion ${n(s.cachedCompletionTokens)} tokens (not billed, not in the cost)`);
+    lines.push(
+      `  cache      ${n(s.cacheHits)} hits, ${n(s.cacheMisses)} misses; answered from the cache: prompt ${n(s.cachedPromptTokens)}, completion ${n(s.cachedCompletionTokens)} tokens (not billed, not in the cost)`,
+    );
   }
   if (s.batchesCreated) {
     lines.push(`  batch api  ${n(s.batchesCreated)} batches created; this session ${n(s.batchLinesAnswered)} lines answered, ${n(s.batchLinesFailed)} failed (retried); cost at the Batch API rate`);
   }
   if (s.inventedIds) lines.push(`  answers named ${n(s.inventedIds)} ids that were not sent (discarded)`);
   if (s.deadLettered) {
-    lines.push(`  dead letters by reason: ${Object.entries(s.deadLettersByCode).map(([k, v]) => `${k} ${n(v)}`).join(', ')}`);
+    lines.push(
+      `  dead letters by reason: ${Object.entries(s.deadLettersByCode)
+        .map(([k, v]) => `${k} ${n(v)}`)
+        .join(', ')}`,
+    );
   }
   if (!s.interrupted && s.docsIn !== s.docsOut + s.deadLettered) {
     lines.push(`  WARNING: documents in (${s.docsIn}) != out (${s.docsOut}) + dead-lettered (${s.deadLettered})`);

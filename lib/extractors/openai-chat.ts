@@ -51,7 +51,10 @@ export interface OpenAIExtractorOptions extends ConnectionOptions {
 }
 
 export function splitTypes(list: string): string[] {
-  return list.split(',').map((s) => s.trim()).filter(Boolean);
+  return list
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 /** Reasoning models take no temperature and want max_completion_tokens. */

@@ -24,8 +24,14 @@ export const openaiEmbedderOptionSpecs = defineOptions([
   ...overriding(openaiConnectionOptionSpecs, {
     tpm: { description: 'Client-side budget of tokens per minute (input tokens, as the API counts them for embeddings)' },
   }),
-  { name: 'dimensions', type: 'integer', min: 1, description: 'Ask for shorter vectors (text-embedding-3 models, and servers that support it); default: the model\'s full width' },
-  { name: 'encoding-format', type: 'string', default: 'base64', choices: ['base64', 'float'], description: 'How vectors travel over the wire: base64 (compact) or float (for servers without base64); the output is the same' },
+  { name: 'dimensions', type: 'integer', min: 1, description: "Ask for shorter vectors (text-embedding-3 models, and servers that support it); default: the model's full width" },
+  {
+    name: 'encoding-format',
+    type: 'string',
+    default: 'base64',
+    choices: ['base64', 'float'],
+    description: 'How vectors travel over the wire: base64 (compact) or float (for servers without base64); the output is the same',
+  },
 ]);
 
 /** How vectors travel over the wire: the choices of --encoding-format. */
@@ -66,7 +72,10 @@ class AnswerError extends Error {}
 
 /** Every vector of the answer has one width, but not the one expected. */
 class WidthMismatch extends AnswerError {
-  constructor(readonly answered: number, readonly expected: number) {
+  constructor(
+    readonly answered: number,
+    readonly expected: number,
+  ) {
     super(`vectors have ${answered} dimensions, expected ${expected}`);
   }
 }

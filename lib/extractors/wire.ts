@@ -81,7 +81,10 @@ export async function wireExtractor(w: ExtractorWiring, deps: Partial<WireDeps> 
   try {
     if (w.offline) {
       if (o.batchApi) throw usageError(BATCH_NEEDS_LLM);
-      return owning(closers.add(d.offline(w.offline), (e) => e.close()), closers);
+      return owning(
+        closers.add(d.offline(w.offline), (e) => e.close()),
+        closers,
+      );
     }
     const apiKey = process.env.OPENAI_API_KEY || undefined;
     if (!apiKey && !o.baseUrl) throw w.noServer();
@@ -90,7 +93,15 @@ export async function wireExtractor(w: ExtractorWiring, deps: Partial<WireDeps> 
     const codec = await w.codec();
     const client = { baseUrl: o.baseUrl, apiKey, timeoutMs: o.timeoutMs };
     const live = (cache?: ResponseCache) =>
-      liveExtractor(codec, { ...connectionOf(o), apiKey, concurrency: o.concurrency, maxRetryAfterMs: o.maxRetryAfterMs, client: d.createClient(client), ...(cache ? { cache } : {}), ...(extras.shared ? { shared: extras.shared } : {}) });
+      liveExtractor(codec, {
+        ...connectionOf(o),
+        apiKey,
+        concurrency: o.concurrency,
+        maxRetryAfterMs: o.maxRetryAfterMs,
+        client: d.createClient(client),
+        ...(cache ? { cache } : {}),
+        ...(extras.shared ? { shared: extras.shared } : {}),
+      });
     if (!o.batchApi) {
       // Only LLM answers are cached (the offline extractor costs nothing to run again).
       const cache = o.cache !== undefined ? closers.add(d.openCache(o.cache), (c) => c.close()) : undefined;
@@ -111,7 +122,10 @@ export async function wireExtractor(w: ExtractorWiring, deps: Partial<WireDeps> 
       maxRetries: o.maxRetries,
       retryBaseMs: o.retryBaseMs,
     });
-    return owning(closers.add(batch, (b) => b.close()), closers);
+    return owning(
+      closers.add(batch, (b) => b.close()),
+      closers,
+    );
   } catch (err) {
     await closers.close().catch(() => undefined);
     throw err;

@@ -13,7 +13,10 @@ const CHECKS: readonly [string, string][] = [
     `SELECT count(*) FROM nodes n LEFT JOIN (SELECT node, sum(count) AS mentions, count(DISTINCT doc) AS docs FROM mentions GROUP BY node) m ON m.node = n.node
      WHERE m.node IS NULL OR n.mentions != m.mentions OR n.doc_count != m.docs`,
   ],
-  ['mention rows point at a missing node or document', 'SELECT count(*) FROM mentions m WHERE NOT EXISTS (SELECT 1 FROM nodes n WHERE n.node = m.node) OR NOT EXISTS (SELECT 1 FROM documents d WHERE d.doc = m.doc)'],
+  [
+    'mention rows point at a missing node or document',
+    'SELECT count(*) FROM mentions m WHERE NOT EXISTS (SELECT 1 FROM nodes n WHERE n.node = m.node) OR NOT EXISTS (SELECT 1 FROM documents d WHERE d.doc = m.doc)',
+  ],
   [
     'alias counts differ from the mention rows',
     `SELECT count(*) FROM (SELECT node, surface, sum(count) AS c FROM mentions GROUP BY node, surface) m FULL JOIN aliases a ON a.node = m.node AND a.surface = m.surface
@@ -37,7 +40,10 @@ const CHECKS: readonly [string, string][] = [
     `SELECT count(*) FROM edges e LEFT JOIN (SELECT edge, sum(count) AS weight, count(*) AS docs FROM edge_docs GROUP BY edge) x ON x.edge = e.edge
      WHERE x.edge IS NULL OR e.weight != x.weight OR e.doc_count != x.docs`,
   ],
-  ['edge document rows point at a missing edge or document', 'SELECT count(*) FROM edge_docs x WHERE NOT EXISTS (SELECT 1 FROM edges e WHERE e.edge = x.edge) OR NOT EXISTS (SELECT 1 FROM documents d WHERE d.doc = x.doc)'],
+  [
+    'edge document rows point at a missing edge or document',
+    'SELECT count(*) FROM edge_docs x WHERE NOT EXISTS (SELECT 1 FROM edges e WHERE e.edge = x.edge) OR NOT EXISTS (SELECT 1 FROM documents d WHERE d.doc = x.doc)',
+  ],
   ['edges point at a missing node', 'SELECT count(*) FROM edges e WHERE NOT EXISTS (SELECT 1 FROM nodes n WHERE n.node = e.source) OR NOT EXISTS (SELECT 1 FROM nodes n WHERE n.node = e.target)'],
   [
     'node degrees differ from their edges',

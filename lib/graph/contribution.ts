@@ -123,7 +123,10 @@ class EndpointIndex {
       this.surface = new Map();
       this.loose = new Map();
       for (const { name: n, keyed } of this.all) {
-        for (const [map, k] of [[this.surface, surfaceForm(n)], [this.loose, normaliseName(n)]] as const) {
+        for (const [map, k] of [
+          [this.surface, surfaceForm(n)],
+          [this.loose, normaliseName(n)],
+        ] as const) {
           const seen = map.get(k);
           map.set(k, seen ? better(seen, keyed) : keyed);
         }

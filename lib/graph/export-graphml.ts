@@ -67,7 +67,9 @@ export async function exportGraphml(store: GraphStore, path: string): Promise<Ex
     await writeFiles([path], async ([out]) => {
       const w = out!;
       w.write('<?xml version="1.0" encoding="UTF-8"?>\n');
-      w.write('<graphml xmlns="http://graphml.graphdrawing.org/xmlns" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:schemaLocation="http://graphml.graphdrawing.org/xmlns http://graphml.graphdrawing.org/xmlns/1.0/graphml.xsd">\n');
+      w.write(
+        '<graphml xmlns="http://graphml.graphdrawing.org/xmlns" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:schemaLocation="http://graphml.graphdrawing.org/xmlns http://graphml.graphdrawing.org/xmlns/1.0/graphml.xsd">\n',
+      );
       for (const k of GRAPHML_KEYS) w.write(`  <key id="${k.id}" for="${k.for}" attr.name="${k.name}" attr.type="${k.type}"/>\n`);
       w.write('  <graph id="sluice" edgedefault="directed">\n');
       for (const [n, docs] of store.nodesWithDocs()) {

@@ -8,8 +8,22 @@ import { createHash } from 'node:crypto';
 
 /** Typographic quotes to their ASCII forms (guillemets count as double quotes). */
 const QUOTES: Readonly<Record<string, string>> = {
-  '\u2018': "'", '\u2019': "'", '\u201a': "'", '\u201b': "'", '\u2032': "'", '\u02bc': "'", '\u0060': "'",
-  '\u201c': '"', '\u201d': '"', '\u201e': '"', '\u201f': '"', '\u2033': '"', '\u00ab': '"', '\u00bb': '"', '\u2039': "'", '\u203a': "'",
+  '\u2018': "'",
+  '\u2019': "'",
+  '\u201a': "'",
+  '\u201b': "'",
+  '\u2032': "'",
+  '\u02bc': "'",
+  '\u0060': "'",
+  '\u201c': '"',
+  '\u201d': '"',
+  '\u201e': '"',
+  '\u201f': '"',
+  '\u2033': '"',
+  '\u00ab': '"',
+  '\u00bb': '"',
+  '\u2039': "'",
+  '\u203a': "'",
 };
 const QUOTE_RE = new RegExp(`[${Object.keys(QUOTES).join('')}]`, 'gu');
 /** Hyphen, non-breaking hyphen, figure dash, en and em dash, horizontal bar, minus sign. */
@@ -49,7 +63,10 @@ export function isOrganisationType(type: string): boolean {
  * combining dot, which is dropped so "İstanbul" = "Istanbul".
  */
 function caseFold(s: string): string {
-  return s.toUpperCase().toLowerCase().replace(/i\u0307/gu, 'i');
+  return s
+    .toUpperCase()
+    .toLowerCase()
+    .replace(/i\u0307/gu, 'i');
 }
 
 /** Removes one pair of wrapping quotes or brackets when the opening one closes at the very end. */
@@ -88,10 +105,15 @@ function trimEdges(s: string): string {
  */
 export function mergeKey(name: string, type: string): string {
   const organisation = isOrganisationType(type);
-  let s = name.normalize('NFKC').replace(QUOTE_RE, (q) => QUOTES[q]!).replace(DASH_RE, '-').replace(SPACE_RE, ' ').trim();
+  let s = name
+    .normalize('NFKC')
+    .replace(QUOTE_RE, (q) => QUOTES[q]!)
+    .replace(DASH_RE, '-')
+    .replace(SPACE_RE, ' ')
+    .trim();
   const fallback = caseFold(s);
   s = caseFold(s);
-  for (let previous = ''; previous !== s; ) {
+  for (let previous = ''; previous !== s;) {
     previous = s;
     s = trimEdges(s);
     s = s.replace(/\./gu, '').replace(SPACE_RE, ' ').trim();

@@ -47,7 +47,9 @@ export function graphStats(store: GraphStore, top = 10): GraphStats {
     topEntities: db.prepare('SELECT id, name, type, mentions, doc_count AS docCount, degree FROM nodes ORDER BY doc_count DESC, mentions DESC, id LIMIT ?').all(top) as GraphStats['topEntities'],
     topRelationTypes: db.prepare('SELECT type, count(*) AS edges, sum(weight) AS weight FROM edges GROUP BY type ORDER BY edges DESC, type LIMIT ?').all(top) as GraphStats['topRelationTypes'],
     topEdges: db
-      .prepare('SELECT s.name AS source, e.type, t.name AS target, e.weight, e.doc_count AS docCount FROM edges e JOIN nodes s ON s.node = e.source JOIN nodes t ON t.node = e.target ORDER BY e.weight DESC, e.id LIMIT ?')
+      .prepare(
+        'SELECT s.name AS source, e.type, t.name AS target, e.weight, e.doc_count AS docCount FROM edges e JOIN nodes s ON s.node = e.source JOIN nodes t ON t.node = e.target ORDER BY e.weight DESC, e.id LIMIT ?',
+      )
       .all(top) as GraphStats['topEdges'],
   };
 }

@@ -119,9 +119,13 @@ function prepare(db: Database.Database) {
     aliasesOf: p('SELECT surface FROM aliases WHERE node = ? ORDER BY mentions DESC, surface').pluck(),
     typesOf: p('SELECT type FROM node_types WHERE node = ? ORDER BY mentions DESC, type').pluck(),
     nodeDocs: p('SELECT n.id, d.doc_id AS doc FROM (SELECT DISTINCT doc, node FROM mentions) m JOIN nodes n ON n.node = m.node JOIN documents d ON d.doc = m.doc ORDER BY n.id, d.doc_id'),
-    edges: p('SELECT e.edge, e.id, s.id AS source, t.id AS target, s.name AS sourceName, t.name AS targetName, e.type, e.weight, e.doc_count AS docCount FROM edges e JOIN nodes s ON s.node = e.source JOIN nodes t ON t.node = e.target ORDER BY e.id'),
+    edges: p(
+      'SELECT e.edge, e.id, s.id AS source, t.id AS target, s.name AS sourceName, t.name AS targetName, e.type, e.weight, e.doc_count AS docCount FROM edges e JOIN nodes s ON s.node = e.source JOIN nodes t ON t.node = e.target ORDER BY e.id',
+    ),
     edgeDocs: p('SELECT e.id, d.doc_id AS doc FROM edge_docs x JOIN edges e ON e.edge = x.edge JOIN documents d ON d.doc = x.doc ORDER BY e.id, d.doc_id'),
-    listsContain: p('SELECT EXISTS (SELECT 1 FROM documents WHERE instr(doc_id, :text) > 0) OR EXISTS (SELECT 1 FROM aliases WHERE instr(surface, :text) > 0) OR EXISTS (SELECT 1 FROM node_types WHERE instr(type, :text) > 0)').pluck(),
+    listsContain: p(
+      'SELECT EXISTS (SELECT 1 FROM documents WHERE instr(doc_id, :text) > 0) OR EXISTS (SELECT 1 FROM aliases WHERE instr(surface, :text) > 0) OR EXISTS (SELECT 1 FROM node_types WHERE instr(type, :text) > 0)',
+    ).pluck(),
     docIdsContain: p('SELECT EXISTS (SELECT 1 FROM documents WHERE instr(doc_id, ?) > 0)').pluck(),
   };
 }
@@ -189,7 +193,10 @@ export class GraphStore {
   readonly db: Database.Database;
   private readonly q: ReturnType<typeof prepare>;
 
-  private constructor(db: Database.Database, readonly path: string) {
+  private constructor(
+    db: Database.Database,
+    readonly path: string,
+  ) {
     this.db = db;
     this.q = prepare(db);
   }

@@ -12,7 +12,10 @@ export class TextFileWriter {
   private readonly temp: string;
   private readonly out: LineWriter;
 
-  constructor(readonly path: string, options: { mode?: number } = {}) {
+  constructor(
+    readonly path: string,
+    options: { mode?: number } = {},
+  ) {
     this.temp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
     this.out = new LineWriter(this.temp, path, { mode: options.mode ?? 0o644 });
   }

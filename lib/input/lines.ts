@@ -39,7 +39,10 @@ export class LineSplitter {
   private base: number;
 
   /** `start`: where the bytes given begin (line number and offset), when reading resumes mid-input. */
-  constructor(private readonly maxLineBytes: number, start: { line: number; offset: number } = { line: 0, offset: 0 }) {
+  constructor(
+    private readonly maxLineBytes: number,
+    start: { line: number; offset: number } = { line: 0, offset: 0 },
+  ) {
     this.lineNo = start.line;
     this.base = start.offset;
   }

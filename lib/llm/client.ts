@@ -11,7 +11,7 @@ import { defineOptions, type OptionsOf } from '../runtime/options.js';
 /** How to reach the server and how fast: shared by every pipeline that calls an OpenAI-compatible API. */
 export const openaiConnectionOptionSpecs = defineOptions([
   { name: 'base-url', operational: true, type: 'string', description: 'An OpenAI-compatible server (llama.cpp, vLLM, Ollama, the simulator), e.g. http://127.0.0.1:8080/v1; needs no API key' },
-  { name: 'rpm', operational: true, type: 'integer', min: 1, description: 'Client-side budget of requests per minute (the server\'s x-ratelimit headers are followed as well)' },
+  { name: 'rpm', operational: true, type: 'integer', min: 1, description: "Client-side budget of requests per minute (the server's x-ratelimit headers are followed as well)" },
   { name: 'tpm', operational: true, type: 'integer', min: 1, description: 'Client-side budget of tokens per minute, counted as the API does: prompt + max-output-tokens' },
   { name: 'timeout-ms', operational: true, type: 'integer', default: 120_000, min: 100, description: 'Per-request timeout; a request past it is retried' },
 ]);

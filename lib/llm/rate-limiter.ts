@@ -30,7 +30,11 @@ export interface RateLimiterOptions {
 class Bucket {
   private level: number;
   private last: number;
-  constructor(readonly perMinute: number, private readonly now: () => number, private readonly margin = 0) {
+  constructor(
+    readonly perMinute: number,
+    private readonly now: () => number,
+    private readonly margin = 0,
+  ) {
     this.level = perMinute;
     this.last = now();
   }

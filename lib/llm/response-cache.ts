@@ -22,7 +22,8 @@ export const cacheOptionSpecs = defineOptions([
     type: 'string',
     // Where answers come from, not what they are: a resumed run may add or drop the cache.
     operational: true,
-    description: 'Keep every LLM answer that passed validation in this directory (an SQLite file; created if missing) and reuse it: a request already answered is not sent again, nor billed. Runs may share one directory at once',
+    description:
+      'Keep every LLM answer that passed validation in this directory (an SQLite file; created if missing) and reuse it: a request already answered is not sent again, nor billed. Runs may share one directory at once',
   },
 ]);
 
@@ -48,7 +49,10 @@ export class ResponseCache {
   private readonly select: Database.Statement<[Buffer], string>;
   private readonly upsert: Database.Statement<[Buffer, string, number]>;
 
-  private constructor(private readonly db: Database.Database, readonly file: string) {
+  private constructor(
+    private readonly db: Database.Database,
+    readonly file: string,
+  ) {
     this.select = db.prepare<[Buffer], string>('SELECT value FROM responses WHERE key = ?').pluck();
     this.upsert = db.prepare<[Buffer, string, number]>('INSERT OR REPLACE INTO responses (key, value, created) VALUES (?, ?, ?)');
   }
@@ -73,15 +77,17 @@ export class ResponseCache {
       // last answers, which a cache can afford (they are asked again).
       db.pragma('synchronous = NORMAL');
       const opened = db;
-      opened.transaction(() => {
-        const version = opened.pragma('user_version', { simple: true }) as number;
-        if (version === 0) {
-          opened.exec('CREATE TABLE responses (key BLOB PRIMARY KEY NOT NULL, value TEXT NOT NULL, created INTEGER NOT NULL)');
-          opened.pragma(`user_version = ${CACHE_FORMAT}`);
-        } else if (version !== CACHE_FORMAT) {
-          throw new SluiceError(ErrorCode.FATAL, `--cache ${file} is in format ${version}, this sluice reads format ${CACHE_FORMAT}; give another --cache directory`);
-        }
-      }).immediate();
+      opened
+        .transaction(() => {
+          const version = opened.pragma('user_version', { simple: true }) as number;
+          if (version === 0) {
+            opened.exec('CREATE TABLE responses (key BLOB PRIMARY KEY NOT NULL, value TEXT NOT NULL, created INTEGER NOT NULL)');
+            opened.pragma(`user_version = ${CACHE_FORMAT}`);
+          } else if (version !== CACHE_FORMAT) {
+            throw new SluiceError(ErrorCode.FATAL, `--cache ${file} is in format ${version}, this sluice reads format ${CACHE_FORMAT}; give another --cache directory`);
+          }
+        })
+        .immediate();
       return new ResponseCache(opened, file);
     } catch (err) {
       db?.close();
@@ -122,7 +128,8 @@ const CACHE_KIND = (file: string): SqliteFileKind => ({
   tables: ['responses'],
   format: CACHE_FORMAT,
   formatOf: userVersionOf,
-  foreign: (tables) => new SluiceError(ErrorCode.FATAL, `--cache ${file} is not a sluice cache (an SQLite database holding ${describeTables(tables)}); it was left as it is: give another --cache directory`),
+  foreign: (tables) =>
+    new SluiceError(ErrorCode.FATAL, `--cache ${file} is not a sluice cache (an SQLite database holding ${describeTables(tables)}); it was left as it is: give another --cache directory`),
   otherFormat: (found) => new SluiceError(ErrorCode.FATAL, `--cache ${file} is in format ${found}, this sluice reads format ${CACHE_FORMAT}; give another --cache directory`),
 });
 
@@ -141,7 +148,9 @@ function cacheError(file: string, err: unknown): SluiceError {
  * the endpoint and the body as sent. Anything that changes the answer changes the key.
  */
 export function requestKey(endpoint: string, body: unknown): Buffer {
-  return createHash('sha256').update(canonicalJson({ format: CACHE_FORMAT, endpoint, body })).digest();
+  return createHash('sha256')
+    .update(canonicalJson({ format: CACHE_FORMAT, endpoint, body }))
+    .digest();
 }
 
 /**
@@ -161,7 +170,9 @@ export function canonicalJson(x: unknown): string {
   if (Array.isArray(x)) return `[${x.map((v) => (v === undefined ? 'null' : canonicalJson(v))).join(',')}]`;
   if (x !== null && typeof x === 'object') {
     const o = x as Record<string, unknown>;
-    const keys = Object.keys(o).filter((k) => o[k] !== undefined).sort();
+    const keys = Object.keys(o)
+      .filter((k) => o[k] !== undefined)
+      .sort();
     return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`).join(',')}}`;
   }
   return JSON.stringify(x) ?? 'null';

@@ -31,10 +31,10 @@ export function loadTokenCounter(encoding: EncodingName): Promise<TokenCounter> 
   let p = loaded.get(encoding);
   if (!p) {
     // Loaded on demand: each encoding's ranks take a noticeable moment to parse.
-    p = (encoding === 'cl100k_base'
-      ? import('gpt-tokenizer/encoding/cl100k_base')
-      : import('gpt-tokenizer/encoding/o200k_base')
-    ).then((m) => ({ encoding, count: (text: string) => m.countTokens(text, NO_SPECIAL) }));
+    p = (encoding === 'cl100k_base' ? import('gpt-tokenizer/encoding/cl100k_base') : import('gpt-tokenizer/encoding/o200k_base')).then((m) => ({
+      encoding,
+      count: (text: string) => m.countTokens(text, NO_SPECIAL),
+    }));
     loaded.set(encoding, p);
   }
   return p;

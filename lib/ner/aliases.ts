@@ -131,8 +131,7 @@ export function resolveEntities(mentions: Mention[]): Resolution {
       if (aliased[m] === 0) {
         group.votes[mention.type] += mention.strength + 0.5;
         if (group.firstType === null) group.firstType = mention.type;
-      }
-      else if (group.aliasType === null) group.aliasType = mention.type;
+      } else if (group.aliasType === null) group.aliasType = mention.type;
     }
     const best = mentions[group.best] as Mention;
     const words = wordCount(mention.key);

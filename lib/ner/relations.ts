@@ -62,11 +62,7 @@ export function orient(a: RelationEntity, b: RelationEntity): { source: Relation
 /**
  * @param sentenceEntities entity indices per sentence, in order of mention (duplicates allowed)
  */
-export function relate(
-  entities: RelationEntity[],
-  sentenceEntities: Iterable<number[]>,
-  maxPairs: number = MAX_PAIRS_PER_SENTENCE,
-): PairRelation[] {
+export function relate(entities: RelationEntity[], sentenceEntities: Iterable<number[]>, maxPairs: number = MAX_PAIRS_PER_SENTENCE): PairRelation[] {
   const cap = Math.max(0, Math.floor(maxPairs));
   const byPair = new Map<string, PairRelation>();
   for (const list of sentenceEntities) {

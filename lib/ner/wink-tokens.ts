@@ -159,11 +159,7 @@ export function isCommonWord(lower: string): boolean {
   if (PROPER_WORDS.has(lower) || lower.length < 4) return false;
   if (lower.endsWith('men')) return COMMON_WORDS.has(lower.slice(0, -3) + 'man');
   if (!lower.endsWith('s')) return false;
-  return (
-    COMMON_WORDS.has(lower.slice(0, -1)) ||
-    (lower.endsWith('es') && COMMON_WORDS.has(lower.slice(0, -2))) ||
-    (lower.endsWith('ies') && COMMON_WORDS.has(lower.slice(0, -3) + 'y'))
-  );
+  return COMMON_WORDS.has(lower.slice(0, -1)) || (lower.endsWith('es') && COMMON_WORDS.has(lower.slice(0, -2))) || (lower.endsWith('ies') && COMMON_WORDS.has(lower.slice(0, -3) + 'y'));
 }
 
 /** Starts a fresh wink instance, dropping the out-of-vocabulary cache. */
@@ -214,8 +210,13 @@ export function tokenize(text: string): TokenizedText {
     const prev = tokens[tokens.length - 1];
     // Join "Sanwo" "-" "Olu" (no spaces around the hyphen) into one word.
     if (
-      prev !== undefined && prev.word && !space && (value === '-' || value === '\u2010') &&
-      i + 1 < values.length && types[i + 1] === 'word' && (spaces[i + 1] as string).length === 0 &&
+      prev !== undefined &&
+      prev.word &&
+      !space &&
+      (value === '-' || value === '\u2010') &&
+      i + 1 < values.length &&
+      types[i + 1] === 'word' &&
+      (spaces[i + 1] as string).length === 0 &&
       sentenceOf[i + 1] === prev.sentence
     ) {
       const next = values[i + 1] as string;

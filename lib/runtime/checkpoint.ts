@@ -84,7 +84,11 @@ export class Checkpoint {
   /** Records committed when this session started (0 for a fresh run). */
   readonly resumedAt: number;
 
-  private constructor(private readonly path: string, state: CheckpointState, intervalMs: number) {
+  private constructor(
+    private readonly path: string,
+    state: CheckpointState,
+    intervalMs: number,
+  ) {
     this.state = state;
     this.intervalMs = intervalMs;
     this.resumedAt = state.counters.records;
@@ -96,7 +100,23 @@ export class Checkpoint {
     const output = { path: resolve(setup.output), bytes: 0 };
     const deadLetter = setup.deadLetter === undefined ? null : { path: resolve(setup.deadLetter), bytes: 0 };
     if (!existsSync(setup.path)) {
-      return new Checkpoint(setup.path, { version: CHECKPOINT_VERSION, pipeline: setup.pipeline, options: setup.options, inputs: [], position: null, output, deadLetter, counters: emptyCounters(), complete: false, sessions: 1, updatedAt: new Date().toISOString() }, intervalMs);
+      return new Checkpoint(
+        setup.path,
+        {
+          version: CHECKPOINT_VERSION,
+          pipeline: setup.pipeline,
+          options: setup.options,
+          inputs: [],
+          position: null,
+          output,
+          deadLetter,
+          counters: emptyCounters(),
+          complete: false,
+          sessions: 1,
+          updatedAt: new Date().toISOString(),
+        },
+        intervalMs,
+      );
     }
     const state = readState(setup.path);
     const refuse = (why: string) => usageError(`checkpoint ${setup.path} ${why}; rerun the command it was made with, or delete it to start over`);
@@ -162,7 +182,9 @@ export class Checkpoint {
       verify: (index, fp) => {
         const was = state.inputs[index];
         if (was && (was.headSha256 !== fp.headSha256 || was.headBytes !== fp.headBytes || (was.size !== undefined && fp.size !== undefined && fp.size < was.size))) {
-          throw usageError(`checkpoint ${this.path} was made with another input ${index + 1} (${was.name}: its first ${was.headBytes} bytes differ${was.size !== undefined && fp.size !== undefined && fp.size < was.size ? ', and it is shorter now' : ''}); rerun with the same input, or delete the checkpoint to start over`);
+          throw usageError(
+            `checkpoint ${this.path} was made with another input ${index + 1} (${was.name}: its first ${was.headBytes} bytes differ${was.size !== undefined && fp.size !== undefined && fp.size < was.size ? ', and it is shorter now' : ''}); rerun with the same input, or delete the checkpoint to start over`,
+          );
         }
         while (state.inputs.length < index) state.inputs.push(null);
         state.inputs[index] = fp;
@@ -212,7 +234,8 @@ export class Checkpoint {
   async commit(sync: () => Promise<void>, stats: RunStats, complete: boolean, sink?: { offsets(): SinkOffsets }, reusable?: ReusableWork): Promise<void> {
     await sync();
     const s = this.state;
-    if (complete && sink) this.pending = { position: s.position ?? { input: 0, offset: -1, line: 0, seq: -1 }, offsets: sink.offsets(), counters: sinkCounters(stats.resultsOut + stats.deadLettered, stats) };
+    if (complete && sink)
+      this.pending = { position: s.position ?? { input: 0, offset: -1, line: 0, seq: -1 }, offsets: sink.offsets(), counters: sinkCounters(stats.resultsOut + stats.deadLettered, stats) };
     const at = this.pending;
     if (at) {
       s.position = at.position;
@@ -239,11 +262,31 @@ export class Checkpoint {
 type SinkCounters = Pick<CheckpointCounters, 'records' | 'resultsOut' | 'entitiesOut' | 'docsWithoutEntities' | 'deadLettered' | 'deadLetterByCode'>;
 
 function sinkCounters(records: number, stats: RunStats): SinkCounters {
-  return { records, resultsOut: stats.resultsOut, entitiesOut: stats.entitiesOut, docsWithoutEntities: stats.docsWithoutEntities, deadLettered: stats.deadLettered, deadLetterByCode: Object.fromEntries(stats.deadLetterByCode) };
+  return {
+    records,
+    resultsOut: stats.resultsOut,
+    entitiesOut: stats.entitiesOut,
+    docsWithoutEntities: stats.docsWithoutEntities,
+    deadLettered: stats.deadLettered,
+    deadLetterByCode: Object.fromEntries(stats.deadLetterByCode),
+  };
 }
 
 function emptyCounters(): CheckpointCounters {
-  return { records: 0, resultsOut: 0, entitiesOut: 0, docsWithoutEntities: 0, deadLettered: 0, deadLetterByCode: {}, requests: 0, retries: 0, splits: 0, promptTokens: 0, completionTokens: 0, inventedIds: 0 };
+  return {
+    records: 0,
+    resultsOut: 0,
+    entitiesOut: 0,
+    docsWithoutEntities: 0,
+    deadLettered: 0,
+    deadLetterByCode: {},
+    requests: 0,
+    retries: 0,
+    splits: 0,
+    promptTokens: 0,
+    completionTokens: 0,
+    inventedIds: 0,
+  };
 }
 
 function readState(path: string): CheckpointState {
@@ -253,7 +296,14 @@ function readState(path: string): CheckpointState {
   } catch (err) {
     throw new SluiceError(ErrorCode.FATAL, `checkpoint ${path} cannot be read (${messageOf(err)}); it was not written by sluice or is damaged: delete it to start over`, { cause: err });
   }
-  const ok = typeof state === 'object' && state !== null && state.version === CHECKPOINT_VERSION && typeof state.pipeline === 'string' && typeof state.output?.bytes === 'number' && typeof state.counters?.records === 'number' && Array.isArray(state.inputs);
+  const ok =
+    typeof state === 'object' &&
+    state !== null &&
+    state.version === CHECKPOINT_VERSION &&
+    typeof state.pipeline === 'string' &&
+    typeof state.output?.bytes === 'number' &&
+    typeof state.counters?.records === 'number' &&
+    Array.isArray(state.inputs);
   if (!ok) throw new SluiceError(ErrorCode.FATAL, `checkpoint ${path} is not a sluice checkpoint of version ${CHECKPOINT_VERSION}: delete it to start over`);
   return state;
 }
@@ -267,7 +317,10 @@ function checkLength(file: { path: string; bytes: number }, what: string, checkp
     throw new SluiceError(ErrorCode.FATAL, `checkpoint ${checkpoint} says the ${what} ${file.path} holds ${file.bytes} committed bytes, but it is missing; delete the checkpoint to start over`);
   }
   if (size < file.bytes) {
-    throw new SluiceError(ErrorCode.FATAL, `checkpoint ${checkpoint} says the ${what} ${file.path} holds ${file.bytes} committed bytes, but it has ${size}: it was truncated or replaced; delete the checkpoint to start over`);
+    throw new SluiceError(
+      ErrorCode.FATAL,
+      `checkpoint ${checkpoint} says the ${what} ${file.path} holds ${file.bytes} committed bytes, but it has ${size}: it was truncated or replaced; delete the checkpoint to start over`,
+    );
   }
 }
 

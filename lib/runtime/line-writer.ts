@@ -38,7 +38,11 @@ export class LineWriter {
   private bufferedBytes = 0;
 
   /** `target`: a file path (created or truncated), or a stream (not ended on close when it is stdout/stderr). */
-  constructor(target: string | Writable, readonly name = typeof target === 'string' ? target : 'output', options: LineWriterOptions = {}) {
+  constructor(
+    target: string | Writable,
+    readonly name = typeof target === 'string' ? target : 'output',
+    options: LineWriterOptions = {},
+  ) {
     if (typeof target === 'string') {
       try {
         if (options.keepBytes !== undefined) {

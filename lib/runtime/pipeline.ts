@@ -110,13 +110,25 @@ export interface RunControl {
 /** Pulls every item the pipeline emits, in order, keeping the run's counters. */
 export function items<O>(pipeline: PipelineDefinition<O>, inputs: readonly unknown[], options: Record<string, unknown>, control: RunControl = {}): AsyncGenerator<FlowItem> {
   const ctx = control.context ?? createRunContext(control.signal);
-  return flow(pipeline, inputs, () => resolveOptions<O>(pipeline.options, options), { ...control, context: ctx }, (item) => count(item, ctx.stats));
+  return flow(
+    pipeline,
+    inputs,
+    () => resolveOptions<O>(pipeline.options, options),
+    { ...control, context: ctx },
+    (item) => count(item, ctx.stats),
+  );
 }
 
 /** `items` for options resolved already: the CLI resolves them once for the whole run. */
 export function itemsOf<O>(pipeline: PipelineDefinition<O>, inputs: readonly unknown[], resolved: O, control: RunControl = {}): AsyncGenerator<FlowItem> {
   const ctx = control.context ?? createRunContext(control.signal);
-  return flow(pipeline, inputs, () => resolved, { ...control, context: ctx }, (item) => count(item, ctx.stats));
+  return flow(
+    pipeline,
+    inputs,
+    () => resolved,
+    { ...control, context: ctx },
+    (item) => count(item, ctx.stats),
+  );
 }
 
 /**
@@ -124,7 +136,13 @@ export function itemsOf<O>(pipeline: PipelineDefinition<O>, inputs: readonly unk
  * its flow; closes what the build opened however the pulling ends. `handedOn` sees each item as it
  * leaves: items() counts it there, as no sink follows that could still dead-letter it.
  */
-async function* flow<O>(pipeline: PipelineDefinition<O>, inputs: readonly unknown[], resolve: () => O, control: RunControl & { context: RunContext }, handedOn?: (item: FlowItem) => void): AsyncGenerator<FlowItem> {
+async function* flow<O>(
+  pipeline: PipelineDefinition<O>,
+  inputs: readonly unknown[],
+  resolve: () => O,
+  control: RunControl & { context: RunContext },
+  handedOn?: (item: FlowItem) => void,
+): AsyncGenerator<FlowItem> {
   const ctx = control.context;
   const resolved = resolve();
   const output = typeof control.output === 'string' ? resolvePath(control.output) : undefined;
@@ -268,7 +286,8 @@ function openCheckpoint<O>(pipeline: PipelineDefinition<O>, resolved: O, target:
   const pinned = { ...outputShapingOptions(pipeline.options, given), ...pipeline.identity?.(resolved) };
   let path = target.checkpoint!;
   if (stateDir !== undefined) {
-    if (statSync(stateDir, { throwIfNoEntry: false })?.isDirectory() === false) throw usageError(`--checkpoint ${stateDir} is a file; in this mode it is a directory (the commit file and the batch ledger)`);
+    if (statSync(stateDir, { throwIfNoEntry: false })?.isDirectory() === false)
+      throw usageError(`--checkpoint ${stateDir} is a file; in this mode it is a directory (the commit file and the batch ledger)`);
     try {
       mkdirSync(stateDir, { recursive: true });
     } catch (err) {

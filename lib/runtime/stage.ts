@@ -39,8 +39,25 @@ export function pipe<A, B, C>(source: Source<A>, s1: StageTransform<A, B>, s2: S
 export function pipe<A, B, C, D>(source: Source<A>, s1: StageTransform<A, B>, s2: StageTransform<B, C>, s3: StageTransform<C, D>): Source<D>;
 export function pipe<A, B, C, D, E>(source: Source<A>, s1: StageTransform<A, B>, s2: StageTransform<B, C>, s3: StageTransform<C, D>, s4: StageTransform<D, E>): Source<E>;
 export function pipe<A, B, C, D, E, F>(source: Source<A>, s1: StageTransform<A, B>, s2: StageTransform<B, C>, s3: StageTransform<C, D>, s4: StageTransform<D, E>, s5: StageTransform<E, F>): Source<F>;
-export function pipe<A, B, C, D, E, F, G>(source: Source<A>, s1: StageTransform<A, B>, s2: StageTransform<B, C>, s3: StageTransform<C, D>, s4: StageTransform<D, E>, s5: StageTransform<E, F>, s6: StageTransform<F, G>): Source<G>;
-export function pipe<A, B, C, D, E, F, G, H>(source: Source<A>, s1: StageTransform<A, B>, s2: StageTransform<B, C>, s3: StageTransform<C, D>, s4: StageTransform<D, E>, s5: StageTransform<E, F>, s6: StageTransform<F, G>, s7: StageTransform<G, H>): Source<H>;
+export function pipe<A, B, C, D, E, F, G>(
+  source: Source<A>,
+  s1: StageTransform<A, B>,
+  s2: StageTransform<B, C>,
+  s3: StageTransform<C, D>,
+  s4: StageTransform<D, E>,
+  s5: StageTransform<E, F>,
+  s6: StageTransform<F, G>,
+): Source<G>;
+export function pipe<A, B, C, D, E, F, G, H>(
+  source: Source<A>,
+  s1: StageTransform<A, B>,
+  s2: StageTransform<B, C>,
+  s3: StageTransform<C, D>,
+  s4: StageTransform<D, E>,
+  s5: StageTransform<E, F>,
+  s6: StageTransform<F, G>,
+  s7: StageTransform<G, H>,
+): Source<H>;
 export function pipe(source: Source<unknown>, ...stages: StageTransform<unknown, unknown>[]): Source<unknown> {
   return (ctx) => stages.reduce((stream, stage) => stream.through((input: Stream<unknown>) => stage(input, ctx)), source(ctx));
 }

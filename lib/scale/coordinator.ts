@@ -41,7 +41,8 @@ export async function openCoordinator(s: CoordinatorSetup): Promise<Coordinator>
   const pinned = { ...outputShapingOptions(s.specs, all), ...s.identity };
   // Written to a file, the run is named by what it writes and where (so a rerun finds its state);
   // to stdout it cannot be resumed, and two such runs must not meet: a random name.
-  const runId = s.options.runId !== undefined ? checkRunId(s.options.runId) : s.output ? deriveRunId(s.pipeline, { ...pinned, host: hostname() }, s.output) : `${s.pipeline}-${randomBytes(8).toString('hex')}`;
+  const runId =
+    s.options.runId !== undefined ? checkRunId(s.options.runId) : s.output ? deriveRunId(s.pipeline, { ...pinned, host: hostname() }, s.output) : `${s.pipeline}-${randomBytes(8).toString('hex')}`;
   const remote = await RemoteRunner.open({ redisUrl: s.options.redis, spec: runSpec(runId, s.pipeline, { ...all, ...s.identity }), log: s.log });
   return {
     runId,

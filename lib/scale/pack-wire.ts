@@ -19,7 +19,18 @@ export interface PackJobData {
 }
 
 /** The counters a pack's retry/split moves on the worker; the coordinator adds them to the run's. */
-export const OUTCOME_COUNTERS = ['requests', 'retries', 'splits', 'promptTokens', 'completionTokens', 'cacheHits', 'cacheMisses', 'cachedPromptTokens', 'cachedCompletionTokens', 'inventedIds'] as const satisfies readonly (keyof RunStats)[];
+export const OUTCOME_COUNTERS = [
+  'requests',
+  'retries',
+  'splits',
+  'promptTokens',
+  'completionTokens',
+  'cacheHits',
+  'cacheMisses',
+  'cachedPromptTokens',
+  'cachedCompletionTokens',
+  'inventedIds',
+] as const satisfies readonly (keyof RunStats)[];
 export type OutcomeCounters = Record<(typeof OUTCOME_COUNTERS)[number], number>;
 
 export interface OutcomeWire {
@@ -36,7 +47,13 @@ export function packToJob(pack: Pack): PackJobData {
 /** The worker's view of a pack: chunk keys and text are as the coordinator's; document refs are blank. */
 export function jobToPack(data: unknown): Pack {
   const d = data as PackJobData;
-  const ok = d && typeof d.id === 'string' && Number.isFinite(d.tokens) && Number.isFinite(d.promptTokens) && Array.isArray(d.chunks) && d.chunks.every((c) => Array.isArray(c) && c.length === 5 && typeof c[3] === 'string');
+  const ok =
+    d &&
+    typeof d.id === 'string' &&
+    Number.isFinite(d.tokens) &&
+    Number.isFinite(d.promptTokens) &&
+    Array.isArray(d.chunks) &&
+    d.chunks.every((c) => Array.isArray(c) && c.length === 5 && typeof c[3] === 'string');
   if (!ok) throw new SluiceError(ErrorCode.INTERNAL, 'job data is not a sluice pack (another version of sluice on this queue?)');
   return {
     kind: 'pack',
@@ -58,7 +75,10 @@ export function wireToOutcome(pack: Pack, value: unknown): { outcome: PackOutcom
   const w = value as OutcomeWire;
   const ok = w && Array.isArray(w.extractions) && Array.isArray(w.failed) && w.usage && typeof w.counters === 'object' && w.counters !== null;
   if (!ok) throw new SluiceError(ErrorCode.INTERNAL, `the result of pack ${pack.id} is not a sluice outcome (another version of sluice on this queue?)`);
-  return { outcome: { kind: 'outcome', pack, extractions: new Map(w.extractions), failed: new Map(w.failed), usage: { promptTokens: w.usage.promptTokens, completionTokens: w.usage.completionTokens } }, counters: w.counters };
+  return {
+    outcome: { kind: 'outcome', pack, extractions: new Map(w.extractions), failed: new Map(w.failed), usage: { promptTokens: w.usage.promptTokens, completionTokens: w.usage.completionTokens } },
+    counters: w.counters,
+  };
 }
 
 export function addCounters(stats: RunStats, counters: Partial<OutcomeCounters>): void {

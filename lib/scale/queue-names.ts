@@ -26,7 +26,9 @@ export function checkRunId(id: string): string {
  * coordinators writing the same file with the same options are the same run; anything else is not.
  */
 export function deriveRunId(pipeline: string, pinned: Record<string, unknown>, output: string | undefined): string {
-  const h = createHash('sha256').update(JSON.stringify({ pipeline, pinned, output: output ?? null })).digest('hex');
+  const h = createHash('sha256')
+    .update(JSON.stringify({ pipeline, pinned, output: output ?? null }))
+    .digest('hex');
   return `${pipeline}-${h.slice(0, 16)}`;
 }
 

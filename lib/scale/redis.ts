@@ -8,9 +8,27 @@ import { Redis } from 'ioredis';
 import { defineOptions } from '../runtime/options.js';
 
 export const redisOptionSpecs = defineOptions([
-  { name: 'redis', operational: true, type: 'string', description: 'Scale out: enqueue packs on this Redis (redis://[user:password@]host:port[/db], rediss:// for TLS) for `node pipelines/worker.js` processes to extract; see docs/scale-out.md' },
-  { name: 'run-id', operational: true, type: 'string', defaultLabel: 'from the options and --output', description: 'With --redis: names this run\'s queue and keys, so runs sharing a Redis stay apart; the same command derives the same id again' },
-  { name: 'queue-high-water', operational: true, type: 'integer', default: 256, min: 1, description: 'With --redis: most packs enqueued and not yet answered (bounds Redis memory: about the packs\' text each)' },
+  {
+    name: 'redis',
+    operational: true,
+    type: 'string',
+    description: 'Scale out: enqueue packs on this Redis (redis://[user:password@]host:port[/db], rediss:// for TLS) for `node pipelines/worker.js` processes to extract; see docs/scale-out.md',
+  },
+  {
+    name: 'run-id',
+    operational: true,
+    type: 'string',
+    defaultLabel: 'from the options and --output',
+    description: "With --redis: names this run's queue and keys, so runs sharing a Redis stay apart; the same command derives the same id again",
+  },
+  {
+    name: 'queue-high-water',
+    operational: true,
+    type: 'integer',
+    default: 256,
+    min: 1,
+    description: "With --redis: most packs enqueued and not yet answered (bounds Redis memory: about the packs' text each)",
+  },
 ]);
 
 /** Delay between reconnection attempts: quick at first, then every few seconds, forever. */

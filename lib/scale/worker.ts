@@ -139,7 +139,7 @@ export class FleetWorker {
       // The job fails this attempt and goes to another worker; a fatal error here (this worker's
       // key refused) stops this worker, not the run.
       if (codeOf(err) === ErrorCode.FATAL) this.fail(err as Error);
-      throw new Error(messageOf(err));
+      throw new Error(messageOf(err), { cause: err });
     }
   }
 

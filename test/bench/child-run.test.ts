@@ -18,10 +18,16 @@ t.test('feeds every document, collects samples with documents attached, and the 
   t.ok(run.samples.length >= 4, `${run.samples.length} samples`);
   t.ok(run.samples.every((s) => s.afterGc && s.thread === 0 && s.rssMb > 10 && s.heapUsedMb > 0));
   t.equal(run.samples[run.samples.length - 1]!.docs, 2000, 'the last samples come after all input was given');
-  t.ok(run.samples.every((s, i) => i === 0 || s.t >= run.samples[i - 1]!.t), 'in time order');
+  t.ok(
+    run.samples.every((s, i) => i === 0 || s.t >= run.samples[i - 1]!.t),
+    'in time order',
+  );
   t.ok(run.peakFromExitLine);
   t.ok(run.peakRssMb >= Math.max(...run.samples.map((s) => s.rssMb)) - 0.1, 'getrusage peak covers every sample');
-  t.ok(run.samples.every((s, i) => s.peakRssMb !== undefined && s.peakRssMb >= s.rssMb - 0.1 && (i === 0 || s.peakRssMb >= run.samples[i - 1]!.peakRssMb!)), 'each sample has the peak so far, never falling');
+  t.ok(
+    run.samples.every((s, i) => s.peakRssMb !== undefined && s.peakRssMb >= s.rssMb - 0.1 && (i === 0 || s.peakRssMb >= run.samples[i - 1]!.peakRssMb!)),
+    'each sample has the peak so far, never falling',
+  );
   t.ok(run.cpuSeconds !== null && run.cpuSeconds > 0);
 });
 
@@ -43,7 +49,7 @@ t.test('a line on the probe descriptor that is not a sample is reported, not fat
   const run = await runChild({ args: ['-e', 'require("fs").writeSync(3, "hello\\n"); setTimeout(() => {}, 400)'], input: [], probeIntervalMs: 100 });
   t.equal(run.exitCode, 0);
   t.match(run.probeError, /not JSON: hello/);
-  t.ok(run.samples.length > 0, 'the probe\'s own lines still count');
+  t.ok(run.samples.length > 0, "the probe's own lines still count");
 });
 
 t.test('without forced GC the samples say so', async (t) => {

@@ -24,8 +24,20 @@ t.test('a tail share adds long documents, capped at maxWords', async (t) => {
 t.test('batches carry the documents they hold, and every document once', async (t) => {
   const batches = [...generatedBatches(3000, 9, {}, 16 * 1024)];
   t.ok(batches.length > 10);
-  t.equal(batches.reduce((n, b) => n + b.docs, 0), 3000);
+  t.equal(
+    batches.reduce((n, b) => n + b.docs, 0),
+    3000,
+  );
   for (const b of batches) t.equal(b.bytes.toString().split('\n').length - 1, b.docs);
-  const ids = batches.flatMap((b) => b.bytes.toString().trim().split('\n').map((l) => (JSON.parse(l) as { id: string }).id));
-  t.same(ids, [...generateDocs(3000, 9)].map((d) => d.id));
+  const ids = batches.flatMap((b) =>
+    b.bytes
+      .toString()
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { id: string }).id),
+  );
+  t.same(
+    ids,
+    [...generateDocs(3000, 9)].map((d) => d.id),
+  );
 });

@@ -26,7 +26,7 @@ t.test('median of odd and even lengths', async (t) => {
 t.test('a flat heap with noise passes', async (t) => {
   const rand = seededRandom(3);
   const r = heapTrend(series(400, () => 30 + (rand() - 0.5) * 3));
-  t.ok(r.ok, r.reason ?? "ok");
+  t.ok(r.ok, r.reason ?? 'ok');
   t.equal(r.samples, 200);
   t.ok(Math.abs(r.riseMb) < 1, `rise ${r.riseMb}`);
   t.equal(r.toleranceMb, 2);
@@ -44,7 +44,7 @@ t.test('a steady leak over the second half fails, naming the rise and the tolera
 
 t.test('growth during the first half (start-up) is not a trend', async (t) => {
   const r = heapTrend(series(400, (i) => (i < 100 ? 5 + i * 0.25 : 30)));
-  t.ok(r.ok, r.reason ?? "ok");
+  t.ok(r.ok, r.reason ?? 'ok');
   t.ok(Math.abs(r.riseMb) < 0.01);
 });
 
@@ -56,7 +56,7 @@ t.test('the tolerance scales with a large heap', async (t) => {
   // 200 MB heap: 5% is 10 MB; a 6 MB rise passes, a 12 MB rise fails.
   const rising = (mb: number) => series(200, (i) => 200 + (i >= 100 ? ((i - 100) / 99) * mb : 0));
   const small = heapTrend(rising(6));
-  t.ok(small.ok, small.reason ?? "ok");
+  t.ok(small.ok, small.reason ?? 'ok');
   t.ok(Math.abs(small.toleranceMb - 10) < 0.2, `tolerance ${small.toleranceMb}`);
   t.notOk(heapTrend(rising(12)).ok);
   t.notOk(heapTrend(rising(6), { toleranceShare: 0.01 }).ok, 'a tighter share catches it');

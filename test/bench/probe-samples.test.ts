@@ -1,7 +1,8 @@
 import t from 'tap';
 import { LineBuffer, downsample, parseProbeLine, toMemorySample } from '../../bench/probe-samples.js';
 
-const line = (fields: Record<string, unknown>) => JSON.stringify({ thread: 0, t: 250, rss: 100 * 1024 * 1024, heapUsed: 30 * 1024 * 1024, heapTotal: 40 * 1024 * 1024, external: 1024, afterGc: true, ...fields });
+const line = (fields: Record<string, unknown>) =>
+  JSON.stringify({ thread: 0, t: 250, rss: 100 * 1024 * 1024, heapUsed: 30 * 1024 * 1024, heapTotal: 40 * 1024 * 1024, external: 1024, afterGc: true, ...fields });
 
 t.test('a periodic probe line parses; MB and documents are attached for the chart', async (t) => {
   const s = parseProbeLine(line({}));

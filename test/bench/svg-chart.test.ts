@@ -34,11 +34,37 @@ t.test('a document is well-formed SVG with one line per series, axes, labels and
         xLabel: 'documents read',
         yLabel: 'RSS (MB)',
         series: [
-          { name: 'streaming & co', points: [[0, 100], [500_000, 140], [1_000_000, 141]] },
-          { name: 'eager', points: [[0, 100], [100_000, 900]] },
+          {
+            name: 'streaming & co',
+            points: [
+              [0, 100],
+              [500_000, 140],
+              [1_000_000, 141],
+            ],
+          },
+          {
+            name: 'eager',
+            points: [
+              [0, 100],
+              [100_000, 900],
+            ],
+          },
         ],
       },
-      { title: 'second', xLabel: 'x', yLabel: 'y', series: [{ name: 'only', points: [[0, 1], [10, 2]] }] },
+      {
+        title: 'second',
+        xLabel: 'x',
+        yLabel: 'y',
+        series: [
+          {
+            name: 'only',
+            points: [
+              [0, 1],
+              [10, 2],
+            ],
+          },
+        ],
+      },
     ],
     'a note',
   );
@@ -54,11 +80,26 @@ t.test('a document is well-formed SVG with one line per series, axes, labels and
   // Two 420 px charts, legends of 2 and 1 rows (18 px each, plus 8 px), and the 28 px note.
   t.match(svg, 'height="938"');
   t.match(svg, '<rect x="0" y="0" width="880" height="938" fill="#ffffff"/>', 'an opaque background for viewers without one');
-  t.match(svg, '<g transform="translate(0,464)">', 'the second chart starts under the first one\'s legend');
+  t.match(svg, '<g transform="translate(0,464)">', "the second chart starts under the first one's legend");
 });
 
 t.test('points are placed on the axes: 0 at the origin, the top tick at the far corner', async (t) => {
-  const svg = svgDocument([{ title: 'x', xLabel: 'x', yLabel: 'y', series: [{ name: 's', points: [[0, 0], [1000, 250]] }] }]);
+  const svg = svgDocument([
+    {
+      title: 'x',
+      xLabel: 'x',
+      yLabel: 'y',
+      series: [
+        {
+          name: 's',
+          points: [
+            [0, 0],
+            [1000, 250],
+          ],
+        },
+      ],
+    },
+  ]);
   // Plot area: left 72, right 880 - 24 = 856, top 44, bottom 420 - 56 = 364.
   t.match(svg, '<polyline points="72,364 856,44"');
 });

@@ -74,7 +74,20 @@ t.test("the worker's and the simulator's --help list every flag and their exit c
 });
 
 t.test("the simulator's flags: numbers, the fault mix, and bad values named", async (t) => {
-  t.same(parseSimulatorArgs(['--rpm', '50', '--faults', '500, hang,omit', '--seed', '7']), { port: 8089, latencyMs: 0, msPerToken: 0, contextTokens: 128_000, faultRate: 0, seed: 7, hangMs: 120_000, batchLatencyMs: 1000, batchFaultRate: 0, batchApiLatencyMs: 0, rpm: 50, faults: ['500', 'hang', 'omit'] });
+  t.same(parseSimulatorArgs(['--rpm', '50', '--faults', '500, hang,omit', '--seed', '7']), {
+    port: 8089,
+    latencyMs: 0,
+    msPerToken: 0,
+    contextTokens: 128_000,
+    faultRate: 0,
+    seed: 7,
+    hangMs: 120_000,
+    batchLatencyMs: 1000,
+    batchFaultRate: 0,
+    batchApiLatencyMs: 0,
+    rpm: 50,
+    faults: ['500', 'hang', 'omit'],
+  });
   t.equal(parseSimulatorArgs(['-h']), 'help');
   t.throws(() => parseSimulatorArgs(['--faults', 'nope']), { code: ErrorCode.USAGE, message: /--faults: unknown kind "nope"/ });
   t.throws(() => parseSimulatorArgs(['--latency-ms', 'slow']), { code: ErrorCode.USAGE, message: /--latency-ms must be a number, got "slow"/ });
@@ -97,7 +110,10 @@ t.test('the first signal stops, the second exits at once (in process)', async (t
   const seen: string[] = [];
   const handlers = () => process.listenerCount('SIGINT') + process.listenerCount('SIGTERM');
   const before = handlers();
-  const stop = stopOnSignals((sig) => seen.push(sig), (code) => exits.push(code));
+  const stop = stopOnSignals(
+    (sig) => seen.push(sig),
+    (code) => exits.push(code),
+  );
   t.teardown(() => stop.dispose());
   process.emit('SIGTERM', 'SIGTERM');
   t.same(seen, ['SIGTERM']);

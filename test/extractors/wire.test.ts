@@ -65,7 +65,14 @@ function spies(answer: (inputs: string[]) => unknown = (inputs) => ({ data: inpu
     },
     createClient: () => client,
     offline: () =>
-      ({ name: 'offline', templateTokens: 0, perChunkTokens: 0, concurrency: 2, extract: async () => ({ chunks: new Map(), usage: { promptTokens: 0, completionTokens: 0 } }), close: async () => void counts.offlineClosed++ }) satisfies Extractor,
+      ({
+        name: 'offline',
+        templateTokens: 0,
+        perChunkTokens: 0,
+        concurrency: 2,
+        extract: async () => ({ chunks: new Map(), usage: { promptTokens: 0, completionTokens: 0 } }),
+        close: async () => void counts.offlineClosed++,
+      }) satisfies Extractor,
   };
   return { counts, deps };
 }
@@ -91,7 +98,11 @@ t.test('the refusals, in order, before anything is opened', async (t) => {
   const counted = { codec: () => (codecs++, embeddingsCodec({ model: 'm' })) };
   await t.rejects(wireExtractor(wiring({ baseUrl: undefined, batchApi: true, cache: tmp() }, counted), deps), { message: 'no server here' }, 'no key and no --base-url first');
   await t.rejects(wireExtractor(wiring({ batchApi: true, cache: tmp() }, counted), deps), { code: 'E_USAGE', message: BATCH_NEEDS_CHECKPOINT }, '--batch-api without --checkpoint');
-  await t.rejects(wireExtractor(wiring({ batchApi: true, cache: tmp() }, { ...counted, extras: { stateDir: tmp() } }), deps), { code: 'E_USAGE', message: CACHE_WITH_BATCH }, '--cache with --batch-api');
+  await t.rejects(
+    wireExtractor(wiring({ batchApi: true, cache: tmp() }, { ...counted, extras: { stateDir: tmp() } }), deps),
+    { code: 'E_USAGE', message: CACHE_WITH_BATCH },
+    '--cache with --batch-api',
+  );
   t.equal(codecs, 0, 'no codec built');
   t.equal(counts.cachesOpened, 0, 'no cache opened');
 });
@@ -134,7 +145,12 @@ t.test('an answer that fails validation is not cached', async (t) => {
 
 t.test('a build that fails half way closes what it had opened', async (t) => {
   const { counts, deps } = spies();
-  const broken = { ...deps, createClient: () => { throw new Error('no client today'); } };
+  const broken = {
+    ...deps,
+    createClient: () => {
+      throw new Error('no client today');
+    },
+  };
   await t.rejects(wireExtractor(wiring({ cache: tmp() }), broken), { message: 'no client today' });
   t.same([counts.cachesOpened, counts.cachesClosed], [1, 1], 'the cache opened before the failure is closed');
 });

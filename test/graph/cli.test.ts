@@ -106,14 +106,17 @@ t.test('graph add: bad lines are named by line, id and reason, counted, and the 
   t.equal(withDead.code, 0);
   t.equal(withDead.stderr, '', 'with --dead-letter and --quiet, nothing on stderr');
   const letters = jsonLines(readFileSync(dead, 'utf8'));
-  t.same(letters.map((d) => [d.line, d.id, d.code]), [
-    [2, undefined, 'INVALID_JSON'],
-    [3, undefined, 'NOT_AN_OBJECT'],
-    [4, undefined, 'INVALID_ID'],
-    [5, 'e', 'INVALID_RESULT'],
-    [6, 'f', 'INVALID_RESULT'],
-    [7, 'g', 'INVALID_RESULT'],
-  ]);
+  t.same(
+    letters.map((d) => [d.line, d.id, d.code]),
+    [
+      [2, undefined, 'INVALID_JSON'],
+      [3, undefined, 'NOT_AN_OBJECT'],
+      [4, undefined, 'INVALID_ID'],
+      [5, 'e', 'INVALID_RESULT'],
+      [6, 'f', 'INVALID_RESULT'],
+      [7, 'g', 'INVALID_RESULT'],
+    ],
+  );
   t.match(letters[5].reason, /relations\[0\]\.count must be a positive integer, got 0/);
   for (const d of letters) t.ok(validDeadLetter(d), ajv.errorsText(validDeadLetter.errors));
 
@@ -144,7 +147,16 @@ t.test('graph add reads stdin, gzip, several files; re-adding and extending', as
 
 t.test('export, stats, check and --help: output and usage', async (t) => {
   const db = join(dir, 'cmd.db');
-  await graph(['add', db], { stdin: JSON.stringify({ id: 'x', entities: [{ name: 'Berlin', type: 'place' }, { name: 'Angela Merkel', type: 'person' }], relations: [{ source: 'Angela Merkel', target: 'Berlin', type: 'located_in' }] }) });
+  await graph(['add', db], {
+    stdin: JSON.stringify({
+      id: 'x',
+      entities: [
+        { name: 'Berlin', type: 'place' },
+        { name: 'Angela Merkel', type: 'person' },
+      ],
+      relations: [{ source: 'Angela Merkel', target: 'Berlin', type: 'located_in' }],
+    }),
+  });
   const neo = await graph(['export', db, '--format', 'neo4j', '--out', join(dir, 'neo')]);
   t.equal(neo.code, 0, neo.stderr);
   t.match(neo.stdout, /exported 2 nodes and 1 edges: .*nodes\.csv, .*relationships\.csv, .*import\.sh/);
@@ -153,7 +165,11 @@ t.test('export, stats, check and --help: output and usage', async (t) => {
   t.match(stats.stdout, /nodes {11}2 \(from 2 entity rows/);
   t.match(stats.stdout, /Angela Merkel -located_in-> Berlin/);
 
-  for (const [cmd, specs] of [['add', addOptionSpecs], ['export', exportOptionSpecs], ['stats', statsOptionSpecs]] as const) {
+  for (const [cmd, specs] of [
+    ['add', addOptionSpecs],
+    ['export', exportOptionSpecs],
+    ['stats', statsOptionSpecs],
+  ] as const) {
     const help = await graph([cmd, '--help']);
     t.equal(help.code, 0);
     for (const s of specs) t.match(help.stdout, `--${s.name}`, `${cmd} --help lists --${s.name}`);

@@ -29,14 +29,29 @@ function trickyStore(docIds: { semicolon?: boolean; pipe?: boolean; newline?: bo
         ['Widget', '<Tag> & Sons', 'is-a'],
       ],
     ),
-    doc(docIds.newline ? 'doc\n2' : 'doc-2', [['SMITH, JONES & CO.', 'organization'], ['Ünïcödé 😀', 'place']], [['SMITH, JONES & CO.', 'Ünïcödé 😀', 'located_in', 3]]),
-    doc(docIds.pipe ? 'doc|3' : 'doc-3', [['he said "HI"', 'person'], ['Bad\u0001Name', 'person']], [['he said "HI"', 'Bad\u0001Name', 'knows']]),
+    doc(
+      docIds.newline ? 'doc\n2' : 'doc-2',
+      [
+        ['SMITH, JONES & CO.', 'organization'],
+        ['Ünïcödé 😀', 'place'],
+      ],
+      [['SMITH, JONES & CO.', 'Ünïcödé 😀', 'located_in', 3]],
+    ),
+    doc(
+      docIds.pipe ? 'doc|3' : 'doc-3',
+      [
+        ['he said "HI"', 'person'],
+        ['Bad\u0001Name', 'person'],
+      ],
+      [['he said "HI"', 'Bad\u0001Name', 'knows']],
+    ),
   ]);
   return store;
 }
 
 /** The Neo4j CSV header grammar (neo4j-admin database import): name[:type[]], :ID(group), :LABEL, :TYPE, :START_ID(group), :END_ID(group). */
-const HEADER_FIELD = /^(?:[A-Za-z_][A-Za-z0-9_]*)?:(?:ID|START_ID|END_ID)\([A-Za-z_][A-Za-z0-9_]*\)$|^:LABEL$|^:TYPE$|^[A-Za-z_][A-Za-z0-9_]*(?::(?:int|long|float|double|boolean|byte|short|char|string|point|date|localtime|time|localdatetime|datetime|duration)(?:\[\])?)?$/;
+const HEADER_FIELD =
+  /^(?:[A-Za-z_][A-Za-z0-9_]*)?:(?:ID|START_ID|END_ID)\([A-Za-z_][A-Za-z0-9_]*\)$|^:LABEL$|^:TYPE$|^[A-Za-z_][A-Za-z0-9_]*(?::(?:int|long|float|double|boolean|byte|short|char|string|point|date|localtime|time|localdatetime|datetime|duration)(?:\[\])?)?$/;
 
 function readCsv(path: string): string[][] {
   // Strict RFC 4180 reading: any quoting error throws.
@@ -61,7 +76,10 @@ t.test('Neo4j: header grammar, RFC 4180 rows, arrays on the delimiter the import
 
     const nodes = readCsv(join(dir, 'nodes.csv'));
     const rels = readCsv(join(dir, 'relationships.csv'));
-    for (const [name, header] of [['nodes', nodes[0]!], ['relationships', rels[0]!]] as const) {
+    for (const [name, header] of [
+      ['nodes', nodes[0]!],
+      ['relationships', rels[0]!],
+    ] as const) {
       for (const field of header) t.match(field, HEADER_FIELD, `${name} header field ${field}`);
     }
     t.same(nodes[0], NODE_HEADER);
@@ -108,7 +126,13 @@ t.test('GraphML: valid XML, keys declared with attr.type and named ids, every va
   const xml = readFileSync(path, 'utf8');
   t.equal(XMLValidator.validate(xml), true, 'well-formed');
   t.notMatch(xml, /[\u0001-\u0008\u000b\u000c\u000e-\u001f]/, 'no characters XML 1.0 forbids');
-  const parsed = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@_', parseTagValue: false, trimValues: false, isArray: (name) => ['key', 'node', 'edge', 'data'].includes(name) }).parse(xml);
+  const parsed = new XMLParser({
+    ignoreAttributes: false,
+    attributeNamePrefix: '@_',
+    parseTagValue: false,
+    trimValues: false,
+    isArray: (name) => ['key', 'node', 'edge', 'data'].includes(name),
+  }).parse(xml);
   const g = parsed.graphml;
   t.equal(g['@_xmlns'], 'http://graphml.graphdrawing.org/xmlns');
   const keys = new Map<string, { for: string; name: string; type: string }>(g.key.map((k: any) => [k['@_id'], { for: k['@_for'], name: k['@_attr.name'], type: k['@_attr.type'] }]));
@@ -141,8 +165,20 @@ t.test('GraphML: valid XML, keys declared with attr.type and named ids, every va
   const smith = nodes.find((n) => value(n, 'mergeKey') === 'smith, jones')!;
   t.same(JSON.parse(value(smith, 'aliases')!), ['Smith, Jones & Co', 'SMITH, JONES & CO.'], 'lists are JSON arrays in strings');
   t.same(JSON.parse(value(smith, 'docs')!), ['doc\n2', 'doc-1'], 'a line break inside a value survives; codepoint order');
-  t.equal(value(nodes.find((n) => value(n, 'mergeKey') === '<tag> & sons'), 'label'), '<Tag> & Sons');
-  t.equal(value(nodes.find((n) => value(n, 'mergeKey') === 'ünïcödé 😀'), 'label'), 'Ünïcödé 😀');
+  t.equal(
+    value(
+      nodes.find((n) => value(n, 'mergeKey') === '<tag> & sons'),
+      'label',
+    ),
+    '<Tag> & Sons',
+  );
+  t.equal(
+    value(
+      nodes.find((n) => value(n, 'mergeKey') === 'ünïcödé 😀'),
+      'label',
+    ),
+    'Ünïcödé 😀',
+  );
   t.ok(edges.every((e) => Number(value(e, 'weight')) >= 1));
 });
 

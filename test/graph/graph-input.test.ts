@@ -8,7 +8,19 @@ t.test('a kg result line is accepted as is; meta and usage are ignored', async (
 
 t.test('lines from other tools: numeric ids, no relations, no counts', async (t) => {
   t.same(graphDocumentOf({ id: 7, entities: [{ name: 'Berlin', type: 'place' }] }), { id: '7', entities: [{ name: 'Berlin', type: 'place', mentions: 1 }], relations: [] });
-  t.same((graphDocumentOf({ id: 'x', entities: [{ name: 'A', type: 't' }, { name: 'B', type: 't' }], relations: [{ source: 'A', target: 'B', type: 'r' }] }) as { relations: unknown }).relations, [{ source: 'A', target: 'B', type: 'r', count: 1 }]);
+  t.same(
+    (
+      graphDocumentOf({
+        id: 'x',
+        entities: [
+          { name: 'A', type: 't' },
+          { name: 'B', type: 't' },
+        ],
+        relations: [{ source: 'A', target: 'B', type: 'r' }],
+      }) as { relations: unknown }
+    ).relations,
+    [{ source: 'A', target: 'B', type: 'r', count: 1 }],
+  );
 });
 
 t.test('each problem names the field and the id when known', async (t) => {

@@ -9,7 +9,7 @@ const apart = (t: Test, a: [string, string], b: [string, string]) => {
   t.not(mergeKey(...a), mergeKey(...b), `${JSON.stringify(a)} stays apart from ${JSON.stringify(b)}`);
 };
 
-t.test('the issue\'s own example: Apple, Apple Inc. and APPLE INC are one organisation', async (t) => {
+t.test("the issue's own example: Apple, Apple Inc. and APPLE INC are one organisation", async (t) => {
   same(t, 'organization', ['Apple', 'Apple Inc.', 'APPLE INC', 'Apple, Inc.', 'apple inc', 'Apple Incorporated', "Apple's", 'Apple Inc.\u2019s']);
   t.equal(mergeKey('Apple Inc.', 'organization'), 'apple');
 });
@@ -40,7 +40,7 @@ t.test('trailing punctuation is dropped', async (t) => {
   same(t, 'organization', ['Yahoo', 'Yahoo!', 'Yahoo.', 'Yahoo,', 'Yahoo;', 'Yahoo:', 'Yahoo?', 'Yahoo!!!', 'Yahoo\u2026']);
 });
 
-t.test('possessive \'s is removed, and a plural possessive\'s apostrophe', async (t) => {
+t.test("possessive 's is removed, and a plural possessive's apostrophe", async (t) => {
   same(t, 'person', ['Angela Merkel', "Angela Merkel's", 'Angela Merkel\u2019s', "ANGELA MERKEL'S"]);
   same(t, 'organization', ['Reuters', "Reuters'"]);
   same(t, 'organization', ["McDonald's", "McDonald's Corporation", 'McDonald\u2019s Corp.']);
@@ -106,7 +106,14 @@ t.test('degenerate names keep a key instead of folding to nothing', async (t) =>
 });
 
 t.test('the key is a fixed point: keying a key gives it back', async (t) => {
-  const names: [string, string][] = [['Apple Inc.', 'organization'], ['U.S.A.', 'place'], ["Angela Merkel's", 'person'], ['"The Who"', 'organization'], ['Acme Pty Ltd', 'organization'], ['İstanbul', 'place']];
+  const names: [string, string][] = [
+    ['Apple Inc.', 'organization'],
+    ['U.S.A.', 'place'],
+    ["Angela Merkel's", 'person'],
+    ['"The Who"', 'organization'],
+    ['Acme Pty Ltd', 'organization'],
+    ['İstanbul', 'place'],
+  ];
   for (const [n, type] of names) {
     const k = mergeKey(n, type);
     t.equal(mergeKey(k, type), k, `${n} -> ${k}`);

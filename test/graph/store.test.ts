@@ -23,7 +23,16 @@ interface NodeView {
 function nodesOf(store: GraphStore): Map<string, NodeView> {
   const out = new Map<string, NodeView>();
   for (const [n, docs] of store.nodesWithDocs()) {
-    out.set(n.key, { name: n.name, type: n.type, types: [...store.typesOf(n.node)], aliases: [...store.aliasesOf(n.node)], mentions: n.mentions, docCount: n.docCount, degree: n.degree, docs: [...docs] });
+    out.set(n.key, {
+      name: n.name,
+      type: n.type,
+      types: [...store.typesOf(n.node)],
+      aliases: [...store.aliasesOf(n.node)],
+      mentions: n.mentions,
+      docCount: n.docCount,
+      degree: n.degree,
+      docs: [...docs],
+    });
   }
   return out;
 }
@@ -35,9 +44,37 @@ function edgesOf(store: GraphStore): Map<string, { weight: number; docCount: num
 }
 
 const corpus: GraphDocument[] = [
-  doc('d2', [['Apple Inc.', 'organization', 2], ['Tim Cook', 'person'], ['Cupertino', 'place']], [['Tim Cook', 'Apple Inc.', 'works_for'], ['Apple Inc.', 'Cupertino', 'located_in']]),
-  doc('d1', [['APPLE INC', 'organization'], ['Apple', 'organization'], ['tim cook', 'person']], [['tim cook', 'APPLE INC', 'works for', 2]]),
-  doc('d10', [['Apple', 'organization'], ["Apple's", 'organization'], ['Apple', 'product'], ['Cupertino', 'place']], [['Apple', 'Cupertino', 'LOCATED-IN']]),
+  doc(
+    'd2',
+    [
+      ['Apple Inc.', 'organization', 2],
+      ['Tim Cook', 'person'],
+      ['Cupertino', 'place'],
+    ],
+    [
+      ['Tim Cook', 'Apple Inc.', 'works_for'],
+      ['Apple Inc.', 'Cupertino', 'located_in'],
+    ],
+  ),
+  doc(
+    'd1',
+    [
+      ['APPLE INC', 'organization'],
+      ['Apple', 'organization'],
+      ['tim cook', 'person'],
+    ],
+    [['tim cook', 'APPLE INC', 'works for', 2]],
+  ),
+  doc(
+    'd10',
+    [
+      ['Apple', 'organization'],
+      ["Apple's", 'organization'],
+      ['Apple', 'product'],
+      ['Cupertino', 'place'],
+    ],
+    [['Apple', 'Cupertino', 'LOCATED-IN']],
+  ),
 ];
 
 t.test('entities merge across documents with their provenance; relations weighted by how often they were seen', async (t) => {
@@ -73,7 +110,10 @@ t.test('entities merge across documents with their provenance; relations weighte
 t.test('the display name is the most frequent surface form; a tie goes to codepoint order, whatever the arrival order', async (t) => {
   const a = doc('a', [['ACME', 'organization']]);
   const b = doc('b', [['Acme', 'organization']]);
-  for (const order of [[a, b], [b, a]]) {
+  for (const order of [
+    [a, b],
+    [b, a],
+  ]) {
     const store = newStore();
     addDocs(store, order, 1);
     t.equal(nodesOf(store).get('acme')!.name, 'ACME', `tie -> ACME ("C" < "c"), order ${order.map((d) => d.id).join(',')}`);
@@ -156,7 +196,11 @@ t.test('order independence: shuffled input, other batch sizes, replaced and rest
   const expected = await exportAll(reference);
   t.ok(graphStats(reference).merges > 0, 'the corpus has variants to merge');
 
-  for (const [seed, batch] of [[1, 1], [2, 17], [3, 400]] as const) {
+  for (const [seed, batch] of [
+    [1, 1],
+    [2, 17],
+    [3, 400],
+  ] as const) {
     const store = newStore();
     addDocs(store, shuffled(docs, seed), batch);
     t.same(await exportAll(store), expected, `shuffle ${seed}, batches of ${batch}`);
@@ -175,11 +219,22 @@ t.test('relations to unknown entities or collapsing onto one node are left out, 
   const c = contributionOf(
     doc(
       'r',
-      [['Apple Inc.', 'organization'], ['Apple', 'organization'], ['Tim Cook', 'person']],
-      [['Tim Cook', 'Steve Jobs', 'works_for'], ['Apple Inc.', 'Apple', 'same_as'], ['  tim   COOK ', 'apple', 'works_for']],
+      [
+        ['Apple Inc.', 'organization'],
+        ['Apple', 'organization'],
+        ['Tim Cook', 'person'],
+      ],
+      [
+        ['Tim Cook', 'Steve Jobs', 'works_for'],
+        ['Apple Inc.', 'Apple', 'same_as'],
+        ['  tim   COOK ', 'apple', 'works_for'],
+      ],
     ),
   );
-  t.same(c.skipped.map((s) => s.index), [0, 1]);
+  t.same(
+    c.skipped.map((s) => s.index),
+    [0, 1],
+  );
   t.match(c.skipped[0]!.reason, /relations\[0\]: target "Steve Jobs" is not among the document's entities/);
   t.match(c.skipped[1]!.reason, /are one entity after merging/);
   t.equal(c.edges.length, 1, 'endpoints found loosely (case and spacing)');
@@ -191,6 +246,9 @@ t.test('an id collision (two keys, one id) stops the batch and writes nothing of
   addDocs(store, [doc('before', [['Someone', 'person']])]);
   // What a 64-bit collision would look like: a stored node whose id is apple's but whose key is not.
   store.db.prepare("UPDATE nodes SET id = ? WHERE key = 'someone'").run(nodeId('apple'));
-  t.throws(() => store.add([contributionOf(doc('new', [['Zebra', 'animal']])), contributionOf(doc('clash', [['Apple', 'organization']]))]), { code: 'E_INTERNAL', message: /node id collision: keys "someone" and "apple"/ });
+  t.throws(() => store.add([contributionOf(doc('new', [['Zebra', 'animal']])), contributionOf(doc('clash', [['Apple', 'organization']]))]), {
+    code: 'E_INTERNAL',
+    message: /node id collision: keys "someone" and "apple"/,
+  });
   t.equal(store.db.prepare('SELECT count(*) FROM documents').pluck().get(), 1, 'the whole batch rolled back');
 });

@@ -11,7 +11,11 @@ export interface CliRun {
   stderr: string;
 }
 
-export function runScript(script: string, args: string[], options: { stdin?: string | Buffer | NodeJS.ReadableStream; env?: NodeJS.ProcessEnv; onSpawn?: (child: ChildProcess) => void } = {}): Promise<CliRun> {
+export function runScript(
+  script: string,
+  args: string[],
+  options: { stdin?: string | Buffer | NodeJS.ReadableStream; env?: NodeJS.ProcessEnv; onSpawn?: (child: ChildProcess) => void } = {},
+): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     // No real key ever reaches a test child unless the test sets one (pointed at the simulator).
     const child = spawn(process.execPath, [script, ...args], { cwd: ROOT, env: { ...process.env, OPENAI_API_KEY: '', ...options.env }, stdio: ['pipe', 'pipe', 'pipe'] });
@@ -32,5 +36,8 @@ export function runScript(script: string, args: string[], options: { stdin?: str
 export const kg = (args: string[], options?: Parameters<typeof runScript>[2]) => runScript('pipelines/kg.js', args, options);
 
 export function jsonLines(text: string): any[] {
-  return text.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l));
+  return text
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l));
 }

@@ -18,7 +18,14 @@ export function fakePipeline(extractor: Extractor) {
     description: 'test pipeline',
     options: mergeSpecs(readOptionSpecs, parseOptionSpecs, chunkOptionSpecs, tokenPackOptionSpecs, extractOptionSpecs, retryOptionSpecs),
     build: (o, inputs) => ({
-      flow: pipe(read(inputs as InputSpec[], o), parse(o), chunk(o), tokenPack(o), extract({ extractor, retry: o, concurrency: o.concurrency, unordered: o.unordered }), mergeChunks({ unordered: o.unordered })),
+      flow: pipe(
+        read(inputs as InputSpec[], o),
+        parse(o),
+        chunk(o),
+        tokenPack(o),
+        extract({ extractor, retry: o, concurrency: o.concurrency, unordered: o.unordered }),
+        mergeChunks({ unordered: o.unordered }),
+      ),
     }),
     sink: jsonlSink,
   });

@@ -146,7 +146,7 @@ function health(port: number): Promise<number> {
 function clientConnected(port: number): boolean {
   const local = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
   return ['/proc/net/tcp', '/proc/net/tcp6'].some((file) => {
-    let table = '';
+    let table: string;
     try {
       table = readFileSync(file, 'utf8');
     } catch {

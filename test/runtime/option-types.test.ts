@@ -40,7 +40,20 @@ same<Equal<KeyOf<'rpm'>, 'rpm'>>();
 same<Equal<KeyOf<'batch-max-tokens'>, 'batchMaxTokens'>>();
 
 // A default makes an option required; none leaves it optional; choices make a union.
-same<Equal<Flat<OptionsOf<readonly [{ name: 'a-b'; type: 'integer'; default: 1; description: '' }, { name: 'c'; type: 'string'; choices: readonly ['x', 'y']; description: '' }, { name: 'on'; type: 'boolean'; default: false; description: '' }]>>, { aB: number; on: boolean; c?: 'x' | 'y' }>>();
+same<
+  Equal<
+    Flat<
+      OptionsOf<
+        readonly [
+          { name: 'a-b'; type: 'integer'; default: 1; description: '' },
+          { name: 'c'; type: 'string'; choices: readonly ['x', 'y']; description: '' },
+          { name: 'on'; type: 'boolean'; default: false; description: '' },
+        ]
+      >
+    >,
+    { aB: number; on: boolean; c?: 'x' | 'y' }
+  >
+>();
 
 // Each stage's options, as they were written by hand before they were derived from the specs.
 same<Equal<ReadOptions, { maxLineBytes: number; format: 'auto' | 'jsonl' | 'json' }>>();
@@ -67,17 +80,40 @@ same<Equal<OptionsOf<typeof openaiEmbedderOptionSpecs>, Flat<ConnectionOptions &
 same<
   Equal<
     ParsedCommandLine['cli'],
-    { output?: string; deadLetter?: string; dryRun: boolean; status: boolean; progress: boolean; quiet: boolean; checkpoint?: string; maxCost?: number; summary?: string; priceInput?: number; priceOutput?: number; help: boolean; metricsPort?: number; metricsFile?: string }
+    {
+      output?: string;
+      deadLetter?: string;
+      dryRun: boolean;
+      status: boolean;
+      progress: boolean;
+      quiet: boolean;
+      checkpoint?: string;
+      maxCost?: number;
+      summary?: string;
+      priceInput?: number;
+      priceOutput?: number;
+      help: boolean;
+      metricsPort?: number;
+      metricsFile?: string;
+    }
   >
 >();
 
 // The pipelines' options: the union of their stages' (merged by mergeSpecs), as KgOptions and
 // EmbedOptions were assembled by hand.
-type Shared = ReadOptions & ParseOptions & ChunkOptions & RetryOptions & ConnectionOptions & BatchOptions & { concurrency?: number; unordered: boolean; reorderWindow?: number; cache?: string; redis?: string; runId?: string; queueHighWater: number };
+type Shared = ReadOptions &
+  ParseOptions &
+  ChunkOptions &
+  RetryOptions &
+  ConnectionOptions &
+  BatchOptions & { concurrency?: number; unordered: boolean; reorderWindow?: number; cache?: string; redis?: string; runId?: string; queueHighWater: number };
 same<
   Equal<
     KgOptions,
-    Flat<Shared & GraphSinkOptions & { tokenBudget: number; maxDocs: number; extractor: 'auto' | 'offline' | 'openai'; workers?: number; maxOutputTokens: number; entityTypes: string; relationTypes: string }>
+    Flat<
+      Shared &
+        GraphSinkOptions & { tokenBudget: number; maxDocs: number; extractor: 'auto' | 'offline' | 'openai'; workers?: number; maxOutputTokens: number; entityTypes: string; relationTypes: string }
+    >
   >
 >();
 // embed overrides some of its stages' specs: concurrency gains a default, so it is required here.

@@ -67,8 +67,14 @@ t.test('overriding copies the named specs with their changes and shares the othe
 });
 
 t.test('pickSpecs keeps the named specs; mergeSpecs keeps the first spec of a name', async (t) => {
-  t.same(pickSpecs(tokenPackOptionSpecs, 'token-budget').map((s) => s.name), ['token-budget']);
+  t.same(
+    pickSpecs(tokenPackOptionSpecs, 'token-budget').map((s) => s.name),
+    ['token-budget'],
+  );
   const merged = mergeSpecs(overriding(chunkOptionSpecs, { model: { default: 'm' } }), chunkOptionSpecs);
-  t.same(merged.map((s) => s.name), ['chunk-tokens', 'chunk-overlap', 'model']);
+  t.same(
+    merged.map((s) => s.name),
+    ['chunk-tokens', 'chunk-overlap', 'model'],
+  );
   t.equal(merged.find((s) => s.name === 'model')?.default, 'm');
 });

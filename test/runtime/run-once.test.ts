@@ -26,7 +26,20 @@ t.teardown(() => rmSync(dir, { recursive: true, force: true }));
 const toResults: StageTransform<(Doc | Failure)[], Result | Failure> = (input) =>
   input.sequence().map((d): Result | Failure =>
     d.kind === 'doc'
-      ? { kind: 'result', seq: d.seq, line: d.line, source: d.source, id: d.id, entities: d.text.split(' ').slice(1).map((w) => ({ name: w, type: 'word', mentions: 1 })), relations: [], meta: d.meta, usage: { promptTokens: 0, completionTokens: 0, chunks: 1 } }
+      ? {
+          kind: 'result',
+          seq: d.seq,
+          line: d.line,
+          source: d.source,
+          id: d.id,
+          entities: d.text
+            .split(' ')
+            .slice(1)
+            .map((w) => ({ name: w, type: 'word', mentions: 1 })),
+          relations: [],
+          meta: d.meta,
+          usage: { promptTokens: 0, completionTokens: 0, chunks: 1 },
+        }
       : d,
   );
 
@@ -55,7 +68,10 @@ t.test('run() resolves the options once: every hook gets the same resolved objec
   const { pipeline, seen } = recording();
   await run(pipeline, [input()], { idField: 'id' }, { output: join(dir, 'out.jsonl'), checkpoint: join(dir, 'out.checkpoint') });
   t.same(seen.map((s) => s.hook).sort(), ['build', 'checkpointLayout', 'identity']);
-  t.ok(seen.every((s) => s.options === seen[0]!.options), 'one object, resolved once');
+  t.ok(
+    seen.every((s) => s.options === seen[0]!.options),
+    'one object, resolved once',
+  );
   t.match(seen[0]!.options, { idField: 'id', textField: 'text', maxLineBytes: 16 * 1024 * 1024, unordered: false });
 });
 
@@ -67,7 +83,10 @@ t.test('the CLI resolves once and runs on the object it resolved', async (t) => 
   const code = await runCli(pipeline, [path, '--quiet', '-o', join(dir, 'cli.jsonl'), '--checkpoint', join(dir, 'cli.checkpoint'), '--text-field', 'text'], { stderr });
   t.equal(code, 0);
   t.same(seen.map((s) => s.hook).sort(), ['build', 'checkpointLayout', 'identity']);
-  t.ok(seen.every((s) => s.options === seen[0]!.options), 'one object, resolved once');
+  t.ok(
+    seen.every((s) => s.options === seen[0]!.options),
+    'one object, resolved once',
+  );
 });
 
 /** Records every value a counter takes. */
@@ -92,11 +111,22 @@ t.test('a result the sink dead-letters is counted once, as a dead letter: no cou
   const values = watch(ctx.stats, ['resultsOut', 'entitiesOut', 'docsWithoutEntities', 'deadLettered']);
   const out: string[] = [];
   const stats = await run(pipeline, [input()], {}, { context: ctx, output: new Writable({ write: (c, _e, cb) => (out.push(String(c)), cb()) }) });
-  t.same(out.join('').trim().split('\n').map((l) => JSON.parse(l).id), ['a', 'b', 'c']);
+  t.same(
+    out
+      .join('')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l).id),
+    ['a', 'b', 'c'],
+  );
   t.equal(stats.resultsOut, 3);
-  t.equal(stats.entitiesOut, 3, 'the refused result\'s entities are not counted');
+  t.equal(stats.entitiesOut, 3, "the refused result's entities are not counted");
   t.equal(stats.docsWithoutEntities, 1);
   t.equal(stats.deadLettered, 1);
   t.equal(stats.recordsIn, stats.resultsOut + stats.deadLettered);
-  for (const [key, seen] of values) t.ok(seen.every((v, i) => i === 0 || v >= seen[i - 1]!), `${key} only goes up: ${seen.join(', ')}`);
+  for (const [key, seen] of values)
+    t.ok(
+      seen.every((v, i) => i === 0 || v >= seen[i - 1]!),
+      `${key} only goes up: ${seen.join(', ')}`,
+    );
 });

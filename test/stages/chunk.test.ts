@@ -32,7 +32,11 @@ t.test('a long document becomes bounded, overlapping chunks cut at sentence ends
     t.ok(prev.includes(firstSentence), `chunk ${i} overlaps the previous one`);
   }
   // Every sentence is in some chunk.
-  for (let i = 0; i < 200; i++) t.ok(chunks.some((c) => c.text.includes(`Sentence number ${i} `)), `sentence ${i} kept`);
+  for (let i = 0; i < 200; i++)
+    t.ok(
+      chunks.some((c) => c.text.includes(`Sentence number ${i} `)),
+      `sentence ${i} kept`,
+    );
 });
 
 t.test('no overlap when chunk-overlap is 0', async (t) => {

@@ -3,7 +3,14 @@ import { mergeChunks, mergeExtractions } from '../../stages/merge-chunks.js';
 import type { Chunk, ChunkExtraction, Failure, Pack, PackOutcome, Result } from '../../lib/runtime/records.js';
 import { runStage } from '../helpers/collect.js';
 
-const chunk = (seq: number, index = 0, count = 1, tokens = 10): Chunk => ({ kind: 'chunk', doc: { seq, line: seq + 1, source: 's', id: `d${seq}`, meta: { n: seq } }, index, count, text: 't', tokens });
+const chunk = (seq: number, index = 0, count = 1, tokens = 10): Chunk => ({
+  kind: 'chunk',
+  doc: { seq, line: seq + 1, source: 's', id: `d${seq}`, meta: { n: seq } },
+  index,
+  count,
+  text: 't',
+  tokens,
+});
 const ex = (...names: string[]): ChunkExtraction => ({ entities: names.map((name) => ({ name, type: 'person', mentions: 1 })), relations: [] });
 
 function outcome(chunks: Chunk[], found: Record<string, ChunkExtraction>, failed: Record<string, string> = {}, usage = { promptTokens: 0, completionTokens: 0 }): PackOutcome {
@@ -14,13 +21,22 @@ const fail = (seq: number): Failure => ({ kind: 'failure', seq, line: seq + 1, s
 
 t.test('restores input order across failures and packs', async (t) => {
   const out = await runStage(mergeChunks(), [fail(2), outcome([chunk(0), chunk(1), chunk(3)], { '0.0': ex('A'), '1.0': ex('B'), '3.0': ex('C') }), fail(4)]);
-  t.same(out.map((x) => x.seq), [0, 1, 2, 3, 4]);
-  t.same(out.map((x) => x.kind), ['result', 'result', 'failure', 'result', 'failure']);
+  t.same(
+    out.map((x) => x.seq),
+    [0, 1, 2, 3, 4],
+  );
+  t.same(
+    out.map((x) => x.kind),
+    ['result', 'result', 'failure', 'result', 'failure'],
+  );
 });
 
 t.test('unordered mode emits as completed', async (t) => {
   const out = await runStage(mergeChunks({ unordered: true }), [fail(2), outcome([chunk(0), chunk(1)], { '0.0': ex('A'), '1.0': ex('B') })]);
-  t.same(out.map((x) => x.seq), [2, 0, 1]);
+  t.same(
+    out.map((x) => x.seq),
+    [2, 0, 1],
+  );
 });
 
 t.test('chunks of one document, across packs, merge into one result with de-duplicated entities', async (t) => {
@@ -30,15 +46,30 @@ t.test('chunks of one document, across packs, merge into one result with de-dupl
   ]);
   t.equal(out.length, 1);
   const r = out[0] as Result;
-  t.same(r.entities.map((e) => [e.name, e.mentions]), [['Angela Merkel', 2], ['Berlin', 1], ['Paris', 1]]);
+  t.same(
+    r.entities.map((e) => [e.name, e.mentions]),
+    [
+      ['Angela Merkel', 2],
+      ['Berlin', 1],
+      ['Paris', 1],
+    ],
+  );
   t.same(r.usage, { promptTokens: 150, completionTokens: 17, chunks: 3 });
   t.same(r.meta, { n: 0 });
 });
 
-t.test('usage is shared among a pack\'s documents by tokens and adds up exactly', async (t) => {
-  const out = (await runStage(mergeChunks(), [outcome([chunk(0, 0, 1, 10), chunk(1, 0, 1, 20), chunk(2, 0, 1, 3)], { '0.0': ex(), '1.0': ex(), '2.0': ex() }, {}, { promptTokens: 1001, completionTokens: 77 })])) as Result[];
-  t.equal(out.reduce((s, r) => s + r.usage.promptTokens, 0), 1001);
-  t.equal(out.reduce((s, r) => s + r.usage.completionTokens, 0), 77);
+t.test("usage is shared among a pack's documents by tokens and adds up exactly", async (t) => {
+  const out = (await runStage(mergeChunks(), [
+    outcome([chunk(0, 0, 1, 10), chunk(1, 0, 1, 20), chunk(2, 0, 1, 3)], { '0.0': ex(), '1.0': ex(), '2.0': ex() }, {}, { promptTokens: 1001, completionTokens: 77 }),
+  ])) as Result[];
+  t.equal(
+    out.reduce((s, r) => s + r.usage.promptTokens, 0),
+    1001,
+  );
+  t.equal(
+    out.reduce((s, r) => s + r.usage.completionTokens, 0),
+    77,
+  );
   t.ok(out[1]!.usage.promptTokens > out[0]!.usage.promptTokens);
 });
 
@@ -51,10 +82,19 @@ t.test('a document with a failed chunk is dead-lettered whole, naming the chunk'
 t.test('relations follow the merged entity names', async (t) => {
   const merged = mergeExtractions([
     { entities: [{ name: 'Acme', type: 'organization', mentions: 1 }], relations: [] },
-    { entities: [{ name: 'ACME', type: 'organization', mentions: 2 }, { name: 'Ann', type: 'person', mentions: 1 }], relations: [{ source: 'Ann', target: 'ACME', type: 'works_for', count: 1 }] },
+    {
+      entities: [
+        { name: 'ACME', type: 'organization', mentions: 2 },
+        { name: 'Ann', type: 'person', mentions: 1 },
+      ],
+      relations: [{ source: 'Ann', target: 'ACME', type: 'works_for', count: 1 }],
+    },
     { entities: [], relations: [{ source: 'ann', target: 'acme', type: 'works_for', count: 1 }] },
   ]);
-  t.same(merged.entities, [{ name: 'Acme', type: 'organization', mentions: 3 }, { name: 'Ann', type: 'person', mentions: 1 }]);
+  t.same(merged.entities, [
+    { name: 'Acme', type: 'organization', mentions: 3 },
+    { name: 'Ann', type: 'person', mentions: 1 },
+  ]);
   t.same(merged.relations, [{ source: 'Ann', target: 'Acme', type: 'works_for', count: 2 }]);
 });
 

@@ -62,7 +62,7 @@ t.test('a nested id or text field is cut out of its object; the rest of the reco
   const d = p(raw(line));
   t.same(d, { kind: 'doc', seq: (d as { seq: number }).seq, line: 7, source: 'in.jsonl', id: 'd7', text: 'hi', meta: { meta: { author: 'Ada', tags: ['a'] }, lang: 'en' } });
   const body = recordParser({ idField: 'id', textField: 'body.text' });
-  t.same((body(raw('{"id":"x","body":{"text":"hello","format":"md"}}')) as { meta: unknown }).meta, { body: { format: 'md' } }, 'the text field\'s siblings are kept');
+  t.same((body(raw('{"id":"x","body":{"text":"hello","format":"md"}}')) as { meta: unknown }).meta, { body: { format: 'md' } }, "the text field's siblings are kept");
   t.same((body(raw('{"id":"x","body":{"text":"hello"}}')) as { meta: unknown }).meta, {}, 'an object that held only the selected field goes');
   const same = recordParser({ idField: 'doc.id', textField: 'doc.text' });
   t.same((same(raw('{"doc":{"id":"y","text":"hello","page":3}}')) as { meta: unknown }).meta, { doc: { page: 3 } }, 'both fields in one object');

@@ -30,7 +30,10 @@ t.test('blank and whitespace-only lines are skipped but counted, and keep number
 
 t.test('CRLF endings and a BOM are stripped', async (t) => {
   const { items } = split(['\uFEFF{"x":1}\r\n{"x":2}\r\n']);
-  t.same(items.map((i) => ('text' in i ? i.text : i.code)), ['{"x":1}', '{"x":2}']);
+  t.same(
+    items.map((i) => ('text' in i ? i.text : i.code)),
+    ['{"x":1}', '{"x":2}'],
+  );
 });
 
 t.test('lines and multi-byte characters split across chunks are joined', async (t) => {
@@ -59,7 +62,10 @@ t.test('a line over the limit is refused with its size, never held whole', async
   let maxHeld = 0;
   for (const c of chunks) {
     items.push(...s.push(Buffer.from(c)));
-    maxHeld = Math.max(maxHeld, (s as unknown as { parts: Buffer[] }).parts.reduce((n, b) => n + b.length, 0));
+    maxHeld = Math.max(
+      maxHeld,
+      (s as unknown as { parts: Buffer[] }).parts.reduce((n, b) => n + b.length, 0),
+    );
   }
   items.push(...s.end());
   t.ok(maxHeld <= 1000, `held at most the limit (${maxHeld} bytes)`);

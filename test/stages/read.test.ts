@@ -40,7 +40,10 @@ t.test('gzip is detected by its magic bytes and inflated on the fly', async (t) 
   const gz = join(dir, 'c.jsonl.gz');
   writeFileSync(gz, gzipSync('{"id":"g1","text":"a"}\n{"id":"g2","text":"b"}\n'));
   const { records } = await readAll([gz]);
-  t.same(records.map((r) => (r.kind === 'raw' ? r.text : r.code)), ['{"id":"g1","text":"a"}', '{"id":"g2","text":"b"}']);
+  t.same(
+    records.map((r) => (r.kind === 'raw' ? r.text : r.code)),
+    ['{"id":"g1","text":"a"}', '{"id":"g2","text":"b"}'],
+  );
 });
 
 t.test('a JSON array is streamed element by element with 1-based positions', async (t) => {
@@ -73,7 +76,10 @@ t.test('a malformed JSON array dead-letters the rest of that input from the firs
   const { records } = await readAll([bad, good]);
   const read = records.filter((r) => r.kind === 'raw' && r.source === bad);
   t.ok(read.length > 1000, `elements before the error are read (${read.length})`);
-  t.same(read.map((r) => r.line), read.map((_, i) => i + 1));
+  t.same(
+    read.map((r) => r.line),
+    read.map((_, i) => i + 1),
+  );
   const f = records[read.length];
   t.match(f, { kind: 'failure', line: read.length + 1, code: 'INVALID_JSON_ARRAY', stage: 'read', source: bad, reason: /rest of this input is skipped/ });
   t.match(records[read.length + 1], { kind: 'raw', line: 1, source: good });
@@ -82,7 +88,10 @@ t.test('a malformed JSON array dead-letters the rest of that input from the firs
 
 t.test('a byte stream and in-memory values are inputs too', async (t) => {
   const stream = Readable.from([Buffer.from('{"id":"s1"}\n{"id":"s2"}')]);
-  const { records } = await readAll([{ name: 'mystream', stream }, { name: 'mem', values: [{ id: 'm1', text: 't' }, '{"id":"m2"}'] }]);
+  const { records } = await readAll([
+    { name: 'mystream', stream },
+    { name: 'mem', values: [{ id: 'm1', text: 't' }, '{"id":"m2"}'] },
+  ]);
   t.same(
     records.map((r) => [r.source, r.line, r.kind === 'raw' ? (r.text ?? r.value) : null]),
     [
@@ -98,7 +107,10 @@ t.test('--format jsonl reads a line starting with "[" as a JSONL record', async 
   const f = join(dir, 'f.jsonl');
   writeFileSync(f, '[1,2]\n{"id":1}\n');
   const { records } = await readAll([f], { ...opts, format: 'jsonl' });
-  t.same(records.map((r) => r.kind === 'raw' && r.text), ['[1,2]', '{"id":1}']);
+  t.same(
+    records.map((r) => r.kind === 'raw' && r.text),
+    ['[1,2]', '{"id":1}'],
+  );
 });
 
 t.test('a missing input file is a fatal error naming it', async (t) => {

@@ -21,11 +21,29 @@ t.test('decides by error code', async (t) => {
 
 t.test('backoff is full jitter under base x 2^n, and a server hint is honoured up to the cap', async (t) => {
   const o = { maxRetries: 3, retryBaseMs: 2000, maxRetryAfterMs: 60000 };
-  t.equal(backoffMs(0, o, undefined, () => 0.999999), 1999.998);
-  t.equal(backoffMs(2, o, undefined, () => 0.5), 4000);
-  t.equal(backoffMs(0, o, 30000, () => 0.5), 30000, 'waits at least the hint');
-  t.equal(backoffMs(0, o, 3_600_000, () => 0.5), 60000, 'a huge Retry-After is clamped');
-  t.equal(backoffMs(10, o, undefined, () => 1), 60000, 'backoff is capped');
+  t.equal(
+    backoffMs(0, o, undefined, () => 0.999999),
+    1999.998,
+  );
+  t.equal(
+    backoffMs(2, o, undefined, () => 0.5),
+    4000,
+  );
+  t.equal(
+    backoffMs(0, o, 30000, () => 0.5),
+    30000,
+    'waits at least the hint',
+  );
+  t.equal(
+    backoffMs(0, o, 3_600_000, () => 0.5),
+    60000,
+    'a huge Retry-After is clamped',
+  );
+  t.equal(
+    backoffMs(10, o, undefined, () => 1),
+    60000,
+    'backoff is capped',
+  );
 });
 
 t.test('a transient failure is retried, then succeeds', async (t) => {
@@ -55,7 +73,10 @@ t.test('split-required splits at once, without retrying', async (t) => {
   const out = await withRetrySplit(ex, retry, ctx)(packOf(8));
   t.equal(out.extractions.size, 8);
   t.equal(ctx.stats.retries, 0);
-  t.same(ex.calls.map((p) => p.chunks.length), [8, 4, 2, 2, 4, 2, 2]);
+  t.same(
+    ex.calls.map((p) => p.chunks.length),
+    [8, 4, 2, 2, 4, 2, 2],
+  );
 });
 
 t.test('a truncated answer splits; a truncated single chunk is retried, then failed', async (t) => {

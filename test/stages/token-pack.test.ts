@@ -19,7 +19,13 @@ function packAll(chunks: Chunk[], o = { tokenBudget: 1000, maxDocs: 3, templateT
 
 t.test('packs stay under the budget with the template and per-chunk cost counted', async (t) => {
   const packs = packAll([chunkOf(0, 400), chunkOf(1, 400), chunkOf(2, 400), chunkOf(3, 50)]);
-  t.same(packs.map((p) => p.chunks.map((c) => c.doc.seq)), [[0, 1], [2, 3]]);
+  t.same(
+    packs.map((p) => p.chunks.map((c) => c.doc.seq)),
+    [
+      [0, 1],
+      [2, 3],
+    ],
+  );
   for (const p of packs) t.ok(p.promptTokens <= 1000, `${p.id}: ${p.promptTokens}`);
   t.equal(packs[0]!.promptTokens, 100 + 2 * 10 + 2 * 400);
 });
@@ -27,7 +33,13 @@ t.test('packs stay under the budget with the template and per-chunk cost counted
 t.test('at most max-docs documents per pack; chunks of one document count once', async (t) => {
   const chunks = [chunkOf(0, 5), chunkOf(1, 5, 0, 2), chunkOf(1, 5, 1, 2), chunkOf(2, 5), chunkOf(3, 5), chunkOf(4, 5)];
   const packs = packAll(chunks);
-  t.same(packs.map((p) => p.chunks.map((c) => `${c.doc.seq}.${c.index}`)), [['0.0', '1.0', '1.1', '2.0'], ['3.0', '4.0']]);
+  t.same(
+    packs.map((p) => p.chunks.map((c) => `${c.doc.seq}.${c.index}`)),
+    [
+      ['0.0', '1.0', '1.1', '2.0'],
+      ['3.0', '4.0'],
+    ],
+  );
 });
 
 t.test('deterministic, with stable ids', async (t) => {
@@ -40,7 +52,10 @@ t.test('deterministic, with stable ids', async (t) => {
 
 t.test('a chunk too large for any pack still goes, alone', async (t) => {
   const packs = packAll([chunkOf(0, 10), chunkOf(1, 5000), chunkOf(2, 10)]);
-  t.same(packs.map((p) => p.chunks.map((c) => c.doc.seq)), [[0], [1], [2]]);
+  t.same(
+    packs.map((p) => p.chunks.map((c) => c.doc.seq)),
+    [[0], [1], [2]],
+  );
 });
 
 t.test('a budget with no room after the template is refused', async (t) => {
@@ -50,6 +65,12 @@ t.test('a budget with no room after the template is refused', async (t) => {
 t.test('the stage passes failures through and flushes the last pack', async (t) => {
   const f: Failure = { kind: 'failure', seq: 1, line: 2, source: 's', stage: 'parse', code: 'INVALID_JSON', reason: 'r', excerpt: '' };
   const out = await runStage(tokenPack({ tokenBudget: 1000, maxDocs: 10 }), [[chunkOf(0, 5), f, chunkOf(2, 5)]]);
-  t.same(out.map((x) => x.kind), ['failure', 'pack']);
-  t.same((out[1] as Pack).chunks.map((c) => c.doc.seq), [0, 2]);
+  t.same(
+    out.map((x) => x.kind),
+    ['failure', 'pack'],
+  );
+  t.same(
+    (out[1] as Pack).chunks.map((c) => c.doc.seq),
+    [0, 2],
+  );
 });
