@@ -50,7 +50,7 @@ t.test('the packed tarball, installed into an empty project, runs its bin and it
     t.ok(files.has(path), `bin ${name}: ${path} is in the tarball`);
     t.match(readFileSync(join(ROOT, path), 'utf8'), /^#!\/usr\/bin\/env node\n/, `bin ${name} starts with a node shebang`);
   }
-  for (const f of ['lib/index.js', 'lib/index.d.ts', 'lib/extractors/offline-worker.js', 'simulator/openai-sim.js', 'docs/schema/result.schema.json', 'examples/news.jsonl']) {
+  for (const f of ['pipelines/index.js', 'pipelines/index.d.ts', 'lib/extractors/offline-worker.js', 'simulator/openai-sim.js', 'docs/schema/result.schema.json', 'examples/news.jsonl']) {
     t.ok(files.has(f), `${f} is in the tarball`);
   }
   t.same(
