@@ -142,5 +142,5 @@ const result = {
   maxOutputTokens: MAX_OUTPUT_TOKENS,
   pacing: paced,
 };
-mkdirSync(new URL('./results', import.meta.url), { recursive: true });
+mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
 writeFileSync(new URL('./results/llm-throughput.json', import.meta.url), `${JSON.stringify(result, null, 2)}\n`);
