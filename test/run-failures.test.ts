@@ -11,7 +11,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSimulator } from '../simulator/openai-sim.js';
-import { ExitCode } from '../lib/runtime/errors.js';
+import { ErrorCode, ExitCode, SluiceError } from '../lib/runtime/errors.js';
+import { Circuit } from '../lib/runtime/circuit.js';
 import { ROOT, kg, runScript } from './helpers/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sluice-failures-'));
@@ -85,8 +86,12 @@ t.test('kg: a server answering 500 to everything is fatal, nothing dead-lettered
   t.equal((await kg([...FAST, '--quiet', '--base-url', sim.url, '-o', ref, news], { env })).code, 0);
   const files = { output: join(dir, 'five-out.jsonl'), dead: join(dir, 'five-dead.jsonl'), checkpoint: join(dir, 'five.ckpt') };
   const common = [...FAST, '-o', files.output, '--dead-letter', files.dead, '--checkpoint', files.checkpoint, news];
-  const r = await kg(['--base-url', broken.url, ...common], { env });
+  const summaryFile = join(dir, 'five-summary.json');
+  const r = await kg(['--base-url', broken.url, '--summary', summaryFile, ...common], { env });
   t.equal(r.code, ExitCode.FATAL, r.stderr);
+  // Every request the server saw is in the summary: those in flight at the stop were waited for.
+  const { requests } = JSON.parse(readFileSync(summaryFile, 'utf8'));
+  t.ok(requests >= broken.stats().requests && requests <= broken.stats().requests + 2, `summary ${requests}, server ${broken.stats().requests}`);
   t.match(r.stderr, /HTTP 500 from http:\/\/127\.0\.0\.1:\d+\/v1\/chat\/completions/);
   t.notMatch(r.stderr, SECRET);
   t.ok(broken.stats().requests >= 3, `${broken.stats().requests} requests answered 500`);
@@ -94,6 +99,26 @@ t.test('kg: a server answering 500 to everything is fatal, nothing dead-lettered
   const resumed = await kg(['--base-url', sim.url, ...common], { env });
   t.equal(resumed.code, 0, resumed.stderr);
   t.equal(read(files.output), read(ref));
+});
+
+t.test('the circuit: trips only after the window and the minimum of failures; a success resets it', async (t) => {
+  let now = 0;
+  const circuit = new Circuit(1000, () => now);
+  const err = new SluiceError(ErrorCode.TRANSIENT, 'connection failed to http://127.0.0.1:9/v1: ECONNREFUSED', { serverSide: true });
+  t.ok(circuit.serverDown(), "nothing answered yet: a server-side failure is not the document's");
+  t.equal(circuit.failure(err), undefined);
+  now = 2000;
+  t.equal(circuit.failure(err), undefined, 'two failures, past the window: not yet (minimum 3)');
+  t.match(circuit.failure(err)?.message, /every request for 2\.0s failed \(3 requests\), the last with: connection failed to http:\/\/127\.0\.0\.1:9\/v1: ECONNREFUSED/);
+  const fresh = new Circuit(1000, () => now);
+  fresh.failure(err);
+  fresh.failure(err);
+  fresh.success();
+  t.notOk(fresh.serverDown(), "answered within the window: failures are the documents'");
+  now = 2500;
+  t.equal(fresh.failure(err), undefined, 'a success restarted the count');
+  now = 3100;
+  t.ok(fresh.serverDown(), 'nothing answered for the window');
 });
 
 t.test('a document the server fails alone, while others succeed, is still dead-lettered (the run goes on)', async (t) => {
