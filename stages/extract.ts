@@ -62,7 +62,18 @@ export function extract(options: ExtractOptions): StageTransform<Pack | Failure,
         slots.release();
       }
     };
-    const started = input.map((item): Stream<PackOutcome | Failure> => (item.kind === 'failure' ? _<PackOutcome | Failure>([item]) : _(gated(item) as Promise<PackOutcome | Failure>)));
+    // Kept on the run context until settled: a run that stops waits for its packs in flight, so the
+    // requests they sent are counted in its summary (they were billed).
+    const tracked = (pack: Pack): Promise<PackOutcome> => {
+      const p = gated(pack);
+      ctx.inFlight.add(p);
+      void p.then(
+        () => ctx.inFlight.delete(p),
+        () => ctx.inFlight.delete(p),
+      );
+      return p;
+    };
+    const started = input.map((item): Stream<PackOutcome | Failure> => (item.kind === 'failure' ? _<PackOutcome | Failure>([item]) : _(tracked(item) as Promise<PackOutcome | Failure>)));
     return options.unordered ? started.mergeWithLimit(width) : started.parallel(window);
   };
 }

@@ -3,6 +3,8 @@
  * jitter, honouring (clamped) server hints; a pack that still fails, or cannot succeed at its
  * size, splits in halves down to a single chunk; what fails alone is handed back as failed with
  * its last error. Chunks an answer omitted go again on their own. Fatal errors stop the run.
+ * Failures on the server's side (refused, DNS, TLS, 5xx) are told to the run's circuit: while no
+ * request succeeds they are waited out rather than dead-lettered, until the circuit stops the run.
  */
 import { ErrorCode, SluiceError, codeOf, messageOf } from '../lib/runtime/errors.js';
 import type { Extractor } from '../lib/runtime/extractor.js';
@@ -10,6 +12,7 @@ import { defineOptions, type OptionsOf } from '../lib/runtime/options.js';
 import { chunkKey, type Chunk, type Pack, type PackOutcome } from '../lib/runtime/records.js';
 import type { RunContext } from '../lib/runtime/run-context.js';
 import { backoffMs, sleep } from '../lib/runtime/backoff.js';
+import { Circuit } from '../lib/runtime/circuit.js';
 
 /** The backoff formula is the run's one (lib/runtime/backoff.ts), exported here as before. */
 export { backoffMs };
@@ -18,9 +21,22 @@ export const retryOptionSpecs = defineOptions([
   { name: 'max-retries', operational: true, type: 'integer', default: 3, min: 0, description: 'Retries of a failing request before its pack is split' },
   { name: 'retry-base-ms', operational: true, type: 'integer', default: 2000, min: 0, description: 'Backoff base: retry n waits a random time up to base x 2^n (full jitter)' },
   { name: 'max-retry-after-ms', operational: true, type: 'integer', default: 60000, min: 0, description: 'Cap on a server Retry-After hint and on any single backoff' },
+  {
+    name: 'fatal-after-ms',
+    operational: true,
+    type: 'integer',
+    min: 0,
+    // No `default`: the field stays optional for library callers; FATAL_AFTER_MS applies.
+    defaultLabel: '30000',
+    description:
+      'Stop the run as fatal (exit 1) once every request for this long failed on the server side (connection refused, DNS, TLS, HTTP 5xx); until then such failures are retried, not dead-lettered',
+  },
 ]);
 
 export type RetryOptions = OptionsOf<typeof retryOptionSpecs>;
+
+/** --fatal-after-ms when not given: long enough for a server restart, short of a run's worth of retries. */
+export const FATAL_AFTER_MS = 30_000;
 
 export type Decision = 'retry' | 'split' | 'fatal';
 
@@ -36,6 +52,11 @@ export function decide(err: unknown): Decision {
 export type PackRunner = (pack: Pack) => Promise<PackOutcome>;
 
 export function withRetrySplit(extractor: Extractor, options: RetryOptions, ctx: RunContext, decideFn: (err: unknown) => Decision = decide): PackRunner {
+  // One circuit per run, whichever stage asks first: a down server fails every pack alike.
+  const circuit = (ctx.circuit ??= new Circuit(options.fatalAfterMs ?? FATAL_AFTER_MS));
+  // The offline extractor sends no request: its attempts are not requests (the summary shows none).
+  const local = extractor.name === 'offline';
+  if (local) ctx.stats.offline = true;
   return async (pack) => {
     const outcome: PackOutcome = { kind: 'outcome', pack, extractions: new Map(), failed: new Map(), usage: { promptTokens: 0, completionTokens: 0 } };
     // Every attempt's tokens count, failed ones included: they were billed.
@@ -68,8 +89,9 @@ export function withRetrySplit(extractor: Extractor, options: RetryOptions, ctx:
           answered = true;
           if (answer.cached) reuse(answer.usage);
           else {
-            ctx.stats.requests++;
+            if (!local) ctx.stats.requests++;
             bill(answer.usage);
+            circuit.success();
           }
           ctx.stats.inventedIds += answer.inventedIds ?? 0;
           const missing = chunks.filter((c) => !answer.chunks.has(chunkKey(c)));
@@ -83,13 +105,33 @@ export function withRetrySplit(extractor: Extractor, options: RetryOptions, ctx:
         } catch (e) {
           err = e;
           if (!answered) {
-            ctx.stats.requests++;
+            if (!local) ctx.stats.requests++;
             const billed = (e as SluiceError).usage;
             if (billed) bill(billed);
           }
         }
+        let serverDown = false;
+        if ((err as SluiceError).serverSide === true && !ctx.signal.aborted) {
+          const fatal = circuit.failure(err as SluiceError);
+          if (fatal) {
+            // The packs in flight are abandoned, not dead-lettered: the run stops, resumable.
+            ctx.stop('fatal');
+            throw fatal;
+          }
+          serverDown = circuit.serverDown();
+        }
         const decision = decideFn(err);
         if (decision === 'fatal' || ctx.signal.aborted) throw err;
+        if (serverDown) {
+          // No request has been answered for the circuit's window: the failure is the server's, so
+          // the pack neither spends its retries nor splits; it waits and tries again as it is.
+          ctx.stats.retries++;
+          await sleep(backoffMs(Math.min(retry, options.maxRetries), options, (err as SluiceError).retryAfterMs), ctx.signal).catch(() => {
+            throw new SluiceError(ErrorCode.ABORTED, 'stopped while waiting to retry');
+          });
+          retry = Math.min(retry + 1, options.maxRetries) - 1;
+          continue;
+        }
         // A truncated answer for a single chunk cannot be split further; it may come out whole next time.
         const retryAlone = decision === 'split' && chunks.length === 1 && codeOf(err) === ErrorCode.TRUNCATED;
         if ((decision === 'retry' || retryAlone) && retry < options.maxRetries) {

@@ -88,7 +88,7 @@ t.test('--help lists every flag with its default, and the exit codes', async (t)
     t.match(r.stdout, `--${spec.name}`, `lists --${spec.name}`);
     if (spec.default !== undefined && spec.type !== 'boolean') t.match(r.stdout, `[default: ${spec.default}]`, `default of --${spec.name}`);
   }
-  t.match(r.stdout, /Exit codes:\n {2}0 .*\n {2}1 .*\n {2}2 .*\n {2}3 .*\n {2}130/);
+  t.match(r.stdout, /Exit codes:\n {2}0 .*\n {2}1 .*\n {2}2 .*\n {2}3 .*\n {2}4 .*\n {2}130/);
 });
 
 t.test('usage errors exit 2 and name the flag', async (t) => {

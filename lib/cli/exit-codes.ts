@@ -16,6 +16,7 @@ export const PIPELINE_EXIT_CODES: readonly ExitCodeRow[] = [
   [ExitCode.FATAL, 'fatal: unreadable input, unwritable output, or another error that stops the run'],
   [ExitCode.USAGE, 'usage: unknown flag or invalid option value'],
   [ExitCode.COST_CAP, 'stopped at --max-cost: whole lines written so far are kept (and committed with --checkpoint)'],
+  [ExitCode.MAX_FAILURES, 'stopped past --max-failures dead-lettered documents: whole lines written so far are kept (and committed with --checkpoint)'],
   [ExitCode.INTERRUPTED, 'interrupted by SIGINT/SIGTERM: whole lines written so far are kept'],
 ];
 

@@ -18,7 +18,7 @@ import { Progress } from './progress.js';
 import { stopOnSignals } from './signals.js';
 import type { Failure, Pack } from '../runtime/records.js';
 import { createRunContext, type RunContext } from '../runtime/run-context.js';
-import { formatSummary, summarise, type RunSummary } from './summary.js';
+import { formatSummary, summarise, type RunSummary, type StopKind } from './summary.js';
 
 export const cliOptionSpecs = defineOptions([
   { name: 'output', short: 'o', type: 'string', description: 'Write results to this file instead of stdout' },
@@ -38,7 +38,14 @@ export const cliOptionSpecs = defineOptions([
     min: 0,
     description: 'Stop cleanly once the estimated cost (USD, from the price table) reaches this cap; with --checkpoint, the same command with a higher cap continues',
   },
-  { name: 'summary', type: 'string', description: 'Also write the run summary as JSON to this file' },
+  {
+    name: 'max-failures',
+    type: 'integer',
+    min: 0,
+    description:
+      'Stop cleanly (exit 4) once more than N documents are dead-lettered over the whole run (earlier sessions of a --checkpoint included); with --checkpoint, the same command with a higher cap continues',
+  },
+  { name: 'summary', type: 'string', description: 'Also write the run summary as JSON to this file (its status is "finished" or "stopped", with the reason)' },
   {
     name: 'status',
     type: 'boolean',
@@ -137,7 +144,11 @@ export async function runCli(pipeline: AnyPipeline, argv: readonly string[] = pr
     }
   }
 
-  const stop = stopOnSignals((sig) => stderr.write(`\n${pipeline.name}: ${sig}: stopping (finishing in-flight work; press Ctrl-C again to exit at once)\n`));
+  let signalName: string | undefined;
+  const stop = stopOnSignals((sig) => {
+    signalName ??= sig;
+    stderr.write(`\n${pipeline.name}: ${sig}: stopping (finishing in-flight work; press Ctrl-C again to exit at once)\n`);
+  });
   const ctx = createRunContext(stop.signal);
   const costOf = () => (price ? costUsd(price, ctx.stats.promptTokens, ctx.stats.completionTokens) : 0);
   if (cli.maxCost !== undefined) {
@@ -153,16 +164,32 @@ export async function runCli(pipeline: AnyPipeline, argv: readonly string[] = pr
   progress?.start();
 
   let exit: number = ExitCode.OK;
+  let fatalMessage: string | undefined;
   let dryRunReport: string | undefined;
   let metrics: CliMetrics | undefined;
   let metricsError: string | undefined;
   try {
     metrics = await startCliMetrics(ctx, cli, { price, log: cli.quiet ? undefined : (line) => stderr.write(`${pipeline.name}: ${line}\n`) });
     if (cli.dryRun) dryRunReport = await dryRun(pipeline, inputs, options, ctx, cli.deadLetter, model, price);
-    else await runOf(pipeline, inputs, options, { context: ctx, output: cli.output, deadLetter: cli.deadLetter, checkpoint: cli.checkpoint });
+    else {
+      const maxFailures = cli.maxFailures;
+      // Past the cap the run stops as the cost cap does: reading stops, in-flight work settles.
+      const onDeadLetter = maxFailures === undefined ? undefined : () => void (ctx.stats.deadLettered > maxFailures && ctx.stop('max-failures'));
+      await runOf(pipeline, inputs, options, { context: ctx, output: cli.output, deadLetter: cli.deadLetter, checkpoint: cli.checkpoint, ...(onDeadLetter ? { onDeadLetter } : {}) });
+    }
   } catch (err) {
     const code = codeOf(err);
-    exit = code === ErrorCode.USAGE ? ExitCode.USAGE : ctx.stopReason === 'max-cost' ? ExitCode.COST_CAP : stop.signal.aborted ? ExitCode.INTERRUPTED : ExitCode.FATAL;
+    exit =
+      code === ErrorCode.USAGE
+        ? ExitCode.USAGE
+        : ctx.stopReason === 'max-cost'
+          ? ExitCode.COST_CAP
+          : ctx.stopReason === 'max-failures'
+            ? ExitCode.MAX_FAILURES
+            : stop.signal.aborted
+              ? ExitCode.INTERRUPTED
+              : ExitCode.FATAL;
+    if (exit === ExitCode.FATAL) fatalMessage = messageOf(err);
     progress?.stop();
     // A request not sent because the run was stopping is the stop itself, not an error.
     if (code !== ErrorCode.ABORTED || exit === ExitCode.FATAL) stderr.write(`${pipeline.name}: ${code === ErrorCode.USAGE ? '' : 'error: '}${messageOf(err)}\n`);
@@ -173,6 +200,7 @@ export async function runCli(pipeline: AnyPipeline, argv: readonly string[] = pr
   }
   progress?.stop();
   if (ctx.stopReason === 'max-cost' && exit === ExitCode.OK) exit = ExitCode.COST_CAP;
+  if (ctx.stopReason === 'max-failures' && exit === ExitCode.OK) exit = ExitCode.MAX_FAILURES;
   if (stop.signal.aborted && exit === ExitCode.OK) exit = ExitCode.INTERRUPTED;
   if (stop.signal.aborted) process.stdin.destroy();
   if (exit === ExitCode.COST_CAP) {
@@ -185,9 +213,16 @@ export async function runCli(pipeline: AnyPipeline, argv: readonly string[] = pr
     return exit;
   }
 
+  const stoppedBy = STOP_KINDS[exit];
+  const reasons: Record<StopKind, string> = {
+    fatal: `fatal error: ${fatalMessage ?? 'the run failed'}`,
+    signal: `${signalName ?? 'a signal'} received`,
+    'max-cost': `the estimated cost reached --max-cost $${cli.maxCost}`,
+    'max-failures': `more than --max-failures ${cli.maxFailures} documents were dead-lettered (${ctx.stats.deadLettered.toLocaleString('en-US')})`,
+  };
   const summary = summarise(pipeline.name, ctx.stats, {
-    interrupted: exit === ExitCode.INTERRUPTED || exit === ExitCode.COST_CAP,
-    stoppedBy: exit === ExitCode.COST_CAP ? 'max-cost' : exit === ExitCode.INTERRUPTED ? 'signal' : undefined,
+    ...(stoppedBy ? { stoppedBy, reason: reasons[stoppedBy] } : {}),
+    ...(stoppedBy && cli.checkpoint !== undefined ? { resumeCommand: resumeCommandOf(command, argv) } : {}),
     costUsd: price ? costOf() : null,
   });
   if (dryRunReport) io.stdout.write(`${dryRunReport}\n`);
@@ -206,6 +241,23 @@ export async function runCli(pipeline: AnyPipeline, argv: readonly string[] = pr
     if (exit === ExitCode.OK) exit = ExitCode.FATAL;
   }
   return exit;
+}
+
+/** How a run that did not finish ended, by its exit code (a dry run or a finished run: none). */
+const STOP_KINDS: Partial<Record<number, StopKind>> = {
+  [ExitCode.FATAL]: 'fatal',
+  [ExitCode.INTERRUPTED]: 'signal',
+  [ExitCode.COST_CAP]: 'max-cost',
+  [ExitCode.MAX_FAILURES]: 'max-failures',
+};
+
+/**
+ * The same command line, quoted for a POSIX shell: rerun, it resumes from the checkpoint. Only the
+ * arguments are shown (the key is in the environment, never on the line).
+ */
+export function resumeCommandOf(command: string, argv: readonly string[]): string {
+  const quote = (a: string) => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
+  return [command, ...argv.map(quote)].join(' ');
 }
 
 function deadLetterNotice(summary: RunSummary, first: readonly Failure[]): string {

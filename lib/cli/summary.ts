@@ -1,11 +1,36 @@
-/** The run summary: one object (for --summary files and tests) and its human-readable form. */
+/**
+ * The run summary: one object (for --summary files and tests) and its human-readable form. A run
+ * that stopped says so, why, what it did not reach and how to go on; an offline run shows no
+ * requests (none were sent); a resumed run tells this session's work from the whole run's.
+ */
 import type { RunStats } from '../runtime/run-context.js';
+
+/** What stopped a run before the end of its input. */
+export type StopKind = 'fatal' | 'signal' | 'max-cost' | 'max-failures';
 
 export interface RunSummary {
   pipeline: string;
+  /** "stopped" when the run ended before the end of its input (see `stoppedBy` and `reason`). */
+  status: 'finished' | 'stopped';
+  /** A stopped run: why, in words (the fatal error's message, the signal, the cap). */
+  reason: string | null;
+  /** True for a stopped run (kept for earlier readers of --summary; `status` says the same). */
   interrupted: boolean;
-  /** Why the run stopped before the end of its input, if it did: a signal, or the cost cap. */
-  stoppedBy: 'signal' | 'max-cost' | null;
+  /** Why the run stopped before the end of its input, if it did. */
+  stoppedBy: StopKind | null;
+  /** A stopped run: documents read but not finished (neither written nor dead-lettered). */
+  docsNotFinished: number;
+  /** A stopped run: input bytes not read, and the total, when known (files). */
+  bytesNotRead: number | null;
+  totalBytes: number | null;
+  /** A stopped run: the command that resumes it (with --checkpoint), or null (rerunning starts over). */
+  resumeCommand: string | null;
+  /** No API was called (the offline extractor): requests, retries, splits and cost do not apply. */
+  offline: boolean;
+  /** A resumed run: this session's requests, retries and splits (the fields below are the whole run's). */
+  sessionRequests: number;
+  sessionRetries: number;
+  sessionSplits: number;
   /** Checkpointed runs: records already committed when this session started, and the session number. */
   resumedAt: number | null;
   session: number | null;
@@ -17,9 +42,11 @@ export interface RunSummary {
   entities: number;
   entitiesPerDoc: number;
   docsWithoutEntities: number;
+  /** This session's chunks and packs. */
   chunks: number;
   packs: number;
   docsPerPack: number;
+  /** Over the whole run (a resumed run's earlier sessions included). */
   requests: number;
   retries: number;
   splits: number;
@@ -44,14 +71,34 @@ export interface RunSummary {
   peakRssMb: number;
 }
 
-export function summarise(pipeline: string, stats: RunStats, extra: { interrupted?: boolean; stoppedBy?: 'signal' | 'max-cost'; costUsd?: number | null } = {}): RunSummary {
+export interface SummaryExtra {
+  /** Set when the run stopped before the end of its input. */
+  stoppedBy?: StopKind;
+  reason?: string;
+  resumeCommand?: string;
+  costUsd?: number | null;
+}
+
+export function summarise(pipeline: string, stats: RunStats, extra: SummaryExtra = {}): RunSummary {
   const wallSeconds = (Date.now() - stats.startedAt) / 1000;
   // This session's records: a resumed run's committed ones were done before it.
   const done = stats.resultsOut + stats.deadLettered - (stats.resumedAt ?? 0);
+  const stopped = extra.stoppedBy !== undefined;
+  const before = stats.restoredWork ?? { requests: 0, retries: 0, splits: 0 };
   return {
     pipeline,
-    interrupted: extra.interrupted ?? false,
+    status: stopped ? 'stopped' : 'finished',
+    reason: stopped ? (extra.reason ?? extra.stoppedBy!) : null,
+    interrupted: stopped,
     stoppedBy: extra.stoppedBy ?? null,
+    docsNotFinished: stopped ? Math.max(0, stats.recordsIn - stats.resultsOut - stats.deadLettered) : 0,
+    bytesNotRead: stopped && stats.totalBytes !== undefined ? Math.max(0, stats.totalBytes - stats.bytesRead) : null,
+    totalBytes: stats.totalBytes ?? null,
+    resumeCommand: stopped ? (extra.resumeCommand ?? null) : null,
+    offline: stats.offline,
+    sessionRequests: stats.requests - before.requests,
+    sessionRetries: stats.retries - before.retries,
+    sessionSplits: stats.splits - before.splits,
     resumedAt: stats.resumedAt ?? null,
     session: stats.sessions ?? null,
     docsIn: stats.recordsIn,
@@ -79,7 +126,7 @@ export function summarise(pipeline: string, stats: RunStats, extra: { interrupte
     batchesCreated: stats.batchesCreated,
     batchLinesAnswered: stats.batchLinesAnswered,
     batchLinesFailed: stats.batchLinesFailed,
-    costUsd: extra.costUsd ?? null,
+    costUsd: stats.offline ? null : (extra.costUsd ?? null),
     wallSeconds: round(wallSeconds, 2),
     docsPerSecond: round(wallSeconds > 0 ? done / wallSeconds : 0, 1),
     peakRssMb: round(process.resourceUsage().maxRSS / 1024, 1),
@@ -93,15 +140,49 @@ function round(x: number, digits: number): number {
 
 const n = (x: number) => x.toLocaleString('en-US');
 
+/** The head line's word for how the run ended. */
+const ENDED: Record<StopKind, string> = {
+  fatal: 'stopped by a fatal error',
+  signal: 'interrupted: stopped by a signal',
+  'max-cost': 'stopped at the cost cap (--max-cost)',
+  'max-failures': 'stopped past --max-failures',
+};
+
+/** Requests, retries and splits: this session's, and the whole run's when it was resumed. */
+function workLine(s: RunSummary, resumed: boolean): string {
+  const packs = `${n(s.chunks)} chunks in ${n(s.packs)} packs (${s.docsPerPack} docs/pack)`;
+  // The offline extractor sends nothing: no requests, and its halving of a pack is no API split.
+  if (s.offline) return `  work       ${packs}`;
+  const calls = (r: number, t: number, p: number) => `${n(r)} requests, ${n(t)} retries, ${n(p)} splits`;
+  if (!resumed) return `  work       ${packs}, ${calls(s.requests, s.retries, s.splits)}`;
+  return `  work       this session: ${packs}, ${calls(s.sessionRequests, s.sessionRetries, s.sessionSplits)}; whole run: ${calls(s.requests, s.retries, s.splits)}`;
+}
+
+/** A stopped run: why, what it did not reach, and how to go on. */
+function stopLines(s: RunSummary): string[] {
+  const unread =
+    s.bytesNotRead === null ? 'the rest of the input was not read' : s.bytesNotRead === 0 ? 'all of the input was read' : `${n(s.bytesNotRead)} of ${n(s.totalBytes ?? 0)} input bytes were not read`;
+  return [
+    // A fatal error's message was printed just above: the line names it rather than repeating it.
+    `  stopped    ${s.stoppedBy === 'fatal' ? 'by the fatal error above (--summary FILE holds it as "reason")' : s.reason}`,
+    `  not done   ${n(s.docsNotFinished)} documents read but not finished; ${unread}`,
+    s.resumeCommand !== null ? `  resume     ${s.resumeCommand}` : '  resume     no --checkpoint: rerunning starts over (give --checkpoint FILE to make a run resumable)',
+  ];
+}
+
 export function formatSummary(s: RunSummary): string {
+  const resumed = s.resumedAt !== null && s.resumedAt > 0;
   const lines = [
-    `${s.pipeline}: ${s.stoppedBy === 'max-cost' ? 'stopped at the cost cap' : s.interrupted ? 'interrupted' : 'done'} in ${s.wallSeconds}s, ${n(s.docsPerSecond)} docs/s, peak RSS ${s.peakRssMb} MB`,
-    ...(s.resumedAt !== null && s.resumedAt > 0 ? [`  resumed    after ${n(s.resumedAt)} committed records (session ${s.session}); counts below cover the whole run, work and time this session`] : []),
+    `${s.pipeline}: ${s.stoppedBy !== null ? `${ENDED[s.stoppedBy]} after` : 'done in'} ${s.wallSeconds}s, ${n(s.docsPerSecond)} docs/s, peak RSS ${s.peakRssMb} MB`,
+    ...(s.stoppedBy !== null ? stopLines(s) : []),
+    ...(resumed ? [`  resumed    after ${n(s.resumedAt!)} committed records (session ${s.session}); documents and tokens below cover the whole run, time this session`] : []),
     `  documents  in ${n(s.docsIn)}, out ${n(s.docsOut)}, dead-lettered ${n(s.deadLettered)}${s.blankLines ? ` (blank lines skipped: ${n(s.blankLines)})` : ''}`,
     // Pipelines without entities (embeddings) have neither.
     ...(s.entities || s.docsWithoutEntities ? [`  entities   ${n(s.entities)} (${s.entitiesPerDoc} per document), documents with none: ${n(s.docsWithoutEntities)}`] : []),
-    `  work       ${n(s.chunks)} chunks in ${n(s.packs)} packs (${s.docsPerPack} docs/pack), ${n(s.requests)} requests, ${n(s.retries)} retries, ${n(s.splits)} splits`,
-    `  tokens     text ${n(s.textTokens)}, prompt ${n(s.promptTokens)}, completion ${n(s.completionTokens)}${s.costUsd !== null ? `, cost $${s.costUsd.toFixed(4)}` : ''}`,
+    workLine(s, resumed),
+    s.offline
+      ? `  tokens     text ${n(s.textTokens)}`
+      : `  tokens     text ${n(s.textTokens)}, prompt ${n(s.promptTokens)}, completion ${n(s.completionTokens)}${s.costUsd !== null ? `, cost $${s.costUsd.toFixed(4)}` : ''}`,
   ];
   if (s.cacheHits || s.cacheMisses) {
     lines.push(
@@ -119,7 +200,7 @@ export function formatSummary(s: RunSummary): string {
         .join(', ')}`,
     );
   }
-  if (!s.interrupted && s.docsIn !== s.docsOut + s.deadLettered) {
+  if (s.status === 'finished' && s.docsIn !== s.docsOut + s.deadLettered) {
     lines.push(`  WARNING: documents in (${s.docsIn}) != out (${s.docsOut}) + dead-lettered (${s.deadLettered})`);
   }
   return lines.join('\n');

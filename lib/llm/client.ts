@@ -67,7 +67,9 @@ export function classifyError(err: unknown, apiKey: string | undefined, aborted:
   if (err instanceof SluiceError) return err;
   if (aborted || err instanceof OpenAI.APIUserAbortError) return new SluiceError(ErrorCode.ABORTED, 'request abandoned: the run is stopping');
   if (err instanceof OpenAI.APIConnectionTimeoutError) return new SluiceError(ErrorCode.TRANSIENT, 'request timed out');
-  if (err instanceof OpenAI.APIConnectionError) return new SluiceError(ErrorCode.TRANSIENT, `connection failed: ${redact(causeOf(err), apiKey)}`);
+  // Refused, reset, DNS, TLS: nothing the document did; the run's circuit counts it (serverSide).
+  if (err instanceof OpenAI.APIConnectionError)
+    return new SluiceError(ErrorCode.TRANSIENT, `connection failed${endpoint ? ` to ${endpoint}` : ''}: ${redact(causeOf(err), apiKey)}`, { serverSide: true });
   if (err instanceof OpenAI.APIError) {
     const status = err.status ?? 0;
     const detail = redact(err.message, apiKey);
@@ -92,7 +94,8 @@ export function classifyError(err: unknown, apiKey: string | undefined, aborted:
       return new SluiceError(ErrorCode.FATAL, `the server refused the request parameter "${err.param}" (HTTP 400): ${detail}`);
     }
     if (isServerLoading(err)) return new SluiceError(ErrorCode.TRANSIENT, `the server is still loading its model (HTTP 503): ${detail}`, { retryAfterMs: retryAfterMs(err.headers) });
-    if (status === 408 || status === 409 || status >= 500) return new SluiceError(ErrorCode.TRANSIENT, `server error (HTTP ${status}): ${detail}`, { retryAfterMs: retryAfterMs(err.headers) });
+    if (status === 408 || status === 409) return new SluiceError(ErrorCode.TRANSIENT, `server error (HTTP ${status}${at}): ${detail}`, { retryAfterMs: retryAfterMs(err.headers) });
+    if (status >= 500) return new SluiceError(ErrorCode.TRANSIENT, `server error (HTTP ${status}${at}): ${detail}`, { retryAfterMs: retryAfterMs(err.headers), serverSide: true });
     return new SluiceError(ErrorCode.EXTRACT, `request refused (HTTP ${status}): ${detail}`);
   }
   return new SluiceError(ErrorCode.EXTRACT, redact(err instanceof Error ? err.message : String(err), apiKey));
@@ -136,8 +139,19 @@ export function isServerLoading(err: unknown): boolean {
   return err instanceof OpenAI.APIError && err.status === 503 && /\bloading model\b/i.test(err.message);
 }
 
+/**
+ * The SDK's message ("Connection error.") and the system's reason beneath it: fetch wraps the
+ * socket's error (ECONNREFUSED, ENOTFOUND, a TLS code) a cause or two down.
+ */
 function causeOf(err: Error): string {
-  const cause = (err as { cause?: unknown }).cause;
-  const code = cause && typeof cause === 'object' && 'code' in cause ? String((cause as { code: unknown }).code) : '';
-  return [err.message, code].filter(Boolean).join(' ');
+  let deepest = '';
+  let cause: unknown = (err as { cause?: unknown }).cause;
+  for (let depth = 0; cause && typeof cause === 'object' && depth < 4; depth++, cause = (cause as { cause?: unknown }).cause) {
+    const code = 'code' in cause ? String((cause as { code: unknown }).code) : '';
+    const message = cause instanceof Error ? cause.message : '';
+    if (code) return `${err.message} ${code}${message && !message.includes(code) ? ` ${message}` : ''}`;
+    deepest = message || deepest;
+  }
+  // No system code (e.g. fetch's "bad port"): the innermost message is the reason.
+  return deepest ? `${err.message} (${deepest})` : err.message;
 }

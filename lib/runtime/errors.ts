@@ -50,13 +50,19 @@ export class SluiceError extends Error {
   retryAfterMs?: number;
   /** Tokens the failed attempt was billed for (a malformed answer still costs). */
   usage?: { promptTokens: number; completionTokens: number };
+  /**
+   * The failure is the server's, not the document's (connection refused or reset, DNS, TLS, a 5xx):
+   * the run's circuit (lib/runtime/circuit.ts) counts these to tell a down server from a bad document.
+   */
+  serverSide?: boolean;
 
-  constructor(code: string, message: string, options?: { cause?: unknown; retryAfterMs?: number; usage?: { promptTokens: number; completionTokens: number } }) {
+  constructor(code: string, message: string, options?: { cause?: unknown; retryAfterMs?: number; usage?: { promptTokens: number; completionTokens: number }; serverSide?: boolean }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'SluiceError';
     this.code = code;
     if (options?.retryAfterMs !== undefined) this.retryAfterMs = options.retryAfterMs;
     if (options?.usage !== undefined) this.usage = options.usage;
+    if (options?.serverSide) this.serverSide = true;
   }
 }
 
@@ -83,5 +89,7 @@ export const ExitCode = {
   USAGE: 2,
   /** Stopped at --max-cost. */
   COST_CAP: 3,
+  /** Stopped past --max-failures dead-lettered documents. */
+  MAX_FAILURES: 4,
   INTERRUPTED: 130,
 } as const;

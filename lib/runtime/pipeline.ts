@@ -7,9 +7,9 @@
  */
 import type { Writable } from 'node:stream';
 import { Checkpoint, type SinkOffsets } from './checkpoint.js';
-import { mkdirSync, statSync } from 'node:fs';
-import { join, resolve as resolvePath } from 'node:path';
-import { ErrorCode, SluiceError, messageOf, usageError } from './errors.js';
+import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
+import { dirname, join, resolve as resolvePath } from 'node:path';
+import { ErrorCode, SluiceError, codeOf, messageOf, usageError } from './errors.js';
 import { outputShapingOptions, resolveOptions, type OptionSpec } from './options.js';
 import type { Failure, Result } from './records.js';
 import { createRunContext, type RunContext, type RunStats } from './run-context.js';
@@ -154,6 +154,10 @@ async function* flow<O>(
       yield item;
     }
     finished = !ctx.signal.aborted;
+  } catch (err) {
+    // When the circuit stopped the run, an earlier pack (in output order) may fail first with
+    // "stopping": the run's error is the circuit's, which names the cause and the URL.
+    throw codeOf(err) === ErrorCode.ABORTED && ctx.circuit?.error ? ctx.circuit.error : err;
   } finally {
     await parts.close?.(finished);
   }
@@ -223,9 +227,14 @@ export async function runOf<O>(pipeline: PipelineDefinition<O>, inputs: readonly
       return ctx.stats;
     }
     checkpoint.restore(ctx.stats);
+    ctx.stats.restoredWork = { requests: ctx.stats.requests, retries: ctx.stats.retries, splits: ctx.stats.splits };
     ctx.stats.resumedAt = checkpoint.resumedAt;
     ctx.input = checkpoint.tracking();
   }
+  // The files are opened after the first item (below), but whether they can be written is known
+  // now, before any request is paid for; checking opens nothing, so an existing output is intact.
+  if (typeof target.output === 'string') checkWritable(target.output, 'output');
+  if (typeof target.deadLetter === 'string') checkWritable(target.deadLetter, 'dead-letter');
   // Uncounted: an item is counted below, once the sink has said what it became.
   const stream = flow(pipeline, inputs, () => resolved, { ...target, context: ctx, ...(stateDir !== undefined ? { stateDir } : {}) });
   // Options are checked and the pipeline built (and the first input's head checked against the
@@ -265,7 +274,13 @@ export async function runOf<O>(pipeline: PipelineDefinition<O>, inputs: readonly
     }
     finished = true;
   } finally {
-    if (!finished) await stream.return(undefined).catch(() => undefined);
+    if (!finished) {
+      // Stopping (an error, a signal, a cap): the packs in flight are abandoned, not dead-lettered,
+      // and waited for, so that the requests they sent are counted before the run reports.
+      if (!ctx.signal.aborted) ctx.stop('fatal');
+      await stream.return(undefined).catch(() => undefined);
+      await Promise.allSettled([...ctx.inFlight]);
+    }
     // What was written is whole and in order, so it is committed even when the run stops early;
     // not after an output error, when the files' state is unknown (the last commit stands).
     try {
@@ -276,6 +291,25 @@ export async function runOf<O>(pipeline: PipelineDefinition<O>, inputs: readonly
     }
   }
   return ctx.stats;
+}
+
+/** Throws when `path` cannot be written: it is a directory, read-only, or its directory is missing. */
+function checkWritable(path: string, what: 'output' | 'dead-letter'): void {
+  const fail = (reason: string) => new SluiceError(ErrorCode.OUTPUT, `cannot write the ${what} file ${path}: ${reason}; nothing was sent`);
+  const st = statSync(path, { throwIfNoEntry: false });
+  if (st?.isDirectory()) throw fail('it is a directory');
+  const dir = dirname(resolvePath(path));
+  const target = st ? path : dir;
+  if (!st) {
+    const d = statSync(dir, { throwIfNoEntry: false });
+    if (!d) throw fail(`the directory ${dir} does not exist`);
+    if (!d.isDirectory()) throw fail(`${dir} is not a directory`);
+  }
+  try {
+    accessSync(target, constants.W_OK);
+  } catch {
+    throw fail(st ? 'it is not writable' : `the directory ${dir} is not writable`);
+  }
 }
 
 function openCheckpoint<O>(pipeline: PipelineDefinition<O>, resolved: O, target: RunTarget, stateDir: string | undefined): Checkpoint {

@@ -1,6 +1,7 @@
 /** What every stage of one run shares: counters for progress and the summary, and the stop signal. */
 import { setMaxListeners } from 'node:events';
 import type { ReusableWork } from './checkpoint.js';
+import type { Circuit } from './circuit.js';
 import type { InputTracking } from './input-tracking.js';
 import type { Failure } from './records.js';
 
@@ -18,6 +19,9 @@ export class RunStats {
   textTokens = 0;
   packs = 0;
   packedDocs = 0;
+  /** The offline extractor ran: no API was called, so requests, retries, splits and cost mean nothing. */
+  offline = false;
+  /** Whole-run counters: requests, retries and splits (restored from a checkpoint, then this session's added). */
   requests = 0;
   retries = 0;
   splits = 0;
@@ -46,6 +50,8 @@ export class RunStats {
   /** Checkpointed runs: records already committed when this session started, and sessions so far. */
   resumedAt: number | undefined = undefined;
   sessions: number | undefined = undefined;
+  /** A resumed run: the whole-run work counters as restored, so this session's share can be told apart. */
+  restoredWork: { requests: number; retries: number; splits: number } | undefined = undefined;
   /** The checkpoint said the run had already completed: nothing was done. */
   alreadyComplete = false;
   readonly deadLetterByCode = new Map<string, number>();
@@ -105,6 +111,10 @@ export interface RunContext {
   stopReason?: string;
   /** Stops the run as a signal would: reading stops, in-flight work settles. */
   stop(reason: string): void;
+  /** The run's circuit (lib/runtime/circuit.ts): created by retry/split, shared by every pack. */
+  circuit?: Circuit;
+  /** Packs being worked on (extract): a stopping run waits for them, so their requests are counted. */
+  readonly inFlight: Set<Promise<unknown>>;
   /**
    * Told after each checkpoint commit the seq of the last record committed: work kept for a resume
    * (scale-out's answered jobs in Redis) up to there can be let go.
@@ -127,6 +137,7 @@ export function createRunContext(signal?: AbortSignal, observer?: RunObserver): 
   const ctx: RunContext = {
     stats: new RunStats(),
     signal: controller.signal,
+    inFlight: new Set(),
     stop(reason) {
       ctx.stopReason ??= reason;
       controller.abort();

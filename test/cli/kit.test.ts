@@ -57,7 +57,7 @@ t.test('help lists every spec with its default and choices, then the exit codes'
   t.match(text, 'Threads [default: CPU count]');
   t.match(text, '-q, --quiet');
   t.notMatch(text, 'Say less [default', "a boolean's default (off) is not shown");
-  t.match(text, /\n\nExit codes:\n {2}0 {4}the run completed.*\n {2}1 .*\n {2}2 .*\n {2}3 .*\n {2}130 {2}interrupted/);
+  t.match(text, /\n\nExit codes:\n {2}0 {4}the run completed.*\n {2}1 .*\n {2}2 .*\n {2}3 .*\n {2}4 .*\n {2}130 {2}interrupted/);
 });
 
 t.test("the worker's and the simulator's --help list every flag and their exit codes", async (t) => {

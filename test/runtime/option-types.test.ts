@@ -60,7 +60,7 @@ same<Equal<ReadOptions, { maxLineBytes: number; format: 'auto' | 'jsonl' | 'json
 same<Equal<ParseOptions, { idField: string; textField: string }>>();
 same<Equal<ChunkOptions, { chunkTokens: number; chunkOverlap: number; model: string }>>();
 same<Equal<Flat<TokenPackOptions>, { tokenBudget: number; maxDocs: number; templateTokens?: number; perChunkTokens?: number }>>();
-same<Equal<RetryOptions, { maxRetries: number; retryBaseMs: number; maxRetryAfterMs: number }>>();
+same<Equal<RetryOptions, { maxRetries: number; retryBaseMs: number; maxRetryAfterMs: number; fatalAfterMs?: number }>>();
 same<Equal<Flat<Omit<ExtractOptions, 'extractor' | 'runner' | 'retry'>>, { concurrency?: number; unordered?: boolean; reorderWindow?: number }>>();
 same<Equal<GraphSinkOptions, { graph?: string; graphBatchSize: number }>>();
 same<Equal<OfflineExtractorOptions, { workers?: number }>>();
@@ -89,6 +89,7 @@ same<
       quiet: boolean;
       checkpoint?: string;
       maxCost?: number;
+      maxFailures?: number;
       summary?: string;
       priceInput?: number;
       priceOutput?: number;
