@@ -12,10 +12,10 @@ import { helpText } from '../lib/cli/help.js';
 import { parseSpecArgs } from '../lib/cli/parse-args.js';
 import { cli, ioOf, runProgram, type CliIo } from '../lib/cli/program.js';
 import { stopOnSignals } from '../lib/cli/signals.js';
-import { ErrorCode, ExitCode, SluiceError, messageOf, usageError } from '../lib/runtime/errors.js';
+import { ErrorCode, ExitCode, SluiceError, codeOf, messageOf, usageError } from '../lib/runtime/errors.js';
 import { resolveOptions, type OptionSpec } from '../lib/runtime/options.js';
 import { runKeys, checkRunId } from '../lib/scale/queue-names.js';
-import { checkRedisUrl } from '../lib/scale/redis.js';
+import { checkRedisUrl, redisConnectTimeoutSpec } from '../lib/scale/redis.js';
 import type { RunSpec } from '../lib/scale/run-spec.js';
 import { RedisBudget } from '../lib/scale/token-budget.js';
 import { FleetWorker, type PackService } from '../lib/scale/worker.js';
@@ -41,6 +41,7 @@ export const workerOptionSpecs: readonly OptionSpec[] = [
     min: 1000,
     description: "How long a pack stays locked to this worker without renewal: a killed worker's packs go to another after about this (x2 at most)",
   },
+  redisConnectTimeoutSpec(),
   { name: 'cache', type: 'string', description: "This worker's response cache directory (see --cache of the pipelines)" },
   { name: 'workers', type: 'integer', min: 0, max: 256, defaultLabel: 'CPU count', description: 'Worker threads for the offline extractor' },
   { name: 'quiet', short: 'q', type: 'boolean', default: false, description: 'Only errors on stderr' },
@@ -53,6 +54,7 @@ export interface WorkerCli {
   baseUrl?: string;
   runId?: string;
   lockDurationMs: number;
+  redisConnectTimeoutMs: number;
   cache?: string;
   workers?: number;
   quiet: boolean;
@@ -128,9 +130,12 @@ export async function runWorker(argv: readonly string[] = process.argv.slice(2),
       build: serviceFactory(cli),
       log,
     });
+    let connected = false;
+    let signals: ReturnType<typeof stopOnSignals> | undefined;
     const stopped = new Promise<void>((resolve) => {
-      stopOnSignals((sig) => {
-        log(`${sig}: finishing the packs in flight (press Ctrl-C again to exit at once; its packs go to other workers)`);
+      signals = stopOnSignals((sig) => {
+        // While connecting there is nothing in flight: the wait below ends at once (exit 130).
+        if (connected) log(`${sig}: finishing the packs in flight (press Ctrl-C again to exit at once; its packs go to other workers)`);
         void worker.stop(false).then(resolve);
       });
       const check = setInterval(() => {
@@ -141,6 +146,18 @@ export async function runWorker(argv: readonly string[] = process.argv.slice(2),
       }, 200);
       check.unref();
     });
+    try {
+      await worker.connect(cli.redisConnectTimeoutMs, signals?.signal);
+    } catch (err) {
+      await worker.stop(true);
+      signals?.dispose();
+      if (codeOf(err) === ErrorCode.ABORTED) {
+        log(messageOf(err));
+        return ExitCode.INTERRUPTED;
+      }
+      throw err;
+    }
+    connected = true;
     worker.start();
     await stopped;
     log(`stopped after ${worker.packs.toLocaleString('en-US')} pack(s)`);

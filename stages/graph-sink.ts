@@ -12,7 +12,9 @@ import type { GraphStore } from '../lib/graph/store.js';
 
 export const graphSinkOptionSpecs = defineOptions([
   { name: 'graph', type: 'string', description: 'Also merge every result into this graph store (SQLite; created if absent): entities merged across documents, see docs/graph.md' },
-  { name: 'graph-batch-size', type: 'integer', default: 500, min: 1, description: 'Results per graph transaction (with --graph)' },
+  // Operational: it says how often the graph commits, not what it holds (store.add is the same merge
+  // whatever the grouping, and a batch is cut by time as well as by count), so a resume may change it.
+  { name: 'graph-batch-size', type: 'integer', operational: true, default: 500, min: 1, description: 'Results per graph transaction (with --graph)' },
 ]);
 
 export type GraphSinkOptions = OptionsOf<typeof graphSinkOptionSpecs>;

@@ -105,9 +105,15 @@ export function withRetrySplit(extractor: Extractor, options: RetryOptions, ctx:
         } catch (e) {
           err = e;
           if (!answered) {
-            if (!local) ctx.stats.requests++;
             const billed = (e as SluiceError).usage;
-            if (billed) bill(billed);
+            // A failure --cache remembered (a cut-off answer of an earlier run) was not sent: its
+            // tokens are reused, as a cached answer's are.
+            if ((e as { cached?: boolean }).cached === true) {
+              if (billed) reuse(billed);
+            } else {
+              if (!local) ctx.stats.requests++;
+              if (billed) bill(billed);
+            }
           }
         }
         let serverDown = false;
@@ -136,7 +142,9 @@ export function withRetrySplit(extractor: Extractor, options: RetryOptions, ctx:
         const retryAlone = decision === 'split' && chunks.length === 1 && codeOf(err) === ErrorCode.TRUNCATED;
         if ((decision === 'retry' || retryAlone) && retry < options.maxRetries) {
           ctx.stats.retries++;
-          await sleep(backoffMs(retry, options, (err as SluiceError).retryAfterMs), ctx.signal).catch(() => {
+          // Nothing was sent for a failure --cache remembered: no server to spare, no wait.
+          const wait = (err as { cached?: boolean }).cached === true ? 0 : backoffMs(retry, options, (err as SluiceError).retryAfterMs);
+          await sleep(wait, ctx.signal).catch(() => {
             throw new SluiceError(ErrorCode.ABORTED, 'stopped while waiting to retry');
           });
           continue;

@@ -1,7 +1,9 @@
 /**
  * `--status` in batch mode: where every batch of a run stands, read from the ledger in the
  * --checkpoint directory (read-only: a status never changes the run) and, for batches not yet
- * collected, from the provider (batches.retrieve). Nothing is read from the input.
+ * collected, from the provider (batches.retrieve). A collected batch's request counts are the
+ * ledger's (answered, failed, sent): the provider need not be asked about what is done. Nothing is
+ * read from the input.
  */
 import Database from 'better-sqlite3';
 import { existsSync, readFileSync } from 'node:fs';
@@ -27,9 +29,11 @@ export async function batchStatus(dir: string, checkpointFile: string, client: O
   const db = new Database(path, { readonly: true, fileMustExist: true });
   let files: Row[];
   let requests: { state: string; n: number }[];
+  let perFile: { file_seq: number; state: string; n: number }[];
   try {
     files = db.prepare('SELECT seq, name, state, requests, batch_id, batch_status, errors FROM files ORDER BY seq').all() as Row[];
     requests = db.prepare('SELECT state, count(*) AS n FROM requests GROUP BY state').all() as { state: string; n: number }[];
+    perFile = db.prepare('SELECT file_seq, state, count(*) AS n FROM requests GROUP BY file_seq, state').all() as { file_seq: number; state: string; n: number }[];
   } finally {
     db.close();
   }
@@ -45,6 +49,7 @@ export async function batchStatus(dir: string, checkpointFile: string, client: O
     }
   }
   const by = Object.fromEntries(requests.map((r) => [r.state, r.n]));
+  const countOf = (seq: number, state: string) => perFile.find((r) => r.file_seq === seq && r.state === state)?.n ?? 0;
   lines.push(`requests: ${n(by.answered ?? 0)} answered, ${n(by.failed ?? 0)} failed, ${n(by.pending ?? 0)} pending; ${files.length} input file(s)`);
   lines.push('');
   lines.push('file   batch                              status        requests (done/failed/total)  note');
@@ -61,6 +66,7 @@ export async function batchStatus(dir: string, checkpointFile: string, client: O
         note = `could not ask the provider: ${classifyError(err, apiKey, false).message}`;
       }
     } else if (f.state === 'done') {
+      counts = `${n(countOf(f.seq, 'answered'))}/${n(countOf(f.seq, 'failed'))}/${n(f.requests)}`;
       note ||= 'answers collected';
     }
     lines.push(`${String(f.seq).padEnd(6)} ${(f.batch_id ?? '-').padEnd(34)} ${status.padEnd(13)} ${counts.padEnd(29)} ${note}`.trimEnd());

@@ -28,9 +28,9 @@ export function exitCodeOf(err: unknown): number {
 /** The scale-out worker's codes (pipelines/worker.js). */
 export const WORKER_EXIT_CODES: readonly ExitCodeRow[] = [
   [ExitCode.OK, 'stopped by SIGINT/SIGTERM after finishing the packs in flight'],
-  [ExitCode.FATAL, 'fatal: an error that stops this worker (e.g. its API key refused); its packs go to the other workers'],
+  [ExitCode.FATAL, 'fatal: an error that stops this worker (e.g. its API key refused, Redis not reached within --redis-connect-timeout-ms); its packs go to the other workers'],
   [ExitCode.USAGE, 'usage: unknown flag or invalid option value'],
-  [ExitCode.INTERRUPTED, 'a second SIGINT/SIGTERM: exited at once; its packs go to the other workers'],
+  [ExitCode.INTERRUPTED, 'a second SIGINT/SIGTERM, or one while connecting to Redis: exited at once; its packs go to the other workers'],
 ];
 
 /** The simulator's codes (simulator/main.js). */

@@ -4,7 +4,9 @@
  * the request body exactly as sent (model, messages or input, response_format, max_tokens,
  * temperature, ...). The API key is in a header, never in the body: it is neither hashed nor
  * stored. Nothing is held in memory; every lookup is one indexed read. WAL mode and a busy timeout
- * let several runs share one cache directory. See docs/decisions.md.
+ * let several runs share one cache directory. Beside the answers, a second table remembers which
+ * requests were cut off at max_tokens (a marker per key, never the cut answer), so a rerun takes the
+ * same split without sending them again. See docs/decisions.md.
  */
 import Database from 'better-sqlite3';
 import { createHash } from 'node:crypto';
@@ -45,9 +47,23 @@ const EXPLAINED: Record<string, string> = {
   SQLITE_IOERR: 'could not be read or written (I/O error)',
 };
 
+/** A request remembered as cut off: the reason its error gave and the tokens that attempt was billed. */
+export interface Truncation {
+  reason: string;
+  usage: { promptTokens: number; completionTokens: number };
+}
+
+interface TruncationRow {
+  reason: string;
+  prompt_tokens: number;
+  completion_tokens: number;
+}
+
 export class ResponseCache {
   private readonly select: Database.Statement<[Buffer], string>;
   private readonly upsert: Database.Statement<[Buffer, string, number]>;
+  private readonly selectCut: Database.Statement<[Buffer], TruncationRow>;
+  private readonly upsertCut: Database.Statement<[Buffer, string, number, number, number]>;
 
   private constructor(
     private readonly db: Database.Database,
@@ -55,6 +71,8 @@ export class ResponseCache {
   ) {
     this.select = db.prepare<[Buffer], string>('SELECT value FROM responses WHERE key = ?').pluck();
     this.upsert = db.prepare<[Buffer, string, number]>('INSERT OR REPLACE INTO responses (key, value, created) VALUES (?, ?, ?)');
+    this.selectCut = db.prepare<[Buffer], TruncationRow>('SELECT reason, prompt_tokens, completion_tokens FROM truncated WHERE key = ?');
+    this.upsertCut = db.prepare<[Buffer, string, number, number, number]>('INSERT OR REPLACE INTO truncated (key, reason, prompt_tokens, completion_tokens, created) VALUES (?, ?, ?, ?, ?)');
   }
 
   /** Opens (creating the directory and the database if missing) or throws a fatal error that says why. */
@@ -86,6 +104,11 @@ export class ResponseCache {
           } else if (version !== CACHE_FORMAT) {
             throw new SluiceError(ErrorCode.FATAL, `--cache ${file} is in format ${version}, this sluice reads format ${CACHE_FORMAT}; give another --cache directory`);
           }
+          // Added within format 1 (no bump): a cache made before it gains the table, and a sluice
+          // that predates it ignores it (a file of ours is known by its `responses` table).
+          opened.exec(
+            'CREATE TABLE IF NOT EXISTS truncated (key BLOB PRIMARY KEY NOT NULL, reason TEXT NOT NULL, prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL, created INTEGER NOT NULL)',
+          );
         })
         .immediate();
       return new ResponseCache(opened, file);
@@ -108,6 +131,25 @@ export class ResponseCache {
   put(key: Buffer, value: string): void {
     try {
       this.upsert.run(key, value, Math.floor(Date.now() / 1000));
+    } catch (err) {
+      throw cacheError(this.file, err);
+    }
+  }
+
+  /** How a request's answer was cut off, if it ever was (its error's message, what it was billed); else undefined. */
+  truncation(key: Buffer): Truncation | undefined {
+    try {
+      const row = this.selectCut.get(key);
+      return row && { reason: row.reason, usage: { promptTokens: row.prompt_tokens, completionTokens: row.completion_tokens } };
+    } catch (err) {
+      throw cacheError(this.file, err);
+    }
+  }
+
+  /** Remembers that the answer to a key was cut off at max_tokens (the answer itself is not kept). */
+  markTruncated(key: Buffer, cut: Truncation): void {
+    try {
+      this.upsertCut.run(key, cut.reason, cut.usage.promptTokens, cut.usage.completionTokens, Math.floor(Date.now() / 1000));
     } catch (err) {
       throw cacheError(this.file, err);
     }

@@ -7,7 +7,7 @@ import { hostname } from 'node:os';
 import { outputShapingOptions, type OptionSpec } from '../runtime/options.js';
 import type { RunContext } from '../runtime/run-context.js';
 import { checkRunId, deriveRunId } from './queue-names.js';
-import { checkRedisUrl } from './redis.js';
+import { checkRedisUrl, stoppableBySignals } from './redis.js';
 import { RemoteRunner } from './remote-runner.js';
 import { runSpec } from './run-spec.js';
 import { usageError, messageOf } from '../runtime/errors.js';
@@ -15,8 +15,8 @@ import { usageError, messageOf } from '../runtime/errors.js';
 export interface CoordinatorSetup {
   pipeline: string;
   specs: readonly OptionSpec[];
-  /** The resolved options; `redis`, `runId` and `queueHighWater` among them. */
-  options: { redis: string; runId?: string; queueHighWater: number };
+  /** The resolved options; `redis`, `runId`, `queueHighWater` and `redisConnectTimeoutMs` among them. */
+  options: { redis: string; runId?: string; queueHighWater: number; redisConnectTimeoutMs: number };
   /** What the checkpoint pins beyond the options (e.g. the extractor "auto" chose). */
   identity: Record<string, unknown>;
   /** The output file (absolute), when there is one. */
@@ -43,7 +43,10 @@ export async function openCoordinator(s: CoordinatorSetup): Promise<Coordinator>
   // to stdout it cannot be resumed, and two such runs must not meet: a random name.
   const runId =
     s.options.runId !== undefined ? checkRunId(s.options.runId) : s.output ? deriveRunId(s.pipeline, { ...pinned, host: hostname() }, s.output) : `${s.pipeline}-${randomBytes(8).toString('hex')}`;
-  const remote = await RemoteRunner.open({ redisUrl: s.options.redis, spec: runSpec(runId, s.pipeline, { ...all, ...s.identity }), log: s.log });
+  // The build is not handed the run's stop signal: a SIGINT/SIGTERM while connecting is caught here.
+  const remote = await stoppableBySignals((signal) =>
+    RemoteRunner.open({ redisUrl: s.options.redis, spec: runSpec(runId, s.pipeline, { ...all, ...s.identity }), log: s.log, connectTimeoutMs: s.options.redisConnectTimeoutMs, signal }),
+  );
   return {
     runId,
     highWater: s.options.queueHighWater,

@@ -17,7 +17,7 @@ import type { Pack, PackOutcome } from '../runtime/records.js';
 import type { RunContext } from '../runtime/run-context.js';
 import { addCounters, packToJob, wireToOutcome, type OutcomeCounters } from './pack-wire.js';
 import { KEY_PREFIX, runKeys } from './queue-names.js';
-import { redisClient, redisConnection } from './redis.js';
+import { redisClient, redisConnection, waitForRedis } from './redis.js';
 import { publishRun, unpublishRun, type RunSpec } from './run-spec.js';
 
 export interface RemoteRunnerOptions {
@@ -25,6 +25,10 @@ export interface RemoteRunnerOptions {
   spec: RunSpec;
   /** Reports Redis outages and oddities (stderr in the CLI). */
   log: (line: string) => void;
+  /** How long the first connection is waited for before the run stops (exit 1). */
+  connectTimeoutMs: number;
+  /** A stop (SIGINT/SIGTERM) while connecting: open rejects at once with E_ABORTED. */
+  signal?: AbortSignal;
 }
 
 /** Tries a job gets on the workers (a worker's fatal error, a crash in its code) before the run stops. */
@@ -69,6 +73,8 @@ export class RemoteRunner {
 
   static async open(o: RemoteRunnerOptions): Promise<RemoteRunner> {
     const redis = redisClient(o.redisUrl, o.log);
+    // Bounded only here: a Redis never reached stops the run; one reached and lost is waited out.
+    await waitForRedis(redis, o.redisUrl, { timeoutMs: o.connectTimeoutMs, log: o.log, ...(o.signal ? { signal: o.signal } : {}) });
     await publishRun(redis, o.spec);
     const runner = new RemoteRunner(o, redis);
     // After an outage the run is published again: a Redis that restarted without its data has

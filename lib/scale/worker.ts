@@ -14,7 +14,7 @@ import type { Pack, PackOutcome } from '../runtime/records.js';
 import { createRunContext, type RunContext } from '../runtime/run-context.js';
 import { jobToPack, outcomeToWire, type OutcomeWire } from './pack-wire.js';
 import { KEY_PREFIX, runKeys } from './queue-names.js';
-import { redisClient, redisConnection } from './redis.js';
+import { redisClient, redisConnection, waitForRedis } from './redis.js';
 import { activeRuns, loadRun, type RunSpec } from './run-spec.js';
 
 /** What a worker runs one run's packs with: retry/split around the run's extractor. */
@@ -75,6 +75,14 @@ export class FleetWorker {
       if (!this.stopping) this.timer = setTimeout(poll, this.o.pollMs ?? 1000);
     };
     void poll();
+  }
+
+  /**
+   * Waits for the first connection to Redis, at most `timeoutMs` (then a fatal error naming the
+   * URL), or until `signal` aborts (E_ABORTED). Call before start(); a later outage is waited out.
+   */
+  connect(timeoutMs: number, signal?: AbortSignal): Promise<void> {
+    return waitForRedis(this.redis, this.o.redisUrl, { timeoutMs, log: this.o.log, ...(signal ? { signal } : {}) });
   }
 
   /** Stops taking packs; those in flight finish (their answers are kept) unless `force`. */

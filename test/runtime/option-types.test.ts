@@ -66,7 +66,7 @@ same<Equal<GraphSinkOptions, { graph?: string; graphBatchSize: number }>>();
 same<Equal<OfflineExtractorOptions, { workers?: number }>>();
 same<Equal<ConnectionOptions, { baseUrl?: string; rpm?: number; tpm?: number; timeoutMs: number }>>();
 same<Equal<OptionsOf<typeof cacheOptionSpecs>, { cache?: string }>>();
-same<Equal<OptionsOf<typeof redisOptionSpecs>, { redis?: string; runId?: string; queueHighWater: number }>>();
+same<Equal<OptionsOf<typeof redisOptionSpecs>, { redis?: string; runId?: string; queueHighWater: number; redisConnectTimeoutMs: number }>>();
 same<Equal<MetricsCliOptions, { metricsPort?: number; metricsFile?: string }>>();
 same<
   Equal<
@@ -107,7 +107,7 @@ type Shared = ReadOptions &
   ChunkOptions &
   RetryOptions &
   ConnectionOptions &
-  BatchOptions & { concurrency?: number; unordered: boolean; reorderWindow?: number; cache?: string; redis?: string; runId?: string; queueHighWater: number };
+  BatchOptions & { concurrency?: number; unordered: boolean; reorderWindow?: number; cache?: string; redis?: string; runId?: string; queueHighWater: number; redisConnectTimeoutMs: number };
 same<
   Equal<
     KgOptions,
