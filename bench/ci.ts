@@ -9,13 +9,19 @@
  *
  * Writes bench/results/ci.json and bench/results/ci.svg.
  */
-import { parseArgs } from 'node:util';
+import { benchArgs } from './bench-cli.js';
 import { MEMORY_CORPUS } from './doc-batches.js';
 import { runSuite } from './memory-suite.js';
 
-const { values } = parseArgs({ options: { 'offline-docs': { type: 'string', default: '40000' }, seed: { type: 'string', default: '1' } } });
-const offlineDocs = Number(values['offline-docs']);
-if (!Number.isInteger(offlineDocs) || offlineDocs < 1) throw new RangeError(`--offline-docs must be a positive integer (got ${values['offline-docs']})`);
+const values = benchArgs({
+  script: 'bench/ci.js',
+  about: ['The constant-memory assertion CI runs: the dry run on 1M documents and a smaller offline-extractor run. Exits 1 on a regression.'],
+  specs: [
+    { name: 'offline-docs', type: 'integer', default: 40000, min: 1, description: 'Documents of the offline-extractor run' },
+    { name: 'seed', type: 'integer', default: 1, description: 'Seed of the generated documents' },
+  ],
+});
+const offlineDocs = values.offlineDocs;
 /** A hung run must fail CI, not stall it. */
 const RUN_TIMEOUT_MS = 10 * 60_000;
 
@@ -23,7 +29,7 @@ const started = performance.now();
 const outcome = await runSuite({
   name: 'ci',
   description: 'CI: constant memory of the dry run over 1M documents (peak at 1M against peak at 100K, heap trend), and a smaller offline-extractor run',
-  seed: Number(values.seed),
+  seed: values.seed,
   corpus: MEMORY_CORPUS,
   runs: [
     { variant: 'dry-run', docs: 1_000_000, timeoutMs: RUN_TIMEOUT_MS },

@@ -7,9 +7,9 @@
  * `tailMinWords` x a Pareto(alpha 1.2) draw, up to `maxWords`, as real crawls do (a few very long
  * pages among short ones). The default leaves the sequence of documents exactly as before.
  */
-import { parseArgs } from 'node:util';
 import { Readable } from 'node:stream';
 import { isMain } from '../lib/cli/is-main.js';
+import { benchArgs } from './bench-cli.js';
 import { seededRandom } from '../simulator/seeded-random.js';
 
 const PEOPLE = [
@@ -146,15 +146,17 @@ export function generatedJsonl(count: number, seed = 1, options?: GenerateOption
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      count: { type: 'string', default: '10000' },
-      seed: { type: 'string', default: '1' },
-      'median-words': { type: 'string', default: '100' },
-      'tail-share': { type: 'string', default: '0' },
-    },
+  const values = benchArgs({
+    script: 'bench/generate-docs.js',
+    about: ['Seeded news-like documents as JSONL on stdout, produced on the fly (log-normal lengths, an optional Pareto tail).'],
+    specs: [
+      { name: 'count', type: 'integer', default: 10000, min: 0, description: 'How many documents' },
+      { name: 'seed', type: 'integer', default: 1, description: 'Seed: the same seed gives the same documents' },
+      { name: 'median-words', type: 'number', default: 100, min: 1, description: 'Median length in words' },
+      { name: 'tail-share', type: 'number', default: 0, min: 0, max: 1, description: 'Share 0..1 of documents drawn from the heavier Pareto tail' },
+    ],
   });
-  const stream = generatedJsonl(Number(values.count), Number(values.seed), { medianWords: Number(values['median-words']), tailShare: Number(values['tail-share']) });
+  const stream = generatedJsonl(values.count, values.seed, { medianWords: values.medianWords, tailShare: values.tailShare });
   for await (const chunk of stream) {
     if (!process.stdout.write(chunk)) await new Promise((r) => process.stdout.once('drain', r));
   }

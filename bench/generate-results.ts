@@ -8,9 +8,9 @@
  * picks one of its entity's surface variants ("Velora Systems", "Velora Systems Inc.",
  * "VELORA SYSTEMS, INC.", "Velora Systems's"), all of which merge to one node.
  */
-import { parseArgs } from 'node:util';
 import { Readable } from 'node:stream';
 import { isMain } from '../lib/cli/is-main.js';
+import { benchArgs } from './bench-cli.js';
 import type { Entity, Relation } from '../lib/runtime/records.js';
 import { jsonlStream } from './generate-docs.js';
 import { seededRandom } from '../simulator/seeded-random.js';
@@ -148,10 +148,17 @@ export function generatedResultsJsonl(count: number, seed = 1, options?: Generat
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: { count: { type: 'string', default: '10000' }, seed: { type: 'string', default: '1' }, vocabulary: { type: 'string', default: '100000' }, skew: { type: 'string', default: '1.1' } },
+  const values = benchArgs({
+    script: 'bench/generate-results.js',
+    about: ['Seeded result lines (the kg output schema) with many repeated entities as JSONL on stdout, produced on the fly.'],
+    specs: [
+      { name: 'count', type: 'integer', default: 10000, min: 0, description: 'How many result lines' },
+      { name: 'seed', type: 'integer', default: 1, description: 'Seed: the same seed gives the same lines' },
+      { name: 'vocabulary', type: 'integer', default: 100000, min: 1, description: 'Distinct entities drawn from' },
+      { name: 'skew', type: 'number', default: 1.1, min: 0, description: 'Zipf-like skew of the entity draws' },
+    ],
   });
-  const stream = generatedResultsJsonl(Number(values.count), Number(values.seed), { vocabulary: Number(values.vocabulary), skew: Number(values.skew) });
+  const stream = generatedResultsJsonl(values.count, values.seed, { vocabulary: values.vocabulary, skew: values.skew });
   for await (const chunk of stream) {
     if (!process.stdout.write(chunk)) await new Promise((r) => process.stdout.once('drain', r));
   }

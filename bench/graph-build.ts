@@ -17,9 +17,9 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync }
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
 import { isMain } from '../lib/cli/is-main.js';
+import { benchArgs } from './bench-cli.js';
 import { contributionOf } from '../lib/graph/contribution.js';
 import { generateResults, generatedResultsJsonl } from './generate-results.js';
 
@@ -161,23 +161,26 @@ function cpusAllowed(): string {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      sizes: { type: 'string', default: '100000,1000000' },
-      seed: { type: 'string', default: '1' },
-      vocabulary: { type: 'string', default: '100000' },
-      skew: { type: 'string', default: '1.1' },
-      'batch-size': { type: 'string', default: '1000' },
-      'no-baseline': { type: 'boolean', default: false },
-      'no-export': { type: 'boolean', default: false },
-      'baseline-child': { type: 'boolean', default: false },
-      count: { type: 'string' },
-    },
+  const values = benchArgs({
+    script: 'bench/graph-build.js',
+    about: ['The merged graph at scale: graph add fed by generated result lines, peak RSS sampled, a GraphML export, and an in-heap baseline.'],
+    specs: [
+      { name: 'sizes', type: 'string', default: '100000,1000000', description: 'Document counts to run, comma-separated' },
+      { name: 'seed', type: 'integer', default: 1, description: 'Seed of the generated result lines' },
+      { name: 'vocabulary', type: 'integer', default: 100000, min: 1, description: 'Distinct entities drawn from' },
+      { name: 'skew', type: 'number', default: 1.1, min: 0, description: 'Zipf-like skew of the entity draws' },
+      { name: 'batch-size', type: 'integer', default: 1000, min: 1, description: 'graph add --batch-size' },
+      { name: 'no-baseline', type: 'boolean', default: false, description: 'Skip the in-heap baseline' },
+      { name: 'no-export', type: 'boolean', default: false, description: 'Skip the GraphML export' },
+      { name: 'baseline-child', type: 'boolean', default: false, description: 'Internal: run as the baseline child process (with --count)' },
+      { name: 'count', type: 'integer', min: 0, description: 'Internal: documents of the baseline child' },
+    ],
   });
-  const p: Params = { seed: Number(values.seed), vocabulary: Number(values.vocabulary), skew: Number(values.skew), batchSize: Number(values['batch-size']) };
-  if (values['baseline-child']) return baselineChild(Number(values.count), p);
+  const p: Params = { seed: values.seed, vocabulary: values.vocabulary, skew: values.skew, batchSize: values.batchSize };
+  if (values.baselineChild) return baselineChild(values.count ?? 0, p);
 
   const sizes = values.sizes.split(',').map(Number);
+  if (sizes.some((n) => !Number.isInteger(n) || n < 1)) throw new RangeError(`--sizes: positive integers, comma-separated (got ${values.sizes})`);
   const dir = mkdtempSync(join(os.tmpdir(), 'sluice-graph-bench-'));
   const loadAtStart = os.loadavg().map((x) => round(x, 2));
   const runs: Record<string, unknown>[] = [];
@@ -202,12 +205,12 @@ async function main(): Promise<void> {
       console.log(
         `  ${row.wallSeconds} s, ${row.docsPerSecond} docs/s, ${row.entityRowsPerSecond} entity rows/s, ${f.nodes} nodes, ${f.edges} edges, peak RSS ${row.peakRssMb} MB, store ${b.dbMb} MB`,
       );
-      if (!values['no-export']) {
+      if (!values.noExport) {
         row.export = await exportOnce(b.db, dir);
         console.log(`  export graphml: ${JSON.stringify(row.export)}`);
       }
       rmSync(b.db, { force: true });
-      if (!values['no-baseline']) {
+      if (!values.noBaseline) {
         row.baselineInMemory = await baseline(count, p);
         console.log(`  baseline (in-memory Maps): ${JSON.stringify(row.baselineInMemory)}`);
       }

@@ -11,32 +11,35 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { Readable } from 'node:stream';
-import { parseArgs } from 'node:util';
+import { benchArgs } from './bench-cli.js';
 import { startSimulator, type SimulatorOptions } from '../simulator/openai-sim.js';
 import { generateDocs } from './generate-docs.js';
 import { results } from '../lib/runtime/pipeline.js';
 import { createRunContext } from '../lib/runtime/run-context.js';
 import { kg } from '../pipelines/kg.js';
 
-const { values } = parseArgs({
-  options: {
-    docs: { type: 'string', default: '400' },
-    'latency-ms': { type: 'string', default: '800' },
+const values = benchArgs({
+  script: 'bench/llm-throughput.js',
+  about: ['The LLM path on the simulator: packed (--max-docs 10) against one document per request, and pacing under a server tpm limit.'],
+  specs: [
+    { name: 'docs', type: 'integer', default: 400, min: 1, description: 'Documents of the packing comparison' },
+    { name: 'latency-ms', type: 'number', default: 800, min: 0, description: "The simulator's fixed latency per request, ms" },
     // A list sweeps the packing comparison over output speeds (the pacing run takes the first).
-    'ms-per-token': { type: 'string', default: '0,1,3' },
-    concurrency: { type: 'string', default: '8' },
-    tpm: { type: 'string', default: '120000' },
-    'tpm-seconds': { type: 'string', default: '150' },
-    only: { type: 'string' },
-    'client-tpm': { type: 'boolean', default: false },
-    'max-output-tokens': { type: 'string', default: '4096' },
-  },
+    { name: 'ms-per-token', type: 'string', default: '0,1,3', description: "The simulator's latency per completion token, ms: a comma-separated list sweeps the packing comparison" },
+    { name: 'concurrency', type: 'integer', default: 8, min: 1, description: 'Requests in flight in the packing comparison' },
+    { name: 'tpm', type: 'number', default: 120000, min: 1, description: "The server's tokens-per-minute limit in the pacing run" },
+    { name: 'tpm-seconds', type: 'number', default: 150, min: 1, description: 'How long the pacing run lasts, s' },
+    { name: 'only', type: 'string', choices: ['packing', 'pacing'], description: 'Run only one of the two' },
+    { name: 'client-tpm', type: 'boolean', default: false, description: 'Pacing: set the client --tpm to the limit too (default: the headers only)' },
+    { name: 'max-output-tokens', type: 'integer', default: 4096, min: 1, description: 'kg --max-output-tokens' },
+  ],
 });
-const docCount = Number(values.docs);
-const MAX_OUTPUT_TOKENS = Number(values['max-output-tokens']);
-const concurrency = Number(values.concurrency);
-const msPerTokenList = values['ms-per-token'].split(',').map(Number);
-const latency: SimulatorOptions = { latencyMs: Number(values['latency-ms']), msPerToken: msPerTokenList[0]! };
+const docCount = values.docs;
+const MAX_OUTPUT_TOKENS = values.maxOutputTokens;
+const concurrency = values.concurrency;
+const msPerTokenList = values.msPerToken.split(',').map(Number);
+if (msPerTokenList.some((x) => !Number.isFinite(x) || x < 0)) throw new RangeError(`--ms-per-token: numbers >= 0, comma-separated (got ${values.msPerToken})`);
+const latency: SimulatorOptions = { latencyMs: values.latencyMs, msPerToken: msPerTokenList[0]! };
 
 function corpus(count: number, seed: number) {
   const lines = [...generateDocs(count, seed, { medianWords: 100, maxWords: 600 })].map((d) => JSON.stringify(d)).join('\n');
@@ -90,8 +93,8 @@ async function packing() {
  * beyond its initial full bucket, against the limit's rate.
  */
 async function pacing() {
-  const tpm = Number(values.tpm);
-  const seconds = Number(values['tpm-seconds']);
+  const tpm = values.tpm;
+  const seconds = values.tpmSeconds;
   const sim = await startSimulator({ ...latency, tpm });
   // More documents than the window can take (each costs well over 200 tokens of the limit), built
   // before the clock starts.
@@ -106,7 +109,7 @@ async function pacing() {
     for await (const _ of results(
       kg,
       [input],
-      { baseUrl: sim.url, retryBaseMs: 200, maxDocs: 10, concurrency: 16, maxOutputTokens: MAX_OUTPUT_TOKENS, ...(values['client-tpm'] ? { tpm } : {}) },
+      { baseUrl: sim.url, retryBaseMs: 200, maxDocs: 10, concurrency: 16, maxOutputTokens: MAX_OUTPUT_TOKENS, ...(values.clientTpm ? { tpm } : {}) },
       { context: ctx },
     ))
       out++;
@@ -122,7 +125,7 @@ async function pacing() {
   // against the limit's rate over the run.
   const share = (s.admittedTokens - tpm) / ((tpm / 60) * window);
   const share429 = s.rateLimited / Math.max(1, s.requests);
-  const mode = values['client-tpm'] ? 'client --tpm set to the limit' : 'headers only (no client budget)';
+  const mode = values.clientTpm ? 'client --tpm set to the limit' : 'headers only (no client budget)';
   console.log(
     `tpm ${tpm}, ${mode}: ${s.admittedTokens} tokens admitted in ${window.toFixed(1)} s; share of the limit ${(share * 100).toFixed(1)}%; 429s ${s.rateLimited}/${s.requests} (${(share429 * 100).toFixed(2)}%); ${out} documents done`,
   );

@@ -9,18 +9,20 @@
  *
  * Writes bench/results/memory.json and bench/results/memory.svg.
  */
-import { parseArgs } from 'node:util';
+import { benchArgs } from './bench-cli.js';
 import { MEMORY_CORPUS } from './doc-batches.js';
 import { VARIANTS, type Variant } from './memory-runs.js';
 import { runSuite, type SuitePlan } from './memory-suite.js';
 
-const { values } = parseArgs({
-  options: {
-    sizes: { type: 'string', default: '100000,1000000' },
-    variants: { type: 'string', default: VARIANTS.join(',') },
-    seed: { type: 'string', default: '1' },
-    name: { type: 'string', default: 'memory' },
-  },
+const values = benchArgs({
+  script: 'bench/memory.js',
+  about: ['Constant memory, asserted: generated documents through pipelines/kg in child processes at each size, per variant. Exits 1 when a check fails.'],
+  specs: [
+    { name: 'sizes', type: 'string', default: '100000,1000000', description: 'Document counts, comma-separated' },
+    { name: 'variants', type: 'string', default: VARIANTS.join(','), description: `Variants to run, comma-separated: ${VARIANTS.join(', ')}` },
+    { name: 'seed', type: 'integer', default: 1, description: 'Seed of the generated documents' },
+    { name: 'name', type: 'string', default: 'memory', description: 'Name of the results (bench/results/NAME.json and .svg)' },
+  ],
 });
 
 const sizes = values.sizes
@@ -40,7 +42,7 @@ for (const variant of variants) {
 const outcome = await runSuite({
   name: values.name,
   description: 'Peak RSS and heap-used-after-GC of pipelines/kg on generated documents piped in, per variant and input size',
-  seed: Number(values.seed),
+  seed: values.seed,
   corpus: MEMORY_CORPUS,
   runs,
 });

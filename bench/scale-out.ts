@@ -12,15 +12,22 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { benchArgs } from './bench-cli.js';
 import { generateDocs } from './generate-docs.js';
 import { startSimulator } from '../simulator/openai-sim.js';
 import { startRedis } from './redis-server.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
-const { values } = parseArgs({ options: { docs: { type: 'string', default: '400' }, 'latency-ms': { type: 'string', default: '500' } } });
-const docs = Number(values.docs);
-const latencyMs = Number(values['latency-ms']);
+const values = benchArgs({
+  script: 'bench/scale-out.js',
+  about: ['Scale-out throughput: a coordinator with 1, 2 and 4 workers against the simulator, and a local run at the same concurrency. Needs redis-server on PATH.'],
+  specs: [
+    { name: 'docs', type: 'integer', default: 400, min: 1, description: 'Documents per run' },
+    { name: 'latency-ms', type: 'number', default: 500, min: 0, description: "The simulator's fixed latency per request, ms" },
+  ],
+});
+const docs = values.docs;
+const latencyMs = values.latencyMs;
 const PER_WORKER = 4;
 
 function node(args: string[]): ChildProcess {

@@ -21,7 +21,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { benchArgs } from './bench-cli.js';
 import { runChild, type ChildRun } from './child-run.js';
 import { generatedBatches, type InputBatch } from './doc-batches.js';
 import { median } from './memory-checks.js';
@@ -30,25 +30,22 @@ import { downsample, round } from './probe-samples.js';
 import { writeResults } from './results-file.js';
 import { formatCount, svgDocument, type Series } from './svg-chart.js';
 
-const { values } = parseArgs({
-  options: {
-    docs: { type: 'string', default: '100000' },
-    rounds: { type: 'string', default: '3' },
-    'offline-docs': { type: 'string', default: '20000' },
-    'offline-rounds': { type: 'string', default: '1' },
-    seed: { type: 'string', default: '2' },
-  },
+const values = benchArgs({
+  script: 'bench/throughput.js',
+  about: ['Framework overhead (the dry run against a hand-written loop on the same bytes) and worker scaling of the offline extractor.'],
+  specs: [
+    { name: 'docs', type: 'integer', default: 100000, min: 1, description: 'Documents of the overhead comparison' },
+    { name: 'rounds', type: 'integer', default: 3, min: 1, description: 'Rounds of the overhead comparison (the median is reported)' },
+    { name: 'offline-docs', type: 'integer', default: 20000, min: 1, description: 'Documents of the worker-scaling runs' },
+    { name: 'offline-rounds', type: 'integer', default: 1, min: 1, description: 'Rounds of the worker-scaling runs' },
+    { name: 'seed', type: 'integer', default: 2, description: 'Seed of the generated documents' },
+  ],
 });
-const positive = (flag: string, s: string): number => {
-  const n = Number(s);
-  if (!Number.isInteger(n) || n < 1) throw new RangeError(`--${flag} must be a positive integer (got ${s})`);
-  return n;
-};
-const DOCS = positive('docs', values.docs);
-const ROUNDS = positive('rounds', values.rounds);
-const OFFLINE_DOCS = positive('offline-docs', values['offline-docs']);
-const OFFLINE_ROUNDS = positive('offline-rounds', values['offline-rounds']);
-const SEED = Number(values.seed);
+const DOCS = values.docs;
+const ROUNDS = values.rounds;
+const OFFLINE_DOCS = values.offlineDocs;
+const OFFLINE_ROUNDS = values.offlineRounds;
+const SEED = values.seed;
 const TARGET = 0.8;
 const CORES = availableParallelism();
 const HAND_LOOP = fileURLToPath(new URL('./hand-loop.js', import.meta.url));

@@ -10,7 +10,7 @@
  * Importing this file has no side effects; running it runs the CLI. Details: docs/graph.md.
  */
 import { existsSync, statSync } from 'node:fs';
-import { PIPELINE_EXIT_CODES } from '../lib/cli/exit-codes.js';
+import { GRAPH_EXIT_CODES } from '../lib/cli/exit-codes.js';
 import { helpText } from '../lib/cli/help.js';
 import { parseSpecArgs } from '../lib/cli/parse-args.js';
 import { cli, ioOf, runProgram, type CliIo, type ProgramIo } from '../lib/cli/program.js';
@@ -23,17 +23,20 @@ import { exportTables } from '../lib/graph/export-tables.js';
 import { DEFAULT_CACHE_MB } from '../lib/graph/schema.js';
 import { formatStats, graphStats } from '../lib/graph/stats.js';
 import { GraphStore } from '../lib/graph/store.js';
-import { resolveOptions, type OptionSpec } from '../lib/runtime/options.js';
+import { defineOptions, resolveOptions, type OptionSpec, type OptionsOf } from '../lib/runtime/options.js';
 import { readOptionSpecs } from '../stages/read.js';
 import { runAdd, type AddCliOptions } from './graph-add.js';
 
 export { addToGraph, type AddSummary, type AddHooks } from './graph-add.js';
 
-const helpSpec: OptionSpec = { name: 'help', short: 'h', type: 'boolean', default: false, description: 'Show this help' };
-const quietSpec: OptionSpec = { name: 'quiet', short: 'q', type: 'boolean', default: false, description: 'No summary (bad lines are still counted on stderr)' };
-const cacheSpec: OptionSpec = { name: 'cache-mb', type: 'integer', default: DEFAULT_CACHE_MB, min: 1, description: "SQLite page cache in MiB: the store's share of memory" };
+// Shared by several commands; declared with defineOptions so each command's options type follows from its specs.
+const [helpSpec, quietSpec, cacheSpec] = defineOptions([
+  { name: 'help', short: 'h', type: 'boolean', default: false, description: 'Show this help' },
+  { name: 'quiet', short: 'q', type: 'boolean', default: false, description: 'No summary (bad lines are still counted on stderr)' },
+  { name: 'cache-mb', type: 'integer', default: DEFAULT_CACHE_MB, min: 1, description: "SQLite page cache in MiB: the store's share of memory" },
+]);
 
-export const addOptionSpecs: readonly OptionSpec[] = [
+export const addOptionSpecs = defineOptions([
   { name: 'batch-size', type: 'integer', default: 1000, min: 1, description: 'Documents per transaction (larger is faster; memory grows with it)' },
   ...readOptionSpecs,
   { name: 'dead-letter', type: 'string', description: 'Write bad lines as JSONL dead letters to this file; without it stderr shows their count and first reasons' },
@@ -41,9 +44,9 @@ export const addOptionSpecs: readonly OptionSpec[] = [
   { name: 'progress', type: 'boolean', default: false, description: 'Show progress on stderr even when it is not a terminal' },
   quietSpec,
   helpSpec,
-];
+]);
 
-export const exportOptionSpecs: readonly OptionSpec[] = [
+export const exportOptionSpecs = defineOptions([
   {
     name: 'format',
     type: 'string',
@@ -53,15 +56,15 @@ export const exportOptionSpecs: readonly OptionSpec[] = [
   { name: 'out', short: 'o', type: 'string', description: 'Where to write: a directory for neo4j and tables (created if absent), a file for graphml' },
   cacheSpec,
   helpSpec,
-];
+]);
 
-export const statsOptionSpecs: readonly OptionSpec[] = [
+export const statsOptionSpecs = defineOptions([
   { name: 'top', type: 'integer', default: 10, min: 0, description: 'How many top entities, relation types and relations to list' },
   { name: 'json', type: 'boolean', default: false, description: 'Print the figures as JSON' },
   helpSpec,
-];
+]);
 
-export const checkOptionSpecs: readonly OptionSpec[] = [helpSpec];
+export const checkOptionSpecs = defineOptions([helpSpec]);
 
 interface Command {
   summary: string;
@@ -92,7 +95,7 @@ export function graphHelp(command?: string): string {
       usage: `${PROGRAM} ${command} ${c.args} [options]`,
       about: [c.summary + '.', ...(c.files ? ['Reads JSONL, a JSON array, or either gzipped, from the FILEs in order, or from stdin when none is given.'] : [])],
       specs: c.specs,
-      exitCodes: PIPELINE_EXIT_CODES,
+      exitCodes: GRAPH_EXIT_CODES,
     });
   }
   return helpText({
@@ -102,7 +105,7 @@ export function graphHelp(command?: string): string {
       ['Commands:', ...Object.entries(COMMANDS).map(([name, cmd]) => `  ${`${name} ${cmd.args}`.padEnd(42)}${cmd.summary}`)],
       [`Options of a command: ${PROGRAM} <command> --help. Store schema, merge rules and export formats: docs/graph.md.`],
     ],
-    exitCodes: PIPELINE_EXIT_CODES,
+    exitCodes: GRAPH_EXIT_CODES,
   });
 }
 
@@ -134,7 +137,7 @@ export function parseGraphCommandLine(argv: readonly string[]): Parsed {
 }
 
 async function runExport(p: Parsed, io: ProgramIo): Promise<number> {
-  const o = p.options as { format?: 'neo4j' | 'graphml' | 'tables'; out?: string; cacheMb: number };
+  const o = p.options as Omit<OptionsOf<typeof exportOptionSpecs>, 'help'>;
   if (o.format === undefined) throw usageError('export: --format is required (neo4j, graphml or tables)');
   if (o.out === undefined) throw usageError(`export: --out is required (${o.format === 'graphml' ? 'a file' : 'a directory'})`);
   const isDir = existsSync(o.out) && statSync(o.out).isDirectory();
@@ -154,7 +157,7 @@ async function runExport(p: Parsed, io: ProgramIo): Promise<number> {
 }
 
 function runStats(p: Parsed, io: ProgramIo): number {
-  const o = p.options as { top: number; json: boolean };
+  const o = p.options as Omit<OptionsOf<typeof statsOptionSpecs>, 'help'>;
   const store = GraphStore.open(p.graph, { readonly: true });
   try {
     const s = graphStats(store, o.top);
@@ -192,7 +195,7 @@ export async function runGraphCli(argv: readonly string[] = process.argv.slice(2
     try {
       switch (parsed.command) {
         case 'add':
-          return await runAdd(parsed.graph, parsed.inputs, parsed.options as unknown as AddCliOptions, io, stop.signal);
+          return await runAdd(parsed.graph, parsed.inputs, parsed.options as Omit<OptionsOf<typeof addOptionSpecs>, 'help'> satisfies AddCliOptions, io, stop.signal);
         case 'export':
           return await runExport(parsed, io);
         case 'stats':

@@ -13,7 +13,7 @@ import { parseSpecArgs } from '../lib/cli/parse-args.js';
 import { cli, ioOf, runProgram, type CliIo } from '../lib/cli/program.js';
 import { stopOnSignals } from '../lib/cli/signals.js';
 import { ErrorCode, ExitCode, SluiceError, codeOf, messageOf, usageError } from '../lib/runtime/errors.js';
-import { resolveOptions, type OptionSpec } from '../lib/runtime/options.js';
+import { defineOptions, resolveOptions, type OptionsOf } from '../lib/runtime/options.js';
 import { runKeys, checkRunId } from '../lib/scale/queue-names.js';
 import { checkRedisUrl, redisConnectTimeoutSpec } from '../lib/scale/redis.js';
 import type { RunSpec } from '../lib/scale/run-spec.js';
@@ -25,7 +25,7 @@ import { NO_SERVER_MESSAGE, embedExtractor, embedOptionSpecs, type EmbedOptions 
 import { kgExtractor, kgOptionSpecs, type KgOptions } from './kg.js';
 import type { Redis } from 'ioredis';
 
-export const workerOptionSpecs: readonly OptionSpec[] = [
+export const workerOptionSpecs = defineOptions([
   { name: 'redis', type: 'string', description: 'The Redis the coordinators enqueue on (redis://[user:password@]host:port[/db], rediss:// for TLS); required' },
   { name: 'concurrency', type: 'integer', default: 8, min: 1, description: 'Packs in flight at once (per run served)' },
   {
@@ -46,20 +46,10 @@ export const workerOptionSpecs: readonly OptionSpec[] = [
   { name: 'workers', type: 'integer', min: 0, max: 256, defaultLabel: 'CPU count', description: 'Worker threads for the offline extractor' },
   { name: 'quiet', short: 'q', type: 'boolean', default: false, description: 'Only errors on stderr' },
   { name: 'help', short: 'h', type: 'boolean', default: false, description: 'Show this help' },
-];
+]);
 
-export interface WorkerCli {
-  redis: string;
-  concurrency: number;
-  baseUrl?: string;
-  runId?: string;
-  lockDurationMs: number;
-  redisConnectTimeoutMs: number;
-  cache?: string;
-  workers?: number;
-  quiet: boolean;
-  help: boolean;
-}
+/** The parsed flags, as the specs declare them; --redis has no default but parseWorkerArgs requires it. */
+export type WorkerCli = OptionsOf<typeof workerOptionSpecs> & { redis: string };
 
 export function parseWorkerArgs(argv: readonly string[]): WorkerCli {
   const { given } = parseSpecArgs(workerOptionSpecs, argv, { positionals: false });

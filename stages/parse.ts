@@ -6,6 +6,7 @@ import { RecordCode, messageOf } from '../lib/runtime/errors.js';
 import { failure, type Doc, type Failure, type RawRecord } from '../lib/runtime/records.js';
 import { defineOptions, type OptionsOf } from '../lib/runtime/options.js';
 import type { StageTransform } from '../lib/runtime/stage.js';
+import { csvHint, missingFieldHint } from '../lib/input/record-hints.js';
 
 export const parseOptionSpecs = defineOptions([
   { name: 'id-field', type: 'string', default: 'id', description: 'Field holding the document id (dots reach into nested objects); numbers become strings; a missing id becomes "<source>:<line>"' },
@@ -37,7 +38,7 @@ export function jsonValueOf(rec: RawRecord): { value: unknown } | Failure {
   try {
     return { value: JSON.parse(rec.text) };
   } catch (err) {
-    return failure(rec, 'parse', RecordCode.INVALID_JSON, `invalid JSON: ${messageOf(err)}`, rec.text);
+    return failure(rec, 'parse', RecordCode.INVALID_JSON, `invalid JSON: ${messageOf(err)}${csvHint(rec.text, rec.line)}`, rec.text);
   }
 }
 
@@ -71,7 +72,7 @@ export function recordParser(options: ParseOptions): (rec: RawRecord) => Doc | F
     }
     const text = dig(obj, textPath);
     if (text === undefined || text === null) {
-      return failure(rec, 'parse', RecordCode.MISSING_TEXT, `field "${options.textField}" is missing`, excerptSource(rec, value), id);
+      return failure(rec, 'parse', RecordCode.MISSING_TEXT, `field "${options.textField}" is missing${missingFieldHint(obj)}`, excerptSource(rec, value), id);
     }
     if (typeof text !== 'string') {
       return failure(rec, 'parse', RecordCode.TEXT_NOT_STRING, `field "${options.textField}" is ${typeLabel(text)}, not a string`, excerptSource(rec, value), id);

@@ -6,16 +6,16 @@
  */
 import { createReadStream, promises as fsp, fstatSync } from 'node:fs';
 import { fingerprintOf, HEAD_BYTES, type InputPosition, type InputTracking } from '../lib/runtime/input-tracking.js';
-import { Readable } from 'node:stream';
+import { Readable, pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import _ from 'highland';
 import { failure, type Failure, type RawRecord } from '../lib/runtime/records.js';
-import { SluiceError, ErrorCode, messageOf } from '../lib/runtime/errors.js';
 import { defineOptions, type OptionsOf } from '../lib/runtime/options.js';
 import type { RunContext } from '../lib/runtime/run-context.js';
 import type { Stream } from '../lib/runtime/stage.js';
 import { LineSplitter, type LineItem } from '../lib/input/lines.js';
 import { jsonArrayElements } from '../lib/input/json-array.js';
+import { directoryError, inputError, withLine, type ReadPosition } from '../lib/input/read-errors.js';
 
 export const readOptionSpecs = defineOptions([
   { name: 'max-line-bytes', type: 'integer', default: 16 * 1024 * 1024, min: 1, description: 'Longest accepted input line in bytes; a longer line is dead-lettered without being held in memory' },
@@ -68,7 +68,8 @@ async function* readBatches(inputs: readonly InputSpec[], options: ReadOptions, 
       opened.bytes.destroy?.();
       continue;
     }
-    const bytes = opened.skip > 0 ? skipBytes(await maybeGunzip(opened.bytes), opened.skip) : await maybeGunzip(opened.bytes);
+    const inflated = await maybeGunzip(opened.bytes, name, opened.at);
+    const bytes = opened.skip > 0 ? skipBytes(inflated, opened.skip) : inflated;
     const { format, bytes: body } = options.format === 'auto' ? await sniffFormat(bytes, opened.format) : { format: options.format, bytes };
     if (format === 'json') {
       yield* arrayBatches(name, body, nextSeq, ctx, index, from?.line ?? 0);
@@ -85,6 +86,8 @@ interface OpenedInput {
   skip: number;
   /** The format when known from the head already read (a file seeked past it). */
   format?: 'jsonl' | 'json';
+  /** How far it has been read, for the message if reading fails. */
+  at: ReadPosition;
 }
 
 /**
@@ -106,24 +109,26 @@ async function openBytes(
     tracking.verify(index, fingerprintOf(name, head, size));
     if (from === 'done') {
       ctx.stats.bytesRead += size;
-      return { bytes: (async function* () {})(), skip: 0 };
+      return { bytes: (async function* () {})(), skip: 0, at: { bytes: size } };
     }
     const gzipped = head[0] === GZIP_MAGIC[0] && head[1] === GZIP_MAGIC[1];
     const format = formatOf(head);
     if (from && from.offset > 0 && !gzipped && format === 'jsonl') {
       ctx.stats.bytesRead += from.offset;
-      return { bytes: countBytes(createReadStream(path, { start: from.offset, highWaterMark: 64 * 1024 }) as AsyncIterable<Buffer>, ctx), skip: 0, format };
+      const at = { bytes: from.offset };
+      return { bytes: countBytes(createReadStream(path, { start: from.offset, highWaterMark: 64 * 1024 }) as AsyncIterable<Buffer>, ctx, name, at), skip: 0, format, at };
     }
   }
   const raw = typeof input === 'string' ? openInput(input) : input.stream;
-  let bytes = countBytes(raw as AsyncIterable<Buffer>, ctx);
+  const at: ReadPosition = { bytes: 0 };
+  let bytes = countBytes(raw as AsyncIterable<Buffer>, ctx, name, at);
   if (!path && tracking) bytes = verifiedHead(bytes, (head) => tracking.verify(index, fingerprintOf(name, head, undefined)));
   const skip = from && from !== 'done' && from.offset > 0 ? from.offset : 0;
   if (from === 'done') {
     // An earlier stream input of a resumed run: its head is checked, the rest drained.
     for await (const _chunk of bytes) void _chunk;
   }
-  return { bytes, skip };
+  return { bytes, skip, at };
 }
 
 async function readHead(path: string): Promise<{ head: Buffer; size: number }> {
@@ -135,7 +140,7 @@ async function readHead(path: string): Promise<{ head: Buffer; size: number }> {
     const { bytesRead } = await handle.read(buf, 0, buf.length, 0);
     return { head: buf.subarray(0, bytesRead), size };
   } catch (err) {
-    throw new SluiceError(ErrorCode.FATAL, `cannot read input ${path}: ${messageOf(err)}`, { cause: err });
+    throw inputError(path, err);
   } finally {
     await handle?.close();
   }
@@ -191,20 +196,27 @@ async function totalSize(inputs: readonly InputSpec[]): Promise<number | undefin
     if (typeof input !== 'string') return undefined;
     try {
       const st = input === '-' ? fstatSync(0) : await fsp.stat(input);
+      if (st.isDirectory()) throw directoryError(input);
       if (!st.isFile()) return undefined; // a pipe: size unknown
       total += st.size;
     } catch (err) {
-      throw new SluiceError(ErrorCode.FATAL, `cannot read input ${input}: ${messageOf(err)}`, { cause: err });
+      throw inputError(input, err);
     }
   }
   return total;
 }
 
-async function* countBytes(source: AsyncIterable<Buffer | string>, ctx: RunContext): AsyncGenerator<Buffer> {
-  for await (const chunk of source) {
-    const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-    ctx.stats.bytesRead += buf.length;
-    yield buf;
+/** Counts the bytes read (for progress and for the message if reading fails); a read error names the input. */
+async function* countBytes(source: AsyncIterable<Buffer | string>, ctx: RunContext, name: string, at: ReadPosition): AsyncGenerator<Buffer> {
+  try {
+    for await (const chunk of source) {
+      const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+      ctx.stats.bytesRead += buf.length;
+      at.bytes += buf.length;
+      yield buf;
+    }
+  } catch (err) {
+    throw inputError(name, err, at);
   }
 }
 
@@ -224,10 +236,28 @@ async function peek(source: AsyncIterable<Buffer>): Promise<{ first: Buffer | un
   return { first, all: replay() };
 }
 
-async function maybeGunzip(source: AsyncIterable<Buffer>): Promise<AsyncIterable<Buffer>> {
+async function maybeGunzip(source: AsyncIterable<Buffer>, name: string, at: ReadPosition): Promise<AsyncIterable<Buffer>> {
   const { first, all } = await peek(source);
   if (!first || first[0] !== GZIP_MAGIC[0] || first[1] !== GZIP_MAGIC[1]) return all;
-  return Readable.from(all).pipe(createGunzip());
+  // pipeline, not pipe: an error of the file reaches the reader instead of leaving it waiting.
+  return inflate(
+    pipeline(Readable.from(all), createGunzip(), () => {}),
+    name,
+    at,
+  );
+}
+
+/** The inflated bytes, counted; zlib's error (a truncated or corrupt file) names the input and how far it was read. */
+async function* inflate(gunzip: AsyncIterable<Buffer>, name: string, at: ReadPosition): AsyncGenerator<Buffer> {
+  at.inflated = 0;
+  try {
+    for await (const chunk of gunzip) {
+      at.inflated += chunk.length;
+      yield chunk;
+    }
+  } catch (err) {
+    throw inputError(name, err, at);
+  }
 }
 
 async function sniffFormat(source: AsyncIterable<Buffer>, known?: 'jsonl' | 'json'): Promise<{ format: 'jsonl' | 'json'; bytes: AsyncIterable<Buffer> }> {
@@ -267,11 +297,19 @@ async function* lineBatches(
     ctx.stats.blankLines += splitter.blankLines - blanks;
     blanks = splitter.blankLines;
   };
-  for await (const chunk of bytes) {
-    const items = splitter.push(chunk);
-    flushBlanks();
-    if (items.length > 0) yield items.map((it) => toRecord(name, it, nextSeq(), ctx, input));
-    if (ctx.signal.aborted) return;
+  let lastLine = start.line;
+  try {
+    for await (const chunk of bytes) {
+      const items = splitter.push(chunk);
+      flushBlanks();
+      if (items.length > 0) {
+        lastLine = items[items.length - 1]!.line;
+        yield items.map((it) => toRecord(name, it, nextSeq(), ctx, input));
+      }
+      if (ctx.signal.aborted) return;
+    }
+  } catch (err) {
+    throw withLine(err, lastLine);
   }
   const rest = splitter.end();
   flushBlanks();

@@ -136,7 +136,7 @@ t.test('--output, --summary and --progress', async (t) => {
   const s = JSON.parse(readFileSync(summary, 'utf8'));
   t.match(s, { pipeline: 'kg', docsIn: 25, docsOut: 25, deadLettered: 0, interrupted: false });
   t.ok(s.peakRssMb > 0 && s.entitiesPerDoc > 1);
-  t.match(r.stderr, /kg 25 docs {2}100\.0% of ~25 {2}.*docs\/s {2}.*tok\/s/, 'progress line');
+  t.match(r.stderr, /kg 25 docs {2}100\.0% of input bytes read {2}~25 docs in all {2}.*docs\/s {2}.*tok\/s/, 'progress line');
 });
 
 t.test('--dry-run prints tokens, requests and cost, and extracts nothing', async (t) => {

@@ -10,7 +10,7 @@ export { ExitCode } from '../runtime/errors.js';
 /** One row of a help's "Exit codes:" table: the code and what it means for that program. */
 export type ExitCodeRow = readonly [code: number, meaning: string];
 
-/** The pipelines' codes (kg, embed; graph shares them). */
+/** The pipelines' codes (kg, embed). */
 export const PIPELINE_EXIT_CODES: readonly ExitCodeRow[] = [
   [ExitCode.OK, 'the run completed; bad records were dead-lettered, which is not a failure'],
   [ExitCode.FATAL, 'fatal: unreadable input, unwritable output, or another error that stops the run'],
@@ -39,4 +39,12 @@ export const SIMULATOR_EXIT_CODES: readonly ExitCodeRow[] = [
   [ExitCode.FATAL, 'fatal: the server could not start (e.g. the port is in use)'],
   [ExitCode.USAGE, 'usage: unknown flag or invalid option value'],
   [ExitCode.INTERRUPTED, 'a second SIGINT/SIGTERM: exited at once'],
+];
+
+/** The graph program's codes (pipelines/graph.js): no --max-cost there, and `check` fails with 1. */
+export const GRAPH_EXIT_CODES: readonly ExitCodeRow[] = [
+  [ExitCode.OK, 'the command completed; bad lines given to add were counted (or dead-lettered), which is not a failure'],
+  [ExitCode.FATAL, 'fatal: an unreadable input or graph, an unwritable store, or check found the store not consistent'],
+  [ExitCode.USAGE, 'usage: unknown command or flag, or invalid option value'],
+  [ExitCode.INTERRUPTED, 'add interrupted by SIGINT/SIGTERM: the documents read so far are committed'],
 ];

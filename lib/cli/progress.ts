@@ -1,6 +1,8 @@
 /**
- * Progress on stderr: records done, percent and estimated total when the input size is known,
- * rate, tokens/s and ETA. Rewrites one line on a TTY; prints a line every few seconds otherwise.
+ * Progress on stderr: records done, the share of the input's bytes read and the estimated total
+ * when the input size is known, rate, tokens/s and ETA. Rewrites one line on a TTY, fitted to the
+ * terminal's width (a wrapped line cannot be rewritten: each update would add a line); prints a
+ * line every few seconds otherwise.
  */
 import type { RunStats } from '../runtime/run-context.js';
 
@@ -14,13 +16,21 @@ export interface ProgressOptions {
   maxCost?: number;
 }
 
+/** One field of the line; the lower its rank, the sooner it is dropped when the line does not fit. */
+interface Field {
+  text: string;
+  rank: number;
+}
+
+const SEPARATOR = '  ';
+
 export class Progress {
   private timer: NodeJS.Timeout | undefined;
   private lastLength = 0;
 
   constructor(
     private readonly stats: RunStats,
-    private readonly out: NodeJS.WritableStream,
+    private readonly out: NodeJS.WritableStream & { columns?: number },
     private readonly options: ProgressOptions,
   ) {}
 
@@ -37,38 +47,72 @@ export class Progress {
     if (this.options.tty) this.out.write('\n');
   }
 
-  line(): string {
+  /** The line, fitted to `width` columns when given (the least important fields dropped first). */
+  line(width?: number): string {
+    return fit(this.fields(), width);
+  }
+
+  private fields(): Field[] {
     const s = this.stats;
     const seconds = Math.max(0.001, (Date.now() - s.startedAt) / 1000);
     const done = s.resultsOut + s.deadLettered;
     // A resumed run's committed records were done by earlier sessions: not part of this one's rate.
     const rate = (done - (s.resumedAt ?? 0)) / seconds;
-    const parts = [`${this.options.label} ${done.toLocaleString('en-US')} docs`];
+    const fields: Field[] = [{ text: `${this.options.label} ${done.toLocaleString('en-US')} docs`, rank: 100 }];
     if (s.totalBytes) {
+      // The share is of bytes read, not of documents done: reading runs ahead of the LLM work.
       const fraction = Math.min(1, s.bytesRead / s.totalBytes);
       const total = fraction > 0 ? Math.max(done, Math.round(s.recordsIn / fraction)) : 0;
-      parts.push(`${(fraction * 100).toFixed(1)}% of ~${total.toLocaleString('en-US')}`);
-      if (rate > 0 && total > done) parts.push(`ETA ${duration((total - done) / rate)}`);
+      fields.push({ text: `${(fraction * 100).toFixed(1)}% of input bytes read`, rank: 80 });
+      fields.push({ text: `~${total.toLocaleString('en-US')} docs in all`, rank: 40 });
+      if (rate > 0 && total > done) fields.push({ text: `ETA ${duration((total - done) / rate)}`, rank: 60 });
     }
-    parts.push(`${Math.round(rate).toLocaleString('en-US')} docs/s`);
-    parts.push(`${compact(s.textTokens / seconds)} tok/s`);
-    if (s.deadLettered) parts.push(`dead-lettered ${s.deadLettered.toLocaleString('en-US')}`);
-    if (s.retries) parts.push(`retries ${s.retries}`);
+    fields.push({ text: `${Math.round(rate).toLocaleString('en-US')} docs/s`, rank: 30 });
+    fields.push({ text: `${compact(s.textTokens / seconds)} tok/s`, rank: 10 });
+    if (s.deadLettered) fields.push({ text: `dead-lettered ${s.deadLettered.toLocaleString('en-US')}`, rank: 70 });
+    if (s.retries) fields.push({ text: `retries ${s.retries}`, rank: 20 });
     // Batch mode: what the provider's request_counts say of the batches in progress.
-    if (s.batchesInProgress) parts.push(`batches ${s.batchesInProgress} in progress (${s.batchRequestsDone.toLocaleString('en-US')}/${s.batchRequestsTotal.toLocaleString('en-US')} requests done)`);
-    if (this.options.cost && s.requests > 0) parts.push(`$${this.options.cost().toFixed(4)}${this.options.maxCost !== undefined ? ` of $${this.options.maxCost}` : ''}`);
-    return parts.join('  ');
+    if (s.batchesInProgress) {
+      const counts = `${s.batchRequestsDone.toLocaleString('en-US')}/${s.batchRequestsTotal.toLocaleString('en-US')} requests done`;
+      fields.push({ text: `batches ${s.batchesInProgress} in progress (${counts})`, rank: 50 });
+    }
+    if (this.options.cost && s.requests > 0) {
+      fields.push({ text: `$${this.options.cost().toFixed(4)}${this.options.maxCost !== undefined ? ` of $${this.options.maxCost}` : ''}`, rank: 90 });
+    }
+    return fields;
+  }
+
+  /** The terminal's width less one: writing into the last column wraps on some terminals. */
+  private width(): number | undefined {
+    const columns = this.out.columns;
+    return this.options.tty && typeof columns === 'number' && columns > 1 ? columns - 1 : undefined;
   }
 
   private render(): void {
-    const text = this.line();
+    const width = this.width();
+    const text = this.line(width);
     if (this.options.tty) {
-      this.out.write(`\r${text}${' '.repeat(Math.max(0, this.lastLength - text.length))}`);
+      // Blanks over the rest of the previous line, never past the width (the terminal may have narrowed).
+      const pad = Math.max(0, Math.min(this.lastLength, width ?? Infinity) - text.length);
+      this.out.write(`\r${text}${' '.repeat(pad)}`);
       this.lastLength = text.length;
     } else {
       this.out.write(`${text}\n`);
     }
   }
+}
+
+/** Joins the fields in their order, dropping the lowest-ranked until the line fits; the first is cut if it alone is too long. */
+function fit(fields: readonly Field[], width: number | undefined): string {
+  const kept = [...fields];
+  const joined = () => kept.map((f) => f.text).join(SEPARATOR);
+  if (width === undefined) return joined();
+  while (kept.length > 1 && joined().length > width) {
+    let lowest = 1;
+    for (let i = 2; i < kept.length; i++) if (kept[i]!.rank < kept[lowest]!.rank) lowest = i;
+    kept.splice(lowest, 1);
+  }
+  return joined().slice(0, width);
 }
 
 export function duration(seconds: number): string {

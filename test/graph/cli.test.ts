@@ -180,6 +180,19 @@ t.test('export, stats, check and --help: output and usage', async (t) => {
   t.match(top.stdout, /Exit codes:/);
 });
 
+t.test("graph's --help lists graph's exit codes, not kg's --max-cost", async (t) => {
+  for (const args of [['--help'], ['add', '--help'], ['export', '--help'], ['stats', '--help'], ['check', '--help']]) {
+    const help = await graph(args);
+    t.equal(help.code, 0);
+    const table = help.stdout.slice(help.stdout.indexOf('Exit codes:'));
+    t.match(table, /\n {2}0 {4}the command completed/, `${args.join(' ')}: 0`);
+    t.match(table, /\n {2}1 {4}fatal: .*check found the store not consistent/, `${args.join(' ')}: 1`);
+    t.match(table, /\n {2}2 {4}usage/, `${args.join(' ')}: 2`);
+    t.match(table, /\n {2}130 {2}add interrupted/, `${args.join(' ')}: 130`);
+    t.notMatch(table, /\n {2}3 |--max-cost/, `${args.join(' ')}: no exit code 3, which graph cannot return`);
+  }
+});
+
 t.test('usage errors exit 2; a store that is missing, not SQLite or not a graph exits 1', async (t) => {
   const db = join(dir, 'usage.db');
   await graph(['add', db], { stdin: '' });

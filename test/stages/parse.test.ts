@@ -46,6 +46,30 @@ for (const [name, line, code, reason] of bad) {
   });
 }
 
+t.test('a CSV or TSV line given as JSONL: the reason says it looks like CSV, and that CSV is not read', async (t) => {
+  const notCsv = /not CSV; convert the file to JSONL first$/;
+  t.match(parseOne(raw('id,title,text', 1)), { code: 'INVALID_JSON', reason: /^invalid JSON: .*; the line looks like a CSV header \(id, title, text\): sluice reads JSONL/ });
+  t.match(parseOne(raw('id,title,text', 1)), { reason: notCsv });
+  t.match(parseOne(raw('7,"A title","some text, with a comma"', 2)), { code: 'INVALID_JSON', reason: /; the line looks like comma-separated fields \(CSV\): .*not CSV/ });
+  t.match(parseOne(raw('id\ttext', 1)), { reason: /the line looks like a TSV header \(id, text\): .*not TSV/ });
+  t.match(parseOne(raw('7\tsome text', 4)), { reason: /the line looks like tab-separated fields \(TSV\)/ });
+  // A data line on line 1 is not taken for a header; broken JSON is not taken for CSV.
+  t.match(parseOne(raw('7,some text', 1)), { reason: /comma-separated fields/ });
+  t.notMatch((parseOne(raw('{"id":1,"text":"a",', 1)) as { reason: string }).reason, /CSV|looks like/);
+  t.notMatch((parseOne(raw('not json at all', 1)) as { reason: string }).reason, /CSV|looks like/);
+});
+
+t.test('a missing text field: the reason names the field looked for, the fields the record has, and --text-field', async (t) => {
+  t.match(parseOne(raw('{"body":"x","title":"y"}')), { code: 'MISSING_TEXT', reason: 'field "text" is missing; the record has fields: body, title; give --text-field' });
+  t.match(recordParser({ idField: 'id', textField: 'doc.body' })(raw('{"id":1,"doc":{"text":"x"}}')), { reason: 'field "doc.body" is missing; the record has fields: id, doc; give --text-field' });
+  t.match(parseOne(raw('{}')), { reason: 'field "text" is missing; the record has no fields' });
+  const many: Record<string, number> = {};
+  for (let i = 0; i < 200; i++) many[`field_number_${i}`] = i;
+  const reason = (parseOne(raw(JSON.stringify(many))) as { reason: string }).reason;
+  t.ok(reason.length < 250, `bounded (${reason.length} characters)`);
+  t.match(reason, /^field "text" is missing; the record has fields: field_number_0, field_number_1, .*, \.\.\. \(\d+ more\); give --text-field$/);
+});
+
 t.test('a failure after the id is known carries the id', async (t) => {
   t.match(parseOne(raw('{"id":"has-id"}')), { code: 'MISSING_TEXT', id: 'has-id' });
 });

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -115,6 +115,31 @@ t.test('--format jsonl reads a line starting with "[" as a JSONL record', async 
 
 t.test('a missing input file is a fatal error naming it', async (t) => {
   await t.rejects(readAll([join(dir, 'nope.jsonl')]), { code: 'E_FATAL', message: /nope\.jsonl/ });
+});
+
+t.test('a directory given as input: fatal, naming it and what to give instead', async (t) => {
+  const sub = join(dir, 'a-dir');
+  mkdirSync(sub, { recursive: true });
+  const expected = { code: 'E_FATAL', message: `cannot read input ${sub}: is a directory: give the files in it (e.g. ${sub}/*.jsonl), not the directory` };
+  await t.rejects(readAll([sub]), expected);
+  await t.rejects(readAll([`${sub}/`]), { code: 'E_FATAL', message: `cannot read input ${sub}/: is a directory: give the files in it (e.g. ${sub}/*.jsonl), not the directory` });
+});
+
+t.test('a truncated gzip: fatal, naming the input, the bytes read and the last whole line', async (t) => {
+  let body = '';
+  for (let i = 1; i <= 3000; i++) body += `${JSON.stringify({ id: i, text: `doc ${i} ${(i * 7919).toString(36).repeat(6)}` })}\n`;
+  const whole = gzipSync(body);
+  const cut = join(dir, 'cut.jsonl.gz');
+  writeFileSync(cut, whole.subarray(0, Math.floor(whole.length / 2)));
+  const message = new RegExp(
+    `^cannot read input ${cut.replace(/[.]/g, '\\.')}: gzip stream ends early after [\\d,]+ bytes \\([\\d,]+ bytes inflated\\): the file is truncated; the last whole line read was line [\\d,]+$`,
+  );
+  await t.rejects(readAll([cut]), { code: 'E_FATAL', message });
+  // From a stream (stdin) too: the error of the bytes reaches the reader, the input named.
+  await t.rejects(readAll([{ name: 'stdin', stream: Readable.from([whole.subarray(0, 2000)]) }]), {
+    code: 'E_FATAL',
+    message: /^cannot read input stdin: gzip stream ends early after 2,000 bytes .*: the stream is truncated/,
+  });
 });
 
 t.test('reading stops when the run is aborted', async (t) => {
