@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { startSimulator } from '../simulator/openai-sim.js';
 import { kg } from './helpers/cli.js';
 import { startRedis } from '../bench/redis-server.js';
-import { corpus, localReference, startWorker } from './helpers/scale.js';
+import { corpus, localReference, startWorker, coordinatorArgs } from './helpers/scale.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sluice-scale-faults-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
@@ -52,23 +52,7 @@ async function outage(t: Test, persist: boolean, name: string): Promise<void> {
     })();
   }, 10);
   // Not --quiet: the outage must be reported.
-  const r = await kg([
-    '--extractor',
-    'openai',
-    '--base-url',
-    sim.url,
-    '--redis',
-    redis.url,
-    '--queue-high-water',
-    '8',
-    input,
-    '-o',
-    output,
-    '--dead-letter',
-    dead,
-    '--summary',
-    join(dir, `${name}-summary.json`),
-  ]);
+  const r = await kg([...coordinatorArgs(sim.url, redis.url), '--queue-high-water', '8', input, '-o', output, '--dead-letter', dead, '--summary', join(dir, `${name}-summary.json`)]);
   clearInterval(watcher);
   await down;
   t.ok(downAt > 0 && downAt < ref.output.length, `Redis stopped with ${downAt} of ${ref.output.length} output bytes written`);
@@ -118,12 +102,7 @@ t.test('two runs share one Redis and one fleet at the same time without touching
     runs.map((run) =>
       kg([
         '--quiet',
-        '--extractor',
-        'openai',
-        '--base-url',
-        sim.url,
-        '--redis',
-        redis.url,
+        ...coordinatorArgs(sim.url, redis.url),
         '--queue-high-water',
         '6',
         ...run.options,

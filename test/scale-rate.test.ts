@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { startSimulator } from '../simulator/openai-sim.js';
 import { kg } from './helpers/cli.js';
 import { startRedis } from '../bench/redis-server.js';
-import { corpus, startWorker } from './helpers/scale.js';
+import { corpus, startWorker, coordinatorArgs } from './helpers/scale.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sluice-scale-rate-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
@@ -28,12 +28,7 @@ t.test('the fleet shares one --tpm: 3 workers against a rate-limited server get 
   const started = Date.now();
   const r = await kg([
     '--quiet',
-    '--extractor',
-    'openai',
-    '--base-url',
-    sim.url,
-    '--redis',
-    redis.url,
+    ...coordinatorArgs(sim.url, redis.url),
     '--tpm',
     String(tpm),
     '--max-output-tokens',
@@ -78,12 +73,7 @@ t.test('the fleet shares one --rpm: 3 workers start no more requests than the li
   const started = Date.now();
   const r = await kg([
     '--quiet',
-    '--extractor',
-    'openai',
-    '--base-url',
-    sim.url,
-    '--redis',
-    redis.url,
+    ...coordinatorArgs(sim.url, redis.url),
     '--rpm',
     String(rpm),
     '--max-docs',

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { startSimulator } from '../simulator/openai-sim.js';
 import { kg, runScript, type CliRun } from './helpers/cli.js';
 import { startRedis } from '../bench/redis-server.js';
-import { corpus, localReference, startWorker, type Worker } from './helpers/scale.js';
+import { corpus, localReference, startWorker, type Worker, coordinatorArgs } from './helpers/scale.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sluice-scale-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
@@ -45,23 +45,7 @@ t.test('coordinator + 2 workers (one joining late): output equals a local run by
   const first = await startWorker(redis.url, ['--concurrency', '1']);
   let late: Worker | undefined;
   const joining = setTimeout(() => void startWorker(redis.url, ['--concurrency', '1']).then((w) => (late = w)), 1500);
-  const r = await kg([
-    '--extractor',
-    'openai',
-    '--base-url',
-    sim.url,
-    '--redis',
-    redis.url,
-    '--queue-high-water',
-    '8',
-    input,
-    '-o',
-    output,
-    '--dead-letter',
-    dead,
-    '--summary',
-    join(dir, 'eq-summary.json'),
-  ]);
+  const r = await kg([...coordinatorArgs(sim.url, redis.url), '--queue-high-water', '8', input, '-o', output, '--dead-letter', dead, '--summary', join(dir, 'eq-summary.json')]);
   clearTimeout(joining);
   t.equal(r.code, 0, r.stderr);
   t.ok(readFileSync(output).equals(ref.output), 'output byte for byte');
@@ -136,12 +120,7 @@ t.test('kill -9 of the coordinator, rerun: resumes from its checkpoint and Redis
   const files = { output: join(dir, 'kc-out.jsonl'), dead: join(dir, 'kc-dead.jsonl'), checkpoint: join(dir, 'kc.ckpt'), summary: join(dir, 'kc-summary.json') };
   const args = [
     '--quiet',
-    '--extractor',
-    'openai',
-    '--base-url',
-    sim.url,
-    '--redis',
-    redis.url,
+    ...coordinatorArgs(sim.url, redis.url),
     '--queue-high-water',
     '6',
     input,

@@ -47,3 +47,8 @@ export async function localReference(dir: string, args: string[], name: string):
   if (r.code !== 0) throw new Error(`reference run failed: ${r.stderr}`);
   return { output: readFileSync(output), dead: readFileSync(dead) };
 }
+
+/** The flags every coordinator run of these tests shares: the LLM on the simulator, through this Redis. */
+export function coordinatorArgs(simUrl: string, redisUrl: string): string[] {
+  return ['--extractor', 'openai', '--base-url', simUrl, '--redis', redisUrl];
+}
