@@ -74,6 +74,11 @@ export interface CheckpointSetup {
   deadLetter?: string;
   /** Milliseconds between commits. @default 1000 */
   intervalMs?: number;
+  /**
+   * Options that may change between sessions (`operational` specs): an older checkpoint that pinned
+   * one of them (before it was marked so) is not refused for it.
+   */
+  operational?: readonly string[];
 }
 
 export class Checkpoint {
@@ -121,7 +126,7 @@ export class Checkpoint {
     const state = readState(setup.path);
     const refuse = (why: string) => usageError(`checkpoint ${setup.path} ${why}; rerun the command it was made with, or delete it to start over`);
     if (state.pipeline !== setup.pipeline) throw refuse(`belongs to the ${state.pipeline} pipeline, not ${setup.pipeline}`);
-    const differs = differingOption(state.options, setup.options);
+    const differs = differingOption(state.options, setup.options, new Set(setup.operational ?? []));
     if (differs) throw refuse(`was made with other options: --${differs.name} was ${show(differs.was)}, now ${show(differs.now)}`);
     if (state.output.path !== output.path) throw refuse(`writes ${state.output.path}, not ${output.path}`);
     if ((state.deadLetter?.path ?? null) !== (deadLetter?.path ?? null)) throw refuse(`writes dead letters to ${state.deadLetter?.path ?? 'no file'}, not ${deadLetter?.path ?? 'no file'}`);
@@ -324,8 +329,9 @@ function checkLength(file: { path: string; bytes: number }, what: string, checkp
   }
 }
 
-function differingOption(was: Record<string, unknown>, now: Record<string, unknown>): { name: string; was: unknown; now: unknown } | undefined {
+function differingOption(was: Record<string, unknown>, now: Record<string, unknown>, operational: ReadonlySet<string>): { name: string; was: unknown; now: unknown } | undefined {
   for (const key of new Set([...Object.keys(was), ...Object.keys(now)])) {
+    if (operational.has(key)) continue;
     if (JSON.stringify(was[key]) !== JSON.stringify(now[key])) return { name: key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`), was: was[key], now: now[key] };
   }
   return undefined;

@@ -10,7 +10,7 @@ import { Checkpoint, type SinkOffsets } from './checkpoint.js';
 import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve as resolvePath } from 'node:path';
 import { ErrorCode, SluiceError, codeOf, messageOf, usageError } from './errors.js';
-import { outputShapingOptions, resolveOptions, type OptionSpec } from './options.js';
+import { keyOf, outputShapingOptions, resolveOptions, type OptionSpec } from './options.js';
 import type { Failure, Result } from './records.js';
 import { createRunContext, type RunContext, type RunStats } from './run-context.js';
 import { iterate, type Outlet } from './stage.js';
@@ -329,5 +329,6 @@ function openCheckpoint<O>(pipeline: PipelineDefinition<O>, resolved: O, target:
     }
     path = join(stateDir, CHECKPOINT_FILE);
   }
-  return Checkpoint.open({ path, pipeline: pipeline.name, options: pinned, output: target.output, deadLetter: target.deadLetter });
+  const operational = pipeline.options.filter((spec) => spec.operational).map((spec) => keyOf(spec.name));
+  return Checkpoint.open({ path, pipeline: pipeline.name, options: pinned, output: target.output, deadLetter: target.deadLetter, operational });
 }
