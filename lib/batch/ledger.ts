@@ -11,7 +11,7 @@
 import Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
 import { ErrorCode, SluiceError, messageOf } from '../runtime/errors.js';
-import { describeTables, inspectSqliteFile, userVersionOf } from '../runtime/sqlite-file.js';
+import { describeTables, inspectSqliteFile, openWalDatabase, userVersionOf } from '../runtime/sqlite-file.js';
 
 export const LEDGER_FILE = 'batches.sqlite';
 /** Bumped when the schema changes meaning: another format is refused. */
@@ -107,9 +107,7 @@ export class BatchLedger {
           ),
         otherFormat: (found) => new SluiceError(ErrorCode.FATAL, `batch ledger ${path} is in format ${found}, this sluice reads format ${LEDGER_FORMAT}`),
       });
-      db = new Database(path);
-      db.pragma('journal_mode = WAL');
-      db.pragma('synchronous = NORMAL');
+      db = openWalDatabase(path);
       const opened = db;
       opened
         .transaction(() => {

@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ErrorCode, SluiceError, codeOf, messageOf } from '../runtime/errors.js';
-import { describeTables, inspectSqliteFile, userVersionOf, type SqliteFileKind } from '../runtime/sqlite-file.js';
+import { describeTables, inspectSqliteFile, openWalDatabase, userVersionOf, type SqliteFileKind } from '../runtime/sqlite-file.js';
 import { defineOptions } from '../runtime/options.js';
 import type { PackAnswer } from '../runtime/records.js';
 import type { RunStats } from '../runtime/run-context.js';
@@ -87,13 +87,8 @@ export class ResponseCache {
     let db: Database.Database | undefined;
     try {
       inspectSqliteFile(file, CACHE_KIND(file));
-      db = new Database(file);
-      // Before anything that locks: a second run opening the same cache waits instead of failing.
-      db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-      db.pragma('journal_mode = WAL');
-      // WAL + NORMAL: a crash of the process loses nothing committed; a power cut may lose the
-      // last answers, which a cache can afford (they are asked again).
-      db.pragma('synchronous = NORMAL');
+      // A power cut may lose the last answers, which a cache can afford (they are asked again).
+      db = openWalDatabase(file, { busyTimeoutMs: BUSY_TIMEOUT_MS });
       const opened = db;
       opened
         .transaction(() => {

@@ -41,6 +41,25 @@ export function inspectSqliteFile(path: string, kind: SqliteFileKind): 'new' | '
   }
 }
 
+/**
+ * A read-write connection as our files use one: WAL (readers do not block the writer), NORMAL sync
+ * (a crash of the process loses nothing committed; a power cut may lose the last commits), and, when
+ * given, a wait for another process's lock instead of failing at once. Call after inspectSqliteFile.
+ */
+export function openWalDatabase(path: string, options: { busyTimeoutMs?: number } = {}): Database.Database {
+  const db = new Database(path);
+  try {
+    // Before anything that locks, so a second process opening the same file waits.
+    if (options.busyTimeoutMs !== undefined) db.pragma(`busy_timeout = ${options.busyTimeoutMs}`);
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    return db;
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+}
+
 /** The format kept in SQLite's `user_version` header field (0: none). */
 export function userVersionOf(db: Database.Database): number | undefined {
   const version = db.pragma('user_version', { simple: true }) as number;
