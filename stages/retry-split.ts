@@ -96,6 +96,11 @@ export function withRetrySplit(extractor: Extractor, options: RetryOptions, ctx:
             circuit.success();
           }
           ctx.stats.inventedIds += answer.inventedIds ?? 0;
+          // A cut answer's whole documents: the rest are missing, and asked again below.
+          if (answer.cut) {
+            ctx.stats.cutOffs++;
+            if (answer.cut === 'cap') ctx.stats.cutOffsAtCap++;
+          }
           const missing = chunks.filter((c) => !answer.chunks.has(chunkKey(c)));
           for (const c of chunks) {
             const ex = answer.chunks.get(chunkKey(c));

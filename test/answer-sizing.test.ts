@@ -30,7 +30,8 @@ t.test('with default options no pack is cut off, and requests reserve about what
   const server = sim.stats();
   t.equal(s.cutOffsAtCap, 0, 'no answer reached --max-output-tokens');
   t.equal(s.splits, 0);
-  t.ok(s.cutOffs <= Math.ceil(0.1 * s.requests), `${s.cutOffs} of ${s.requests} answers cut below the cap and asked again`);
+  // Requests ask about the typical answer (a cut one keeps its whole documents): some are cut.
+  t.ok(s.cutOffs <= Math.ceil(0.3 * s.requests), `${s.cutOffs} of ${s.requests} answers cut below the cap, their rest asked again`);
   // The simulator charges prompt + max_tokens at admission: what is left over the prompt is max_tokens.
   const asked = (server.admittedTokens - server.promptTokens) / server.requests;
   t.ok(asked < 4096, `requests asked ${asked.toFixed(0)} completion tokens on average, under the cap`);
@@ -63,7 +64,7 @@ t.test('a prior far below the answers: cut answers are asked again with more, no
   const s1 = summaryOf(join(dir, 'low1.json'));
   t.ok(s1.cutOffs > 0, `${s1.cutOffs} answers cut off`);
   t.ok(s1.requests > s1.packs, 'the cut ones were asked again');
-  t.match(first.stderr, /answers +\d+ answers? cut off at max_tokens \(\d+ asked again with more room, \d+ at --max-output-tokens\); splits: \d+ for a cut-off, \d+ for failures/);
+  t.match(first.stderr, /answers +\d+ cut off at max_tokens \(\d+ below --max-output-tokens, \d+ at it\): whole documents kept, the rest asked again; splits: \d+ for a cut-off, \d+ for failures/);
   t.equal(s1.docsOut, DOCS);
   const sent = sim.stats().requests;
   t.equal(s1.requests, sent);

@@ -124,7 +124,32 @@ t.test('the embed pipeline in code: hits count into the run stats', async (t) =>
   t.equal(sim.stats().requests, 3);
 });
 
-for (const kind of ['malformed', 'truncated'] as FaultKind[]) {
+t.test('a cut answer keeps its whole documents, cached as cut; the rest are asked again, and a rerun sends nothing', async (t) => {
+  // Every answer cut at half its length: whole documents come out of packs, a lone document never does.
+  const always = await startSimulator({ faultRate: 1, faults: ['truncated'] });
+  t.teardown(() => always.close());
+  const cache = freshDir();
+  const first = await runKg({ baseUrl: always.url, cache, maxDocs: 4, maxRetries: 1 });
+  t.ok(first.out.length > 0, `${first.out.length} documents came whole out of cut answers`);
+  t.ok(first.dead.length > 0, `${first.dead.length} lone documents cut however often asked`);
+  t.equal(first.out.length + first.dead.length, docs.length, 'nothing lost');
+  const stored = storedValues(cache).map((v) => JSON.parse(v) as { content: string; cut?: string });
+  t.ok(stored.length > 0);
+  for (const v of stored) {
+    t.ok(v.cut === 'sized' || v.cut === 'cap', 'stored as cut');
+    t.doesNotThrow(() => parseAnswer(v.content, DEFAULT_ENTITY_TYPES, DEFAULT_RELATION_TYPES), 'what is stored passes validation');
+  }
+  const sent = always.stats().requests;
+  const again = await runKg({ baseUrl: always.url, cache, maxDocs: 4, maxRetries: 1 });
+  t.equal(always.stats().requests, sent, 'the rerun sent nothing');
+  t.equal(again.bytes, first.bytes, 'the same output');
+  t.same(
+    again.dead.map((f) => f.id),
+    first.dead.map((f) => f.id),
+  );
+});
+
+for (const kind of ['malformed'] as FaultKind[]) {
   t.test(`an answer that fails validation ("${kind}") is never cached`, async (t) => {
     const always = await startSimulator({ faultRate: 1, faults: [kind] });
     t.teardown(() => always.close());

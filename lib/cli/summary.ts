@@ -169,8 +169,8 @@ function workLine(s: RunSummary, resumed: boolean): string {
 function cutOffLine(s: RunSummary): string {
   const sized = s.cutOffs - s.cutOffsAtCap;
   const cut = s.cutOffs
-    ? `${n(s.cutOffs)} answer${s.cutOffs === 1 ? '' : 's'} cut off at max_tokens (${n(sized)} asked again with more room, ${n(s.cutOffsAtCap)} at --max-output-tokens)`
-    : 'no answer cut off';
+    ? `${n(s.cutOffs)} cut off at max_tokens (${n(sized)} below --max-output-tokens, ${n(s.cutOffsAtCap)} at it): whole documents kept, the rest asked again`
+    : 'none cut off at max_tokens';
   const failures = Math.max(0, s.sessionSplits - s.splitsCutOff);
   return `  answers    ${cut}; splits: ${n(s.splitsCutOff)} for a cut-off, ${n(failures)} for failures`;
 }

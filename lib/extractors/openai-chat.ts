@@ -9,6 +9,7 @@
 import type OpenAI from 'openai';
 import type { ChatCompletion, ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
 import { ErrorCode, SluiceError } from '../runtime/errors.js';
+import { wholeDocuments } from '../llm/cut-answer.js';
 import type { Extractor } from '../runtime/extractor.js';
 import { AnswerError, parseAnswer } from '../llm/kg-answer.js';
 import { responseFormat } from '../llm/kg-answer.js';
@@ -89,8 +90,12 @@ export function chatCodec(o: ChatCodecOptions): ApiCodec {
   const outputModel = new OutputModel(o.maxOutputTokens);
   const maxTokensField = (n: number) => (reasoning ? { max_completion_tokens: n } : { temperature: 0, ...(o.baseUrl ? { max_tokens: n } : { max_completion_tokens: n }) });
 
-  /** The answer's documents mapped back to the chunks sent (an AnswerError becomes a transient error). */
-  const interpret = (content: string | null, usage: Usage, sent: Map<string, string>): { answer: PackAnswer; complete: boolean } => {
+  /**
+   * The answer's documents mapped back to the chunks sent (an AnswerError becomes a transient
+   * error). `complete`: every document sent, once, and nothing else; `clean`: nothing but documents
+   * sent, once each (a cut answer's whole documents are clean, not complete).
+   */
+  const interpret = (content: string | null, usage: Usage, sent: Map<string, string>): { answer: PackAnswer; complete: boolean; clean: boolean } => {
     let parsed;
     try {
       parsed = parseAnswer(content, o.entityTypes, o.relationTypes);
@@ -111,8 +116,18 @@ export function chatCodec(o: ChatCodecOptions): ApiCodec {
     // Only an answer with every document sent, once, and nothing else is kept: one that named
     // none of them would be served again to its own retry (same request, same key), and a rerun
     // should get a new chance at a whole answer rather than the defect replayed.
-    const complete = inventedIds === 0 && parsed.documents.length === sent.size && chunks.size === sent.size;
-    return { answer: { chunks, usage, inventedIds }, complete };
+    const clean = inventedIds === 0 && parsed.documents.length === chunks.size;
+    const complete = clean && chunks.size === sent.size;
+    return { answer: { chunks, usage, inventedIds }, complete, clean };
+  };
+  /** A cut answer's whole documents, when there is at least one and nothing else (else undefined: the cut is an error). */
+  const interpretCut = (whole: string, usage: Usage, sent: Map<string, string>) => {
+    try {
+      const read = interpret(whole, usage, sent);
+      return read.clean && read.answer.chunks.size > 0 ? read : undefined;
+    } catch {
+      return undefined;
+    }
   };
 
   return {
@@ -159,6 +174,10 @@ export function chatCodec(o: ChatCodecOptions): ApiCodec {
         if (choice.finish_reason === 'length') {
           // A lower bound of the whole answer's size, still evidence that answers run long.
           outputModel.observe(expected, usage.completionTokens);
+          // The documents written whole before the cut are kept; only the rest are asked again.
+          const whole = typeof choice.message.content === 'string' ? wholeDocuments(choice.message.content) : undefined;
+          const kept = whole !== undefined ? interpretCut(whole, usage, sent) : undefined;
+          if (kept) return { content: whole!, ...kept, answer: { ...kept.answer, cut: maxTokens < o.maxOutputTokens ? ('sized' as const) : ('cap' as const) } };
           const askTokens = outputModel.escalated(maxTokens);
           throw new SluiceError(ErrorCode.TRUNCATED, `answer cut off at max_tokens ${maxTokens} (finish_reason "length")`, {
             usage,
@@ -186,12 +205,18 @@ export function chatCodec(o: ChatCodecOptions): ApiCodec {
           return last.result.answer;
         },
         readStored: (stored) => {
-          const { content, usage } = storedAnswer(stored);
+          const { content, usage, cut } = storedAnswer(stored);
+          if (cut) {
+            const read = interpretCut(content, usage, sent);
+            return read ? { ...read.answer, cut } : undefined;
+          }
           const { answer, complete } = interpret(content, usage, sent);
           return complete ? answer : undefined;
         },
         toStore: (data) => {
-          const { content, answer, complete } = last && last.data === data ? last.result : checked(data);
+          const { content, answer, complete, clean } = last && last.data === data ? last.result : checked(data);
+          // A cut answer's whole documents are kept too (marked cut): a rerun asks only the rest, as this run did.
+          if (answer.cut) return clean ? JSON.stringify({ content, usage: answer.usage, cut: answer.cut } satisfies StoredAnswer) : undefined;
           return complete ? JSON.stringify({ content, usage: answer.usage } satisfies StoredAnswer) : undefined;
         },
       };
@@ -204,17 +229,19 @@ export function openaiExtractor(o: OpenAIExtractorOptions): Extractor {
   return liveExtractor(chatCodec(o), o);
 }
 
-/** What the cache keeps of a chat answer: its content (validated again when served) and its usage. */
+/** What the cache keeps of a chat answer: its content (validated again when served), its usage, and whether it was cut (its whole documents only). */
 interface StoredAnswer {
   content: string | null;
   usage: Usage;
+  cut?: 'sized' | 'cap';
 }
 
-function storedAnswer(text: string): StoredAnswer {
+function storedAnswer(text: string): StoredAnswer & { content: string } {
   const v = JSON.parse(text) as Partial<StoredAnswer>;
   const u = v.usage;
   if (typeof v.content !== 'string' || !u || !Number.isInteger(u.promptTokens) || !Number.isInteger(u.completionTokens)) throw new Error('not a stored answer');
-  return { content: v.content, usage: { promptTokens: u.promptTokens, completionTokens: u.completionTokens } };
+  if (v.cut !== undefined && v.cut !== 'sized' && v.cut !== 'cap') throw new Error('not a stored answer');
+  return { content: v.content, usage: { promptTokens: u.promptTokens, completionTokens: u.completionTokens }, ...(v.cut ? { cut: v.cut } : {}) };
 }
 
 /** Entities de-duplicated; relations kept only between entities the answer listed for that document. */

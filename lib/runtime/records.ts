@@ -90,6 +90,11 @@ export interface PackAnswer {
   inventedIds?: number;
   /** Served from --cache: no request was sent, and `usage` (what the answer cost when first asked) is not billed. */
   cached?: boolean;
+  /**
+   * The answer was cut off at max_tokens and these are its whole documents (the rest are asked
+   * again): cut below --max-output-tokens ('sized') or at it ('cap').
+   */
+  cut?: 'sized' | 'cap';
 }
 
 /** One pack's outcome after retry/split: extractions for the chunks that succeeded, failures for the rest. */

@@ -36,8 +36,9 @@ export class RunStats {
   cachedCompletionTokens = 0;
   inventedIds = 0;
   /**
-   * Answers cut off at max_tokens this session: all of them, and those cut at --max-output-tokens
-   * itself (the rest were asked again with more). Splits whose cause was a cut-off, of `splits`.
+   * Answers cut off at max_tokens this session (their whole documents kept, the rest asked again;
+   * with none whole, asked again with more room, or split at the cap): all of them, and those cut
+   * at --max-output-tokens itself. Splits whose cause was a cut-off, of `splits`.
    */
   cutOffs = 0;
   cutOffsAtCap = 0;
