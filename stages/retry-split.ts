@@ -60,7 +60,12 @@ export function withRetrySplit(extractor: Extractor, options: RetryOptions, ctx:
   return async (pack) => {
     const outcome: PackOutcome = { kind: 'outcome', pack, extractions: new Map(), failed: new Map(), usage: { promptTokens: 0, completionTokens: 0 } };
     // Every attempt's tokens count, failed ones included: they were billed.
+    // Whether a request was sent for this pack, and what its requests were billed (the projection's evidence).
+    let sent = false;
+    const packBilled = { promptTokens: 0, completionTokens: 0 };
     const bill = (usage: { promptTokens: number; completionTokens: number }) => {
+      packBilled.promptTokens += usage.promptTokens;
+      packBilled.completionTokens += usage.completionTokens;
       outcome.usage.promptTokens += usage.promptTokens;
       outcome.usage.completionTokens += usage.completionTokens;
       ctx.stats.promptTokens += usage.promptTokens;
@@ -90,6 +95,7 @@ export function withRetrySplit(extractor: Extractor, options: RetryOptions, ctx:
           if (answer.cached) reuse(answer.usage);
           else {
             if (!local) ctx.stats.requests++;
+            sent = true;
             bill(answer.usage);
             circuit.success();
           }
@@ -112,6 +118,7 @@ export function withRetrySplit(extractor: Extractor, options: RetryOptions, ctx:
               if (billed) reuse(billed);
             } else {
               if (!local) ctx.stats.requests++;
+              sent = true;
               if (billed) bill(billed);
             }
           }
@@ -164,8 +171,22 @@ export function withRetrySplit(extractor: Extractor, options: RetryOptions, ctx:
     };
 
     await attempt(pack.chunks);
+    settle(ctx, pack, sent, packBilled);
     return outcome;
   };
+}
+
+/** A pack's work has ended: its documents (a chunk is its share of one), chunks and tokens, and, if it sent requests, what they were billed. */
+function settle(ctx: RunContext, pack: Pack, sent: boolean, billed: { promptTokens: number; completionTokens: number }): void {
+  const s = ctx.stats;
+  for (const c of pack.chunks) s.settledDocs += 1 / Math.max(1, c.count);
+  s.settledChunks += pack.chunks.length;
+  s.settledTextTokens += pack.tokens;
+  if (!sent) return;
+  s.billedChunks += pack.chunks.length;
+  s.billedTextTokens += pack.tokens;
+  s.billedPromptTokens += billed.promptTokens;
+  s.billedCompletionTokens += billed.completionTokens;
 }
 
 /** Part of a pack after a split: same template cost, fewer chunks. */

@@ -201,6 +201,10 @@ t.test('--metrics-file after a run: every metric, values that agree with the sum
   const cost = valueOf(samples, 'sluice_cost_usd_total')!;
   t.ok(Math.abs(cost - (server.promptTokens * 1 + server.completionTokens * 2) / 1e6) < 1e-12, `cost ${cost}`);
   t.ok(Math.abs(cost - s.costUsd) < 1e-12);
+  t.notOk(
+    samples.some((x) => x.name === 'sluice_cost_projected_usd' || x.name === 'sluice_eta_seconds'),
+    'stdin from a pipe: no projection, the gauges left out',
+  );
   t.same(unboundedLabels(samples), [], 'every label value from its fixed set');
   t.ok(samples.filter((x) => Object.keys(x.labels).length > 0).length > 20);
   t.notMatch(text, /news-0|no-text|passwd|examples/, 'no ids, paths or inputs in the metrics');
@@ -322,5 +326,30 @@ t.test('from code: a registry of its own, the global one untouched', async (t) =
   t.notOk(
     bare.some((s) => s.name.startsWith('sluice_process_')),
     'no process metrics when not asked',
+  );
+});
+
+t.test('from code: the projection gauges are left out until known, then set', async (t) => {
+  const stats = new RunStats();
+  const m = createRunMetrics(stats, { price: { input: 1, output: 2 }, defaultMetrics: false });
+  const names = async () => parseExposition(await m.registry.metrics());
+  t.notOk(
+    (await names()).some((s) => s.name === 'sluice_cost_projected_usd' || s.name === 'sluice_eta_seconds'),
+    'nothing read yet: neither gauge has a value',
+  );
+  t.match(await m.registry.metrics(), /# HELP sluice_cost_projected_usd \S/, 'declared, with its help');
+  // 100 of 400 bytes read (100 records), 50 documents settled and billed: $0.0001 for 5,000 units.
+  Object.assign(stats, { totalBytes: 400, bytesRead: 100, recordsIn: 100, docsParsed: 100, chunks: 100, textTokens: 10_000 });
+  Object.assign(stats, { settledDocs: 50, settledChunks: 50, settledTextTokens: 5_000, billedChunks: 50, billedTextTokens: 5_000, billedPromptTokens: 60, billedCompletionTokens: 20 });
+  Object.assign(stats, { promptTokens: 60, completionTokens: 20 });
+  const samples = await names();
+  const projected = valueOf(samples, 'sluice_cost_projected_usd')!;
+  // $0.0001 spent + $0.0001 / 5,000 units x (5,000 chunked and not settled + 100 a document x 300 not read).
+  t.equal(projected.toFixed(9), (0.0001 + (0.0001 / 5000) * 35_000).toFixed(9));
+  t.ok(valueOf(samples, 'sluice_eta_seconds')! > 0, 'the ETA is set');
+  t.same(
+    samples.filter((s) => s.name === 'sluice_cost_projected_usd' || s.name === 'sluice_eta_seconds').map((s) => s.labels),
+    [{}, {}],
+    'no labels',
   );
 });
