@@ -107,7 +107,7 @@ function checkFits(o: KgOptions, overhead: { templateTokens: number; perChunkTok
 }
 
 /** Read, parse, chunk and pack for a prompt of this overhead: the same wherever the packs are extracted. */
-function packed(o: KgOptions, inputs: readonly unknown[], overhead: { templateTokens: number; perChunkTokens: number }) {
+function packed(o: KgOptions, inputs: readonly unknown[], overhead: { templateTokens: number; perChunkTokens: number }, llm = extractorKind(o) === 'openai') {
   return pipe(
     read(inputs as InputSpec[], o),
     parse(o),
@@ -118,7 +118,7 @@ function packed(o: KgOptions, inputs: readonly unknown[], overhead: { templateTo
       templateTokens: overhead.templateTokens,
       perChunkTokens: overhead.perChunkTokens,
       // The LLM answers in kind, so its packs fit their answers; the offline extractor has no cap.
-      ...(extractorKind(o) === 'openai' ? { answer: { prior: o, maxOutputTokens: o.maxOutputTokens } } : {}),
+      ...(llm ? { answer: { prior: o, maxOutputTokens: o.maxOutputTokens } } : {}),
     }),
   );
 }
@@ -168,7 +168,8 @@ export const kg = definePipeline<KgOptions>({
       await extractor?.close();
       throw err;
     }
-    const packs = packed(o, inputs, overhead);
+    // A dry run packs as the LLM would (its prompt, and answers that fit), since it prices the LLM.
+    const packs = packed(o, inputs, overhead, mode.dryRun || extractorKind(o) === 'openai');
     const extracted = extractor && pipe(packs, extract({ extractor, retry: o, ...windowOf(o), unordered: o.unordered }), mergeChunks({ unordered: o.unordered }));
     return {
       // A dry run ends at the packs; with --graph every result is added to the store on its way out.

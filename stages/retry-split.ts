@@ -62,7 +62,11 @@ export function withRetrySplit(extractor: Extractor, options: RetryOptions, ctx:
     // Every attempt's tokens count, failed ones included: they were billed. The documents' usage
     // leaves out an answer cut below the cap and asked again with more: where that happens depends on
     // what the run had learned of answers' size, and the output must not (the run's count has it).
+    // Whether a request was sent for this pack, and what its requests were billed (the projection's evidence).
+    let sent = false;
+    const packBilled = { promptTokens: 0, completionTokens: 0 };
     const bill = (usage: Usage, documents = true) => {
+      addTo(packBilled, usage);
       if (documents) addTo(outcome.usage, usage);
       ctx.stats.promptTokens += usage.promptTokens;
       ctx.stats.completionTokens += usage.completionTokens;
@@ -92,6 +96,7 @@ export function withRetrySplit(extractor: Extractor, options: RetryOptions, ctx:
           if (answer.cached) reuse(answer.usage);
           else {
             if (!local) ctx.stats.requests++;
+            sent = true;
             bill(answer.usage);
             circuit.success();
           }
@@ -120,6 +125,7 @@ export function withRetrySplit(extractor: Extractor, options: RetryOptions, ctx:
               if (billed) reuse(billed, documents);
             } else {
               if (!local) ctx.stats.requests++;
+              sent = true;
               if (billed) bill(billed, documents);
             }
           }
@@ -188,6 +194,7 @@ export function withRetrySplit(extractor: Extractor, options: RetryOptions, ctx:
     };
 
     await attempt(pack.chunks);
+    settle(ctx, pack, sent, packBilled);
     return outcome;
   };
 }
@@ -201,6 +208,19 @@ function asksAgain(err: unknown, asked: number | undefined): boolean {
 function addTo(total: Usage, usage: Usage): void {
   total.promptTokens += usage.promptTokens;
   total.completionTokens += usage.completionTokens;
+}
+
+/** A pack's work has ended: its documents (a chunk is its share of one), chunks and tokens, and, if it sent requests, what they were billed. */
+function settle(ctx: RunContext, pack: Pack, sent: boolean, billed: { promptTokens: number; completionTokens: number }): void {
+  const s = ctx.stats;
+  for (const c of pack.chunks) s.settledDocs += 1 / Math.max(1, c.count);
+  s.settledChunks += pack.chunks.length;
+  s.settledTextTokens += pack.tokens;
+  if (!sent) return;
+  s.billedChunks += pack.chunks.length;
+  s.billedTextTokens += pack.tokens;
+  s.billedPromptTokens += billed.promptTokens;
+  s.billedCompletionTokens += billed.completionTokens;
 }
 
 /** Part of a pack after a split: same template cost, fewer chunks. */

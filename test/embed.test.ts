@@ -192,6 +192,7 @@ t.test('with no API key and no --base-url it says what it needs and exits 2', as
   t.match(r.stderr, /--base-url/);
   const dry = await embed(['--dry-run'], { stdin: news });
   t.equal(dry.code, 0, `a dry run needs no server: ${dry.stderr}`);
+  t.match(dry.stdout, /\n {2}completion {7}none \(embeddings: no text is generated\)\n/, 'no completion estimated for embeddings');
   t.match(dry.stdout, /requests {9}1 \(25 chunks/);
 });
 

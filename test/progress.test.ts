@@ -68,3 +68,17 @@ t.test('not a terminal: whole lines, not fitted', async (t) => {
   p.stop();
   t.match(out.text, /^kg 1,212 docs {2}8\.3% of input bytes read .*retries 7.*\n$/);
 });
+
+t.test('the projection: "~$X projected" beside the cost, and its ETA instead of the one from documents written', async (t) => {
+  const p = new Progress(busyStats(), fakeTerminal(200), {
+    label: 'kg',
+    tty: true,
+    cost: () => 1.2345,
+    maxCost: 5,
+    projection: () => ({ docsTotal: 15_000, fraction: 0.1, costUsd: 12.5, etaSeconds: 3725 }),
+  });
+  t.match(p.line(), /ETA 1:02:05 .*\$1\.2345 of \$5 {2}~\$12\.5000 projected/);
+  const unknown = new Progress(busyStats(), fakeTerminal(200), { label: 'kg', tty: true, cost: () => 1.2345, projection: () => undefined });
+  t.notMatch(unknown.line(), /projected/, 'not known yet: left out');
+  t.match(unknown.line(), /ETA \d/, 'the ETA from the documents written until then');
+});

@@ -14,6 +14,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import { ErrorCode, RecordCode, SluiceError, codeOf, messageOf } from '../runtime/errors.js';
 import { defineOptions, type OptionsOf } from '../runtime/options.js';
 import { costUsd, type Price } from '../llm/prices.js';
+import { project, type Projection } from './projection.js';
 import type { RunContext, RunObserver, RunStats } from '../runtime/run-context.js';
 
 export const metricsOptionSpecs = defineOptions([
@@ -43,6 +44,8 @@ const DEAD_LETTER_REASONS: readonly string[] = Object.values(RecordCode);
 export interface RunMetricsOptions {
   /** Prices sluice_cost_usd_total (billed tokens only); without a price the metric is absent. */
   price?: Price;
+  /** The run's projection (lib/cli/projection.ts); without it, one from the counters and `price` alone. */
+  projection?: () => Projection | undefined;
   /** The process metrics of prom-client (CPU, memory, event loop lag, GC), prefixed too. @default true */
   defaultMetrics?: boolean;
 }
@@ -123,6 +126,22 @@ export function createRunMetrics(stats: RunStats, o: RunMetricsOptions = {}): Ru
   const price = o.price;
   if (price)
     fromStats('cost_usd_total', 'Estimated cost of the billed tokens in USD (price of --model, or --price-input/--price-output)', () => costUsd(price, stats.promptTokens, stats.completionTokens));
+
+  // The projection (lib/cli/projection.ts): absent from the exposition until it is known.
+  const projected = (n: string, help: string, read: () => number | undefined) =>
+    new Gauge({
+      name: name(n),
+      help,
+      registers,
+      collect() {
+        const v = read();
+        if (v === undefined) this.remove();
+        else this.set(v);
+      },
+    });
+  const projection = o.projection ?? (() => project(stats, price ? { price } : {}));
+  if (price) projected('cost_projected_usd', 'Projected total cost of the run in USD, from the cost per unit of work measured so far (absent until known)', () => projection()?.costUsd);
+  projected('eta_seconds', 'Projected seconds until every document is done, from the rate measured so far (absent until known)', () => projection()?.etaSeconds);
 
   const requests = new Counter({
     name: name('requests_total'),
@@ -227,7 +246,11 @@ export interface CliMetrics {
  * their observer to `ctx` and starts the server (`log` is told its address). Throws a fatal error
  * before the run when the port cannot be bound or the file's directory is not writable.
  */
-export async function startCliMetrics(ctx: RunContext, o: MetricsCliOptions, env: { price?: Price; log?: (line: string) => void } = {}): Promise<CliMetrics | undefined> {
+export async function startCliMetrics(
+  ctx: RunContext,
+  o: MetricsCliOptions,
+  env: { price?: Price; projection?: () => Projection | undefined; log?: (line: string) => void } = {},
+): Promise<CliMetrics | undefined> {
   if (o.metricsPort === undefined && o.metricsFile === undefined) return undefined;
   const file = o.metricsFile;
   if (file !== undefined) {
@@ -238,7 +261,7 @@ export async function startCliMetrics(ctx: RunContext, o: MetricsCliOptions, env
       throw new SluiceError(ErrorCode.FATAL, `cannot write --metrics-file ${file}: ${messageOf(err)}`);
     }
   }
-  const metrics = createRunMetrics(ctx.stats, { price: env.price });
+  const metrics = createRunMetrics(ctx.stats, { price: env.price, ...(env.projection ? { projection: env.projection } : {}) });
   ctx.observer = metrics.observer;
   const server = o.metricsPort !== undefined ? await serveMetrics(metrics.registry, o.metricsPort) : undefined;
   if (server) env.log?.(`metrics at ${server.url}`);

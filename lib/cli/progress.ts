@@ -1,10 +1,11 @@
 /**
  * Progress on stderr: records done, the share of the input's bytes read and the estimated total
- * when the input size is known, rate, tokens/s and ETA. Rewrites one line on a TTY, fitted to the
- * terminal's width (a wrapped line cannot be rewritten: each update would add a line); prints a
- * line every few seconds otherwise.
+ * when the input size is known, rate, tokens/s, ETA and the projected total cost (projection.ts).
+ * Rewrites one line on a TTY, fitted to the terminal's width (a wrapped line cannot be rewritten:
+ * each update would add a line); prints a line every few seconds otherwise.
  */
 import type { RunStats } from '../runtime/run-context.js';
+import type { Projection } from './projection.js';
 
 export interface ProgressOptions {
   label: string;
@@ -14,6 +15,8 @@ export interface ProgressOptions {
   /** The running cost in USD (LLM pipelines with a known price), and the cap when there is one. */
   cost?: () => number;
   maxCost?: number;
+  /** The run's projection (lib/cli/projection.ts): the projected total cost and the ETA, once known. */
+  projection?: () => Projection | undefined;
 }
 
 /** One field of the line; the lower its rank, the sooner it is dropped when the line does not fit. */
@@ -59,13 +62,16 @@ export class Progress {
     // A resumed run's committed records were done by earlier sessions: not part of this one's rate.
     const rate = (done - (s.resumedAt ?? 0)) / seconds;
     const fields: Field[] = [{ text: `${this.options.label} ${done.toLocaleString('en-US')} docs`, rank: 100 }];
+    const projection = this.options.projection?.();
     if (s.totalBytes) {
       // The share is of bytes read, not of documents done: reading runs ahead of the LLM work.
       const fraction = Math.min(1, s.bytesRead / s.totalBytes);
       const total = fraction > 0 ? Math.max(done, Math.round(s.recordsIn / fraction)) : 0;
       fields.push({ text: `${(fraction * 100).toFixed(1)}% of input bytes read`, rank: 80 });
       fields.push({ text: `~${total.toLocaleString('en-US')} docs in all`, rank: 40 });
-      if (rate > 0 && total > done) fields.push({ text: `ETA ${duration((total - done) / rate)}`, rank: 60 });
+      // The projection's ETA once it has evidence (documents settled, not records read); until then the documents written.
+      const eta = projection?.etaSeconds ?? (rate > 0 && total > done ? (total - done) / rate : undefined);
+      if (eta !== undefined && eta > 0) fields.push({ text: `ETA ${duration(eta)}`, rank: 60 });
     }
     fields.push({ text: `${Math.round(rate).toLocaleString('en-US')} docs/s`, rank: 30 });
     fields.push({ text: `${compact(s.textTokens / seconds)} tok/s`, rank: 10 });
@@ -78,6 +84,7 @@ export class Progress {
     }
     if (this.options.cost && s.requests > 0) {
       fields.push({ text: `$${this.options.cost().toFixed(4)}${this.options.maxCost !== undefined ? ` of $${this.options.maxCost}` : ''}`, rank: 90 });
+      if (projection?.costUsd !== undefined) fields.push({ text: `~$${projection.costUsd.toFixed(4)} projected`, rank: 85 });
     }
     return fields;
   }

@@ -19,11 +19,18 @@ import { stopOnSignals } from './signals.js';
 import type { Failure, Pack } from '../runtime/records.js';
 import { createRunContext, type RunContext } from '../runtime/run-context.js';
 import { formatSummary, summarise, type RunSummary, type StopKind } from './summary.js';
+import { chunkUnitsOf, overCapWarning, project } from './projection.js';
+import { answerPriorOptionSpecs, packAnswerPrior, type AnswerPriorOptions } from '../llm/output-model.js';
 
 export const cliOptionSpecs = defineOptions([
   { name: 'output', short: 'o', type: 'string', description: 'Write results to this file instead of stdout' },
   { name: 'dead-letter', type: 'string', description: 'Write dead letters (bad records, failed documents) as JSONL to this file; without it stderr shows their count and first reasons' },
-  { name: 'dry-run', type: 'boolean', default: false, description: 'Read, parse, chunk and pack without extracting; print token totals, requests and estimated cost for --model' },
+  {
+    name: 'dry-run',
+    type: 'boolean',
+    default: false,
+    description: 'Read, parse, chunk and pack without extracting; print token totals, requests and the estimated cost for --model (completion tokens from the answer prior, with a range)',
+  },
   { name: 'progress', type: 'boolean', default: false, description: 'Show progress on stderr even when it is not a terminal' },
   { name: 'quiet', short: 'q', type: 'boolean', default: false, description: 'No progress and no summary (errors and a dead-letter count still show)' },
   {
@@ -36,7 +43,8 @@ export const cliOptionSpecs = defineOptions([
     name: 'max-cost',
     type: 'number',
     min: 0,
-    description: 'Stop cleanly once the estimated cost (USD, from the price table) reaches this cap; with --checkpoint, the same command with a higher cap continues',
+    description:
+      'Stop cleanly once the estimated cost (USD, from the price table) reaches this cap; with --checkpoint, the same command with a higher cap continues. A projected total over the cap is said on stderr as soon as it is known',
   },
   {
     name: 'max-failures',
@@ -58,8 +66,13 @@ export const cliOptionSpecs = defineOptions([
   { name: 'help', short: 'h', type: 'boolean', default: false, description: 'Show this help' },
 ]);
 
-/** Completion tokens assumed per document token when estimating a dry run's cost (an assumption, not a measurement). */
-export const ESTIMATED_COMPLETION_RATIO = 0.25;
+/**
+ * The dry run's range of completion tokens, as multiples of the prior (lib/llm/output-model.ts): a
+ * document's answer against its prior, q10..q90, measured on the simulator's generated corpus. A
+ * whole corpus averages far tighter than one document; the range is for a corpus whose answers
+ * run shorter or longer than the prior as a whole.
+ */
+export const COMPLETION_RANGE = { low: 0.75, high: 1.3 } as const;
 
 export interface ParsedCommandLine {
   cli: OptionsOf<typeof cliOptionSpecs>;
@@ -151,15 +164,32 @@ export async function runCli(pipeline: AnyPipeline, argv: readonly string[] = pr
   });
   const ctx = createRunContext(stop.signal);
   const costOf = () => (price ? costUsd(price, ctx.stats.promptTokens, ctx.stats.completionTokens) : 0);
+  const projectionOf = () => project(ctx.stats, { ...(price ? { price } : {}), chunkUnits: generatesText(options) ? chunkUnitsOf(priorOf(options)) : 0 });
+  const showProgress = !cli.quiet && (cli.progress || stderr.isTTY === true);
+  let costWarning: string | undefined;
   if (cli.maxCost !== undefined) {
     const cap = cli.maxCost;
     // Checked before every request (retries included), so no request starts past the cap; the
-    // requests already in flight finish, which is what a cap can overshoot by.
-    ctx.beforeRequest = () => (costOf() >= cap ? 'max-cost' : undefined);
+    // requests already in flight finish, which is what a cap can overshoot by. A projection over
+    // the cap is said once, as soon as it has evidence (even with --quiet: it is about money), and
+    // does not stop the run: the cap is the user's.
+    ctx.beforeRequest = () => {
+      if (costWarning === undefined) {
+        costWarning = overCapWarning(projectionOf(), cap);
+        // On a terminal the progress line is being rewritten: the warning takes a line of its own.
+        if (costWarning !== undefined) stderr.write(`${showProgress && stderr.isTTY === true ? '\n' : ''}${pipeline.name}: ${costWarning}\n`);
+      }
+      return costOf() >= cap ? 'max-cost' : undefined;
+    };
   }
-  const showProgress = !cli.quiet && (cli.progress || stderr.isTTY === true);
   const progress = showProgress
-    ? new Progress(ctx.stats, stderr, { label: pipeline.name, tty: stderr.isTTY === true, ...(price ? { cost: costOf } : {}), ...(cli.maxCost !== undefined ? { maxCost: cli.maxCost } : {}) })
+    ? new Progress(ctx.stats, stderr, {
+        label: pipeline.name,
+        tty: stderr.isTTY === true,
+        projection: projectionOf,
+        ...(price ? { cost: costOf } : {}),
+        ...(cli.maxCost !== undefined ? { maxCost: cli.maxCost } : {}),
+      })
     : undefined;
   progress?.start();
 
@@ -169,7 +199,7 @@ export async function runCli(pipeline: AnyPipeline, argv: readonly string[] = pr
   let metrics: CliMetrics | undefined;
   let metricsError: string | undefined;
   try {
-    metrics = await startCliMetrics(ctx, cli, { price, log: cli.quiet ? undefined : (line) => stderr.write(`${pipeline.name}: ${line}\n`) });
+    metrics = await startCliMetrics(ctx, cli, { price, projection: projectionOf, log: cli.quiet ? undefined : (line) => stderr.write(`${pipeline.name}: ${line}\n`) });
     if (cli.dryRun) dryRunReport = await dryRun(pipeline, inputs, options, ctx, cli.deadLetter, model, price);
     else {
       const maxFailures = cli.maxFailures;
@@ -224,6 +254,8 @@ export async function runCli(pipeline: AnyPipeline, argv: readonly string[] = pr
     ...(stoppedBy ? { stoppedBy, reason: reasons[stoppedBy] } : {}),
     ...(stoppedBy && cli.checkpoint !== undefined ? { resumeCommand: resumeCommandOf(command, argv) } : {}),
     costUsd: price ? costOf() : null,
+    ...(stoppedBy ? { projectedCostUsd: projectionOf()?.costUsd } : {}),
+    ...(costWarning !== undefined ? { costWarning } : {}),
   });
   if (dryRunReport) io.stdout.write(`${dryRunReport}\n`);
   if (!cli.quiet && !dryRunReport) stderr.write(`${formatSummary(summary)}\n`);
@@ -276,7 +308,10 @@ async function dryRun(
   price: Price | undefined,
 ): Promise<string> {
   const sink = deadLetter ? pipeline.sink({ deadLetter, output: devNull() }) : undefined;
+  const generates = generatesText(options);
+  const prior = priorOf(options);
   let promptTokens = 0;
+  let completion = 0;
   let requests = 0;
   try {
     for await (const item of itemsOf(pipeline, inputs, options, { context: ctx, dryRun: true })) {
@@ -284,6 +319,12 @@ async function dryRun(
         const pack = item as Pack;
         requests++;
         promptTokens += pack.promptTokens;
+        // Each pack's answer with its frame, as the packer expects it.
+        if (generates)
+          completion += packAnswerPrior(
+            pack.chunks.map((c) => c.tokens),
+            prior,
+          );
       } else if (item.kind === 'failure') {
         await sink?.write(item as Failure);
       }
@@ -293,25 +334,41 @@ async function dryRun(
   }
   const docs = ctx.stats.docsParsed;
   const text = ctx.stats.textTokens;
-  const completion = Math.round(text * ESTIMATED_COMPLETION_RATIO);
+  completion = Math.round(completion);
+  const low = Math.round(completion * COMPLETION_RANGE.low);
+  const high = Math.round(completion * COMPLETION_RANGE.high);
   const n = (x: number) => x.toLocaleString('en-US');
   const lines = [
     'dry run: nothing was sent',
     `  documents        ${n(docs)} (dead-lettered ${n(ctx.stats.deadLettered)})`,
     `  requests         ${n(requests)} (${n(ctx.stats.chunks)} chunks, ${requests ? (ctx.stats.packedDocs / requests).toFixed(2) : '0'} documents per request)`,
     `  prompt tokens    ${n(promptTokens)} (document text ${n(text)}, prompt template and delimiters ${n(promptTokens - text)})`,
-    `  completion       ~${n(completion)} tokens (assumed ${ESTIMATED_COMPLETION_RATIO} x document tokens)`,
+    generates
+      ? `  completion       ~${n(completion)} tokens, likely ${n(low)} to ${n(high)} (prior: ${prior.answerBaseTokens} + ${prior.answerTokensRatio} x each chunk's tokens; range: ${COMPLETION_RANGE.low}-${COMPLETION_RANGE.high} x the prior, where 8 in 10 answers fell on the simulator's corpus)`
+      : '  completion       none (embeddings: no text is generated)',
   ];
   if (model && price) {
     const input = costUsd(price, promptTokens, 0);
     const output = costUsd(price, 0, completion);
-    lines.push(
-      `  estimated cost   $${(input + output).toFixed(4)} for ${model} (input $${input.toFixed(4)} + output ~$${output.toFixed(4)}; $${price.input}/$${price.output} per 1M tokens${options.batchApi === true ? ', Batch API rate: half of live' : ''})`,
-    );
+    const rate = `$${price.input}/$${price.output} per 1M tokens${options.batchApi === true ? ', Batch API rate: half of live' : ''}`;
+    const spread = generates ? `, likely $${(input + costUsd(price, 0, low)).toFixed(4)} to $${(input + costUsd(price, 0, high)).toFixed(4)}` : '';
+    lines.push(`  estimated cost   $${(input + output).toFixed(4)} for ${model}${spread} (input $${input.toFixed(4)}${generates ? ` + output ~$${output.toFixed(4)}` : ''}; ${rate})`);
   } else if (model) {
     lines.push(`  estimated cost   unknown: no price for ${model} (give --price-input and --price-output)`);
   }
   return lines.join('\n');
+}
+
+/** A pipeline whose answers are generated text (kg) has --max-output-tokens; an embedding has none. */
+function generatesText(options: Record<string, unknown>): boolean {
+  return 'maxOutputTokens' in options;
+}
+
+/** The answer prior's options: the pipeline's when it has them, their defaults otherwise. */
+function priorOf(options: Record<string, unknown>): AnswerPriorOptions {
+  const given: Record<string, unknown> = {};
+  for (const key of ['answerBaseTokens', 'answerTokensRatio'] as const) if (typeof options[key] === 'number') given[key] = options[key];
+  return resolveOptions(answerPriorOptionSpecs, given);
 }
 
 /** A dry run writes no results; only its dead letters go to a file. */

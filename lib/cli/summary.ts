@@ -70,6 +70,10 @@ export interface RunSummary {
   batchLinesAnswered: number;
   batchLinesFailed: number;
   costUsd: number | null;
+  /** A stopped run: the projected cost of the whole input (lib/cli/projection.ts), when it was known. */
+  projectedCostUsd: number | null;
+  /** --max-cost: the warning given during the run that the projection exceeded the cap, if it was. */
+  costWarning: string | null;
   wallSeconds: number;
   docsPerSecond: number;
   peakRssMb: number;
@@ -81,6 +85,8 @@ export interface SummaryExtra {
   reason?: string;
   resumeCommand?: string;
   costUsd?: number | null;
+  projectedCostUsd?: number;
+  costWarning?: string;
 }
 
 export function summarise(pipeline: string, stats: RunStats, extra: SummaryExtra = {}): RunSummary {
@@ -134,6 +140,9 @@ export function summarise(pipeline: string, stats: RunStats, extra: SummaryExtra
     batchLinesAnswered: stats.batchLinesAnswered,
     batchLinesFailed: stats.batchLinesFailed,
     costUsd: stats.offline ? null : (extra.costUsd ?? null),
+    // A finished run's cost is its cost: the projection is worth showing only for what was not done.
+    projectedCostUsd: stopped && !stats.offline ? (extra.projectedCostUsd ?? null) : null,
+    costWarning: extra.costWarning ?? null,
     wallSeconds: round(wallSeconds, 2),
     docsPerSecond: round(wallSeconds > 0 ? done / wallSeconds : 0, 1),
     peakRssMb: round(process.resourceUsage().maxRSS / 1024, 1),
@@ -199,7 +208,8 @@ export function formatSummary(s: RunSummary): string {
     workLine(s, resumed),
     s.offline
       ? `  tokens     text ${n(s.textTokens)}`
-      : `  tokens     text ${n(s.textTokens)}, prompt ${n(s.promptTokens)}, completion ${n(s.completionTokens)}${s.costUsd !== null ? `, cost $${s.costUsd.toFixed(4)}` : ''}`,
+      : `  tokens     text ${n(s.textTokens)}, prompt ${n(s.promptTokens)}, completion ${n(s.completionTokens)}${s.costUsd !== null ? `, cost $${s.costUsd.toFixed(4)}` : ''}${s.projectedCostUsd !== null ? ` (the whole input: ~$${s.projectedCostUsd.toFixed(4)} projected)` : ''}`,
+    ...(s.costWarning !== null ? [`  warning    ${s.costWarning}`] : []),
   ];
   if (s.cacheHits || s.cacheMisses) {
     lines.push(

@@ -51,6 +51,21 @@ export class RunStats {
   /** --batch-api: output and error file lines downloaded this session, and lines failed (error file, expired, missing). */
   batchLinesAnswered = 0;
   batchLinesFailed = 0;
+  /**
+   * This session's packs whose work has ended (answered, split and answered, or dead-lettered): their
+   * documents (a chunk counts 1/its document's chunks), chunks and text tokens; and of those that
+   * sent a request, the same with the tokens their requests were billed. The projection
+   * (lib/cli/projection.ts) divides the one by the other: the same packs' cost and work.
+   */
+  settledDocs = 0;
+  settledChunks = 0;
+  settledTextTokens = 0;
+  billedChunks = 0;
+  billedTextTokens = 0;
+  billedPromptTokens = 0;
+  billedCompletionTokens = 0;
+  /** This session's dead letters from before packing (bad records): documents that never reach a request. */
+  failedBeforePacking = 0;
   resultsOut = 0;
   entitiesOut = 0;
   docsWithoutEntities = 0;
@@ -79,6 +94,7 @@ export class RunStats {
   /** A dead letter, from any stage or the sink. */
   noteFailure(f: Failure): void {
     this.deadLettered++;
+    if (f.stage !== 'extract' && f.stage !== 'sink') this.failedBeforePacking++;
     this.deadLetterByCode.set(f.code, (this.deadLetterByCode.get(f.code) ?? 0) + 1);
     if (this.firstFailures.length < FIRST_FAILURES_KEPT) this.firstFailures.push(f);
   }

@@ -4,6 +4,7 @@ import { runScript } from '../helpers/cli.js';
 
 const PROGRAMS: [string, string][] = [
   ['ci', '--offline-docs'],
+  ['cost-projection', '--max-output-tokens'],
   ['generate-docs', '--median-words'],
   ['generate-results', '--vocabulary'],
   ['graph-build', '--batch-size'],
