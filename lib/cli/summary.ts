@@ -50,6 +50,9 @@ export interface RunSummary {
   requests: number;
   retries: number;
   splits: number;
+  /** This session: requests abandoned at their deadline, and hedges sent. */
+  timedOut: number;
+  hedged: number;
   inventedIds: number;
   textTokens: number;
   /** Tokens billed this run (failed attempts included); the cost counts these only. */
@@ -115,6 +118,8 @@ export function summarise(pipeline: string, stats: RunStats, extra: SummaryExtra
     requests: stats.requests,
     retries: stats.retries,
     splits: stats.splits,
+    timedOut: stats.timedOut,
+    hedged: stats.hedged,
     inventedIds: stats.inventedIds,
     textTokens: stats.textTokens,
     promptTokens: stats.promptTokens,
@@ -192,6 +197,7 @@ export function formatSummary(s: RunSummary): string {
   if (s.batchesCreated) {
     lines.push(`  batch api  ${n(s.batchesCreated)} batches created; this session ${n(s.batchLinesAnswered)} lines answered, ${n(s.batchLinesFailed)} failed (retried); cost at the Batch API rate`);
   }
+  if (s.timedOut || s.hedged) lines.push(`  slow tail  ${n(s.timedOut)} requests timed out (retried), ${n(s.hedged)} hedged (sent twice, may be billed twice)`);
   if (s.inventedIds) lines.push(`  answers named ${n(s.inventedIds)} ids that were not sent (discarded)`);
   if (s.deadLettered) {
     lines.push(

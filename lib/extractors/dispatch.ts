@@ -25,8 +25,10 @@ export interface ApiCodec extends RequestCodec {
   readonly perChunkTokens: number;
   /** Tokens a request may add beyond its prompt (max output): reserved against --tpm, enqueued in a batch. */
   readonly outputTokens: number;
-  /** Sends one body with the SDK method of the codec's endpoint. */
-  send(client: OpenAI, body: object, signal: AbortSignal): Promise<{ data: unknown; response: Response }>;
+  /** Sends one body with the SDK method of the codec's endpoint; `timeoutMs`: this request's deadline. */
+  send(client: OpenAI, body: object, signal: AbortSignal, timeoutMs?: number): Promise<{ data: unknown; response: Response }>;
+  /** The completion tokens of an answer, which its latency grows with (the latency model's size); none: 0. */
+  answerTokens?(data: unknown): number | undefined;
   /** The prompt tokens the server says it billed; undefined: the reservation stands. */
   billed(data: unknown): number | undefined;
 }

@@ -103,7 +103,12 @@ export function chatCodec(o: ChatCodecOptions): ApiCodec {
     templateTokens: overhead.templateTokens,
     perChunkTokens: overhead.perChunkTokens,
     outputTokens: o.maxOutputTokens,
-    send: (client, body, signal) => client.chat.completions.create(body as ChatCompletionCreateParamsNonStreaming, { signal }).withResponse(),
+    send: (client, body, signal, timeoutMs) =>
+      client.chat.completions.create(body as ChatCompletionCreateParamsNonStreaming, { signal, ...(timeoutMs !== undefined ? { timeout: timeoutMs } : {}) }).withResponse(),
+    answerTokens: (data) => {
+      const n = (data as Partial<ChatCompletion> | null)?.usage?.completion_tokens;
+      return typeof n === 'number' && Number.isFinite(n) ? n : undefined;
+    },
     // The limit was charged at admission with the prompt (counted exactly, as reserved) plus
     // max_tokens: the reservation stands. (usage.prompt_tokens need not equal that charge, and
     // refunding the difference let us drift ahead of the server.)
