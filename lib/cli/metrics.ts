@@ -119,6 +119,8 @@ export function createRunMetrics(stats: RunStats, o: RunMetricsOptions = {}): Ru
     }),
     'cause',
   );
+  fromStats('timed_out_requests_total', 'Requests abandoned at their deadline (learned from the answered ones, within --min-timeout-ms and --timeout-ms) and retried', () => stats.timedOut);
+  fromStats('hedged_requests_total', 'Second copies sent of a request unanswered past its predicted p99 (--hedge-share; may be billed twice)', () => stats.hedged);
   byKind('tokens_total', 'Tokens billed this run (failed attempts included), by kind', () => ({ prompt: stats.promptTokens, completion: stats.completionTokens }));
   byKind('cached_tokens_total', 'Tokens of the answers served from --cache (not billed this run), by kind', () => ({ prompt: stats.cachedPromptTokens, completion: stats.cachedCompletionTokens }));
   fromStats('cache_hits_total', 'Requests answered from --cache (not sent)', () => stats.cacheHits);

@@ -50,6 +50,9 @@ export interface RunSummary {
   requests: number;
   retries: number;
   splits: number;
+  /** This session: requests abandoned at their deadline, and hedges sent. */
+  timedOut: number;
+  hedged: number;
   inventedIds: number;
   /** This session: answers cut off at max_tokens, those cut at --max-output-tokens itself, and splits a cut-off caused. */
   cutOffs: number;
@@ -125,6 +128,8 @@ export function summarise(pipeline: string, stats: RunStats, extra: SummaryExtra
     requests: stats.requests,
     retries: stats.retries,
     splits: stats.splits,
+    timedOut: stats.timedOut,
+    hedged: stats.hedged,
     inventedIds: stats.inventedIds,
     cutOffs: stats.cutOffs,
     cutOffsAtCap: stats.cutOffsAtCap,
@@ -220,6 +225,7 @@ export function formatSummary(s: RunSummary): string {
     lines.push(`  batch api  ${n(s.batchesCreated)} batches created; this session ${n(s.batchLinesAnswered)} lines answered, ${n(s.batchLinesFailed)} failed (retried); cost at the Batch API rate`);
   }
   if (!s.offline && (s.cutOffs || s.sessionSplits)) lines.push(cutOffLine(s));
+  if (s.timedOut || s.hedged) lines.push(`  slow tail  ${n(s.timedOut)} requests timed out (retried), ${n(s.hedged)} hedged (sent twice, may be billed twice)`);
   if (s.inventedIds) lines.push(`  answers named ${n(s.inventedIds)} ids that were not sent (discarded)`);
   if (s.deadLettered) {
     lines.push(

@@ -28,8 +28,10 @@ export interface ApiCodec extends RequestCodec {
   readonly outputTokens: number;
   /** What the codec has seen of its answers' size (chat): projections read it. */
   readonly outputModel?: OutputModel;
-  /** Sends one body with the SDK method of the codec's endpoint. */
-  send(client: OpenAI, body: object, signal: AbortSignal): Promise<{ data: unknown; response: Response }>;
+  /** Sends one body with the SDK method of the codec's endpoint; `timeoutMs`: this request's deadline. */
+  send(client: OpenAI, body: object, signal: AbortSignal, timeoutMs?: number): Promise<{ data: unknown; response: Response }>;
+  /** The completion tokens of an answer, which its latency grows with (the latency model's size); none: 0. */
+  answerTokens?(data: unknown): number | undefined;
   /** The prompt tokens the server says it billed; undefined: the reservation stands. */
   billed(data: unknown): number | undefined;
 }

@@ -1,12 +1,14 @@
 /**
  * The live transport: each request sent at once over the openai SDK (OpenAI or any compatible
  * server), paced by the run's rate limiter (client-side rpm/tpm, the server's rate-limit headers,
- * the fleet's shared budget), and its answer read by the codec's request. The chat extractor and
+ * the fleet's shared budget), given a deadline learned from the run's answers and hedged when slow
+ * (lib/llm/tail.ts), and its answer read by the codec's request. The chat extractor and
  * the embedder differ only in their codec.
  */
 import type OpenAI from 'openai';
-import { pacedRequest } from '../llm/request.js';
 import type { RateLimiter } from '../llm/rate-limiter.js';
+import { tailRequest, type TailPolicy } from '../llm/tail.js';
+import type { RunContext } from '../runtime/run-context.js';
 import type { ApiCodec, Dispatch } from './dispatch.js';
 
 export interface LiveTransportOptions {
@@ -17,6 +19,8 @@ export interface LiveTransportOptions {
   maxRetryAfterMs: number;
   /** The URL requests go to, named in a fatal error's message. */
   endpoint?: string;
+  /** Per-request deadlines learned from the answers, and hedging (lib/llm/tail.ts). */
+  tail: TailPolicy;
 }
 
 export function liveTransport(codec: ApiCodec, o: LiveTransportOptions): Dispatch {
@@ -24,11 +28,26 @@ export function liveTransport(codec: ApiCodec, o: LiveTransportOptions): Dispatc
     // Rate limits count max_tokens at request time (OpenAI does), so that is what we reserve: the
     // request's own, sized to its answer, not the cap.
     const reserve = request.promptTokens + request.outputTokens;
-    const data = await pacedRequest(
-      { limiter: o.limiter, reserve, signal, apiKey: o.apiKey, maxRetryAfterMs: o.maxRetryAfterMs, observer: run?.observer, ...(o.endpoint !== undefined ? { endpoint: o.endpoint } : {}) },
-      (requestSignal) => codec.send(o.client, request.body, requestSignal),
-      (answer) => codec.billed(answer),
-    );
+    const paced = { limiter: o.limiter, reserve, signal, apiKey: o.apiKey, maxRetryAfterMs: o.maxRetryAfterMs, observer: run?.observer, ...(o.endpoint !== undefined ? { endpoint: o.endpoint } : {}) };
+    const billed = (answer: unknown) => codec.billed(answer);
+    const data = await tailRequest(paced, o.tail, tailJob(request.outputTokens, codec, run), (requestSignal, timeoutMs) => codec.send(o.client, request.body, requestSignal, timeoutMs), billed);
     return request.read(data);
+  };
+}
+
+/** A request's size for its deadline (its max output tokens), and the run's counters of timeouts and hedges. */
+function tailJob(outputTokens: number, codec: ApiCodec, run: RunContext | undefined) {
+  return {
+    expectedTokens: outputTokens,
+    answerTokens: (data: unknown) => codec.answerTokens?.(data),
+    onTimeout: () => {
+      if (run) run.stats.timedOut++;
+    },
+    // A hedge is a request sent (and maybe billed): it counts among the requests too.
+    onHedge: () => {
+      if (!run) return;
+      run.stats.hedged++;
+      run.stats.requests++;
+    },
   };
 }

@@ -5,9 +5,10 @@
  */
 import type OpenAI from 'openai';
 import type { Extractor } from '../runtime/extractor.js';
-import { createClient, type ConnectionOptions } from '../llm/client.js';
+import { createClient, DEFAULT_HEDGE_SHARE, DEFAULT_MIN_TIMEOUT_MS, type ConnectionOptions } from '../llm/client.js';
 import { RateLimiter, type SharedBudget } from '../llm/rate-limiter.js';
 import { endpointOf, type ResponseCache } from '../llm/response-cache.js';
+import { TailPolicy } from '../llm/tail.js';
 import { composedExtractor, type ApiCodec } from './dispatch.js';
 import { liveTransport } from './live-transport.js';
 import { withCache } from './with-cache.js';
@@ -36,7 +37,9 @@ export function liveExtractor(codec: ApiCodec, o: LiveOptions): Extractor {
   // Part of every cache key, and named in errors (an injected client may have no baseURL); the
   // codec's url less its /v1.
   const endpoint = endpointOf(client.baseURL ?? o.baseUrl ?? '', codec.url.slice('/v1'.length));
-  let dispatch = liveTransport(codec, { client, limiter, apiKey: o.apiKey, maxRetryAfterMs: o.maxRetryAfterMs, endpoint });
+  // One latency model per extractor: its requests are of one kind, to one server.
+  const tail = new TailPolicy({ minTimeoutMs: o.minTimeoutMs ?? DEFAULT_MIN_TIMEOUT_MS, timeoutMs: o.timeoutMs, hedgeShare: o.hedgeShare ?? DEFAULT_HEDGE_SHARE });
+  let dispatch = liveTransport(codec, { client, limiter, apiKey: o.apiKey, maxRetryAfterMs: o.maxRetryAfterMs, endpoint, tail });
   if (o.cache) dispatch = withCache(o.cache, endpoint)(dispatch);
   return composedExtractor(codec, dispatch, { name: codec.name, concurrency: o.concurrency ?? DEFAULT_LIVE_CONCURRENCY });
 }

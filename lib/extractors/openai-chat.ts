@@ -32,7 +32,7 @@ export const openaiExtractorOptionSpecs = defineOptions([
     type: 'integer',
     default: 4096,
     min: 16,
-    description: 'Most completion tokens a request may ask (each asks for the answer it expects, see --answer-tokens-ratio); an answer cut off here splits its pack',
+    description: 'Most completion tokens a request may ask: packs are formed so their expected answer fits under it, and each request asks about what its answer needs (see --answer-tokens-ratio)',
   },
   { name: 'entity-types', type: 'string', default: DEFAULT_ENTITY_TYPES.join(','), description: 'Entity types the LLM may use, comma-separated' },
   { name: 'relation-types', type: 'string', default: DEFAULT_RELATION_TYPES.join(','), description: 'Relation types the LLM may use, comma-separated' },
@@ -137,7 +137,12 @@ export function chatCodec(o: ChatCodecOptions): ApiCodec {
     perChunkTokens: overhead.perChunkTokens,
     outputTokens: o.maxOutputTokens,
     outputModel,
-    send: (client, body, signal) => client.chat.completions.create(body as ChatCompletionCreateParamsNonStreaming, { signal }).withResponse(),
+    send: (client, body, signal, timeoutMs) =>
+      client.chat.completions.create(body as ChatCompletionCreateParamsNonStreaming, { signal, ...(timeoutMs !== undefined ? { timeout: timeoutMs } : {}) }).withResponse(),
+    answerTokens: (data) => {
+      const n = (data as Partial<ChatCompletion> | null)?.usage?.completion_tokens;
+      return typeof n === 'number' && Number.isFinite(n) ? n : undefined;
+    },
     // The limit was charged at admission with the prompt (counted exactly, as reserved) plus
     // max_tokens: the reservation stands. (usage.prompt_tokens need not equal that charge, and
     // refunding the difference let us drift ahead of the server.)

@@ -105,7 +105,7 @@ export function embeddingsCodec(o: EmbeddingsCodecOptions): ApiCodec {
     perChunkTokens: 0,
     // Embeddings have no output tokens: a request costs its input.
     outputTokens: 0,
-    send: (client, body, signal) => client.embeddings.create(body as EmbeddingCreateParams, { signal }).withResponse(),
+    send: (client, body, signal, timeoutMs) => client.embeddings.create(body as EmbeddingCreateParams, { signal, ...(timeoutMs !== undefined ? { timeout: timeoutMs } : {}) }).withResponse(),
     billed: (answer) => usageOf(answer)?.promptTokens,
     request(pack) {
       if (pack.chunks.length > maxInputs) {

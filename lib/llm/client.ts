@@ -8,12 +8,42 @@ import OpenAI from 'openai';
 import { ErrorCode, SluiceError } from '../runtime/errors.js';
 import { defineOptions, type OptionsOf } from '../runtime/options.js';
 
+/** --min-timeout-ms and --hedge-share when not given (docs/decisions.md, "A slow tail"). */
+export const DEFAULT_MIN_TIMEOUT_MS = 10_000;
+export const DEFAULT_HEDGE_SHARE = 0.05;
+
 /** How to reach the server and how fast: shared by every pipeline that calls an OpenAI-compatible API. */
 export const openaiConnectionOptionSpecs = defineOptions([
   { name: 'base-url', operational: true, type: 'string', description: 'An OpenAI-compatible server (llama.cpp, vLLM, Ollama, the simulator), e.g. http://127.0.0.1:8080/v1; needs no API key' },
   { name: 'rpm', operational: true, type: 'integer', min: 1, description: "Client-side budget of requests per minute (the server's x-ratelimit headers are followed as well)" },
   { name: 'tpm', operational: true, type: 'integer', min: 1, description: 'Client-side budget of tokens per minute, counted as the API does: prompt + max-output-tokens' },
-  { name: 'timeout-ms', operational: true, type: 'integer', default: 120_000, min: 100, description: 'Per-request timeout; a request past it is retried' },
+  {
+    name: 'timeout-ms',
+    operational: true,
+    type: 'integer',
+    default: 120_000,
+    min: 100,
+    description:
+      "Longest a request may take; a request past its deadline is retried. The deadline is learned from the run's answered requests (3 x the predicted p99 for the request's size), within --min-timeout-ms and this",
+  },
+  // No `default` on these two: the fields stay optional for library callers; the DEFAULT_ constants apply.
+  {
+    name: 'min-timeout-ms',
+    operational: true,
+    type: 'integer',
+    min: 100,
+    defaultLabel: String(DEFAULT_MIN_TIMEOUT_MS),
+    description: 'Floor of the learned per-request deadline (set it to --timeout-ms for a fixed timeout)',
+  },
+  {
+    name: 'hedge-share',
+    operational: true,
+    type: 'number',
+    defaultLabel: String(DEFAULT_HEDGE_SHARE),
+    min: 0,
+    max: 1,
+    description: 'A request unanswered past its predicted p99 is sent a second time (first answer wins; it may be billed twice): at most this share of requests; 0 turns hedging off',
+  },
 ]);
 
 /** The resolved values of openaiConnectionOptionSpecs. */
@@ -21,7 +51,14 @@ export type ConnectionOptions = OptionsOf<typeof openaiConnectionOptionSpecs>;
 
 /** Just the connection fields of a pipeline's resolved options. */
 export function connectionOf(o: ConnectionOptions): ConnectionOptions {
-  return { baseUrl: o.baseUrl, rpm: o.rpm, tpm: o.tpm, timeoutMs: o.timeoutMs };
+  return {
+    baseUrl: o.baseUrl,
+    rpm: o.rpm,
+    tpm: o.tpm,
+    timeoutMs: o.timeoutMs,
+    ...(o.minTimeoutMs !== undefined ? { minTimeoutMs: o.minTimeoutMs } : {}),
+    ...(o.hedgeShare !== undefined ? { hedgeShare: o.hedgeShare } : {}),
+  };
 }
 
 export interface ClientOptions {

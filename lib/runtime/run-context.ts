@@ -25,6 +25,9 @@ export class RunStats {
   requests = 0;
   retries = 0;
   splits = 0;
+  /** This session: requests abandoned at their (learned) deadline, and hedges sent (second copies of a slow request). */
+  timedOut = 0;
+  hedged = 0;
   /** Tokens billed this run (requests sent, failed attempts included): what costs money. */
   promptTokens = 0;
   completionTokens = 0;

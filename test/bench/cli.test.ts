@@ -11,6 +11,7 @@ const PROGRAMS: [string, string][] = [
   ['llm-throughput', '--ms-per-token'],
   ['memory', '--variants'],
   ['scale-out', '--latency-ms'],
+  ['slow-tail', '--hang-ms'],
   ['throughput', '--offline-rounds'],
 ];
 

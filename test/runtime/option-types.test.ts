@@ -69,7 +69,7 @@ same<Equal<RetryOptions, { maxRetries: number; retryBaseMs: number; maxRetryAfte
 same<Equal<Flat<Omit<ExtractOptions, 'extractor' | 'runner' | 'retry'>>, { concurrency?: number; unordered?: boolean; reorderWindow?: number }>>();
 same<Equal<GraphSinkOptions, { graph?: string; graphBatchSize: number }>>();
 same<Equal<OfflineExtractorOptions, { workers?: number }>>();
-same<Equal<ConnectionOptions, { baseUrl?: string; rpm?: number; tpm?: number; timeoutMs: number }>>();
+same<Equal<ConnectionOptions, { baseUrl?: string; rpm?: number; tpm?: number; timeoutMs: number; minTimeoutMs?: number; hedgeShare?: number }>>();
 same<Equal<OptionsOf<typeof cacheOptionSpecs>, { cache?: string }>>();
 same<Equal<OptionsOf<typeof redisOptionSpecs>, { redis?: string; runId?: string; queueHighWater: number; redisConnectTimeoutMs: number }>>();
 same<Equal<MetricsCliOptions, { metricsPort?: number; metricsFile?: string }>>();
