@@ -82,6 +82,22 @@ t.test('without a client budget, one request probes the server before the rest g
   t.pass('after the probe, requests go without waiting');
 });
 
+t.test('a probe that never answers holds the others only for the patience, then they all go', async (t) => {
+  const limiter = new RateLimiter({ probePatienceMs: 100 });
+  await limiter.acquire(10); // the probe: never settled (it hung)
+  const started = Date.now();
+  let gone = 0;
+  const waiting = [limiter.acquire(10), limiter.acquire(10), limiter.acquire(10)].map((p) => p.then(() => gone++));
+  await new Promise((r) => setTimeout(r, 40));
+  t.equal(gone, 0, 'they wait for the probe at first');
+  await Promise.all(waiting);
+  const waited = Date.now() - started;
+  t.equal(gone, 3);
+  t.ok(waited >= 90 && waited < 2000, `released after ${waited} ms`);
+  await limiter.acquire(10);
+  t.pass('and later requests do not wait for it either');
+});
+
 t.test('a pause (retry-after) holds every request', async (t) => {
   let now = 0;
   const limiter = new RateLimiter({ now: () => now });

@@ -25,6 +25,8 @@ export interface RateLimiterOptions {
   tpm?: number;
   shared?: SharedBudget;
   now?: () => number;
+  /** How long the others wait for the probe's answer. @default PROBE_PATIENCE_MS */
+  probePatienceMs?: number;
 }
 
 class Bucket {
@@ -79,6 +81,9 @@ export interface Ticket {
   tokens: number;
 }
 
+/** How long the others wait for the probe's answer before going without it (a hung probe must not stall a run). */
+export const PROBE_PATIENCE_MS = 10_000;
+
 /** Starts remembered to account for readings that arrive late (a long answer carries old headers). */
 const STARTS_KEPT_MS = 5 * 60_000;
 
@@ -98,9 +103,11 @@ export class RateLimiter {
   private probed: boolean;
   private probe: { promise: Promise<void>; resolve: () => void } | undefined;
   private readonly shared?: SharedBudget;
+  private readonly probePatienceMs: number;
 
   constructor(options: RateLimiterOptions = {}) {
     this.shared = options.shared;
+    this.probePatienceMs = options.probePatienceMs ?? PROBE_PATIENCE_MS;
     // Monotonic: the wall clock can be stepped, and a budget must not jump with it.
     this.now = options.now ?? (() => performance.now());
     if (options.rpm) this.requests = new Bucket(options.rpm, this.now);
@@ -118,7 +125,8 @@ export class RateLimiter {
         this.probe = { promise, resolve };
         break; // this request is the probe
       }
-      await abortable(this.probe.promise, signal);
+      // A probe that hangs must not hold the run: past this the others go without its headers.
+      if (await abortable(this.probe.promise, signal, this.probePatienceMs)) this.endProbe();
     }
     for (;;) {
       const wait = this.waitMs(tokens);
@@ -231,15 +239,21 @@ export function parseDuration(text: string | null | undefined): number | undefin
   return matched ? ms : undefined;
 }
 
-function abortable(promise: Promise<void>, signal?: AbortSignal): Promise<void> {
-  if (!signal) return promise;
+/** Resolves when `promise` does (false) or after `patienceMs` (true); rejects when `signal` aborts. */
+function abortable(promise: Promise<void>, signal?: AbortSignal, patienceMs?: number): Promise<boolean> {
   return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    });
+    if (signal?.aborted) return reject(signal.reason);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    };
+    const timer = patienceMs === undefined ? undefined : setTimeout(() => done(true), patienceMs);
+    const done = (late: boolean) => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      resolve(late);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    promise.then(() => done(false));
   });
 }
