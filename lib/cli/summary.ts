@@ -66,6 +66,8 @@ export interface RunSummary {
   batchLinesAnswered: number;
   batchLinesFailed: number;
   costUsd: number | null;
+  /** The adaptive limit on requests in flight (a server without rate-limit headers): lowest, highest, at the end; null when it did not count. */
+  concurrencyLimit: { low: number; high: number; current: number } | null;
   wallSeconds: number;
   docsPerSecond: number;
   peakRssMb: number;
@@ -127,6 +129,7 @@ export function summarise(pipeline: string, stats: RunStats, extra: SummaryExtra
     batchLinesAnswered: stats.batchLinesAnswered,
     batchLinesFailed: stats.batchLinesFailed,
     costUsd: stats.offline ? null : (extra.costUsd ?? null),
+    concurrencyLimit: stats.concurrencyLimit ? { ...stats.concurrencyLimit } : null,
     wallSeconds: round(wallSeconds, 2),
     docsPerSecond: round(wallSeconds > 0 ? done / wallSeconds : 0, 1),
     peakRssMb: round(process.resourceUsage().maxRSS / 1024, 1),
@@ -192,6 +195,8 @@ export function formatSummary(s: RunSummary): string {
   if (s.batchesCreated) {
     lines.push(`  batch api  ${n(s.batchesCreated)} batches created; this session ${n(s.batchLinesAnswered)} lines answered, ${n(s.batchLinesFailed)} failed (retried); cost at the Batch API rate`);
   }
+  const c = s.concurrencyLimit;
+  if (c && c.low !== c.high) lines.push(`  in flight  adapted ${c.low}..${c.high}, ended at ${c.current} (the server sends no rate-limit headers; --concurrency is the ceiling)`);
   if (s.inventedIds) lines.push(`  answers named ${n(s.inventedIds)} ids that were not sent (discarded)`);
   if (s.deadLettered) {
     lines.push(

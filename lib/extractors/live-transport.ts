@@ -1,10 +1,12 @@
 /**
  * The live transport: each request sent at once over the openai SDK (OpenAI or any compatible
  * server), paced by the run's rate limiter (client-side rpm/tpm, the server's rate-limit headers,
- * the fleet's shared budget), and its answer read by the codec's request. The chat extractor and
+ * the fleet's shared budget) or, for a server without rate-limit headers, gated by the adaptive
+ * concurrency limit (lib/llm/concurrency-gate.ts), and its answer read by the codec's request. The chat extractor and
  * the embedder differ only in their codec.
  */
 import type OpenAI from 'openai';
+import { gated, type ConcurrencyGate } from '../llm/concurrency-gate.js';
 import { pacedRequest } from '../llm/request.js';
 import type { RateLimiter } from '../llm/rate-limiter.js';
 import type { ApiCodec, Dispatch } from './dispatch.js';
@@ -17,16 +19,20 @@ export interface LiveTransportOptions {
   maxRetryAfterMs: number;
   /** The URL requests go to, named in a fatal error's message. */
   endpoint?: string;
+  /** The adaptive limit on requests in flight, for a server that sends no rate-limit headers. */
+  gate?: ConcurrencyGate;
 }
 
 export function liveTransport(codec: ApiCodec, o: LiveTransportOptions): Dispatch {
   return async (_pack, request, signal, run) => {
     // Rate limits count max_tokens at request time (OpenAI does), so that is what we reserve.
     const reserve = request.promptTokens + codec.outputTokens;
-    const data = await pacedRequest(
-      { limiter: o.limiter, reserve, signal, apiKey: o.apiKey, maxRetryAfterMs: o.maxRetryAfterMs, observer: run?.observer, ...(o.endpoint !== undefined ? { endpoint: o.endpoint } : {}) },
-      (requestSignal) => codec.send(o.client, request.body, requestSignal),
-      (answer) => codec.billed(answer),
+    const data = await gated(o.gate, signal, run, (observer) =>
+      pacedRequest(
+        { limiter: o.limiter, reserve, signal, apiKey: o.apiKey, maxRetryAfterMs: o.maxRetryAfterMs, observer, ...(o.endpoint !== undefined ? { endpoint: o.endpoint } : {}) },
+        (requestSignal) => codec.send(o.client, request.body, requestSignal),
+        (answer) => codec.billed(answer),
+      ),
     );
     return request.read(data);
   };

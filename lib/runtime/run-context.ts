@@ -43,6 +43,8 @@ export class RunStats {
   /** --batch-api: output and error file lines downloaded this session, and lines failed (error file, expired, missing). */
   batchLinesAnswered = 0;
   batchLinesFailed = 0;
+  /** The adaptive limit on requests in flight (a server without rate-limit headers): now, lowest and highest; unset when it never counted. */
+  concurrencyLimit: { current: number; low: number; high: number } | undefined = undefined;
   resultsOut = 0;
   entitiesOut = 0;
   docsWithoutEntities = 0;
