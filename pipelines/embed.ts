@@ -49,7 +49,11 @@ const embedPackSpecs = defineOptions([
 ]);
 
 const embedExtractSpecs = overriding(extractOptionSpecs, {
-  concurrency: { default: DEFAULT_EMBED_CONCURRENCY, defaultLabel: undefined, description: 'Requests in flight at once' },
+  concurrency: {
+    default: DEFAULT_EMBED_CONCURRENCY,
+    defaultLabel: undefined,
+    description: 'Requests in flight at most (the ceiling of the adaptive limit against a server without rate-limit headers)',
+  },
 });
 
 export const embedOptionSpecs = mergeSpecs(

@@ -2,12 +2,13 @@
  * POST /v1/chat/completions: the request checked and measured as the API does (messages, context
  * length, max_tokens), the knowledge-graph answer built from the offline extractor, cut to max_tokens,
  * admitted past the rate limits, possibly faulted (transport faults, or a damaged answer: omitted or
- * invented documents, truncated or malformed JSON), and sent after the latency model's delay.
+ * invented documents, truncated or malformed JSON), queued for a slot (slots.ts), and sent after the
+ * latency model's delay.
  */
 import type { Answer } from '../lib/llm/kg-answer.js';
 import { admit, transportFault } from './admission.js';
 import { buildAnswer, contentText, requestDocuments, typeFilter } from './answer.js';
-import { alive, reply, type Route, type SimulatorCore } from './core.js';
+import { alive, hungUp, reply, type Route, type SimulatorCore } from './core.js';
 import { FAULT_KINDS, inventDocument, omitDocument } from './faults.js';
 import { invalidRequest, requestId } from './http.js';
 import { positiveIntOrUndefined, requireModel } from './request-checks.js';
@@ -113,7 +114,14 @@ export function chatRoute(core: SimulatorCore): Route {
     if (fault) stats.fault(fault);
     if (fault === 'truncated' || fault === 'malformed') completionTokens = tokens.count(model, content);
 
-    await core.timers.sleep(o.latencyMs + o.msPerToken * completionTokens);
+    // A slots server queues what it cannot serve: the wait is part of the latency (slots.ts).
+    const release = await core.slots.acquire(hungUp(res));
+    alive(core);
+    try {
+      await core.timers.sleep(o.latencyMs + o.msPerToken * completionTokens);
+    } finally {
+      release();
+    }
     alive(core);
     stats.current.promptTokens += promptTokens;
     stats.current.completionTokens += completionTokens;

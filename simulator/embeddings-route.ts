@@ -1,10 +1,11 @@
 /**
  * POST /v1/embeddings: the inputs checked and measured as the API does (strings or token arrays,
  * the context length, dimensions, float or base64), deterministic vectors (embeddings.ts), admitted
- * past the rate limits, possibly dealt a transport fault, and sent after the fixed latency.
+ * past the rate limits, possibly dealt a transport fault, queued for a slot (slots.ts), and sent after
+ * the fixed latency.
  */
 import { admit, transportFault } from './admission.js';
-import { alive, reply, type Route, type SimulatorCore } from './core.js';
+import { alive, hungUp, reply, type Route, type SimulatorCore } from './core.js';
 import { embeddingVector, float32Base64 } from './embeddings.js';
 import { TRANSPORT_FAULTS } from './faults.js';
 import { invalidRequest } from './http.js';
@@ -55,7 +56,13 @@ export function embeddingsRoute(core: SimulatorCore): Route {
     const headers = { ...common, ...admit(core, e.model, e.promptTokens) };
     if (await transportFault(core, core.drawer.draw(TRANSPORT_FAULTS), req, res, headers)) return;
     const answer = embeddingsBody(e);
-    await core.timers.sleep(core.o.latencyMs);
+    const release = await core.slots.acquire(hungUp(res));
+    alive(core);
+    try {
+      await core.timers.sleep(core.o.latencyMs);
+    } finally {
+      release();
+    }
     alive(core);
     core.stats.current.promptTokens += e.promptTokens;
     reply(core, res, 200, answer, headers);

@@ -30,6 +30,7 @@ export const simulatorOptionSpecs: readonly OptionSpec[] = [
   { name: 'faults', type: 'string', defaultLabel: 'all', description: `Comma-separated mix the faults are drawn from: ${FAULT_KINDS.join(',')}` },
   { name: 'seed', type: 'integer', default: D.seed, description: 'Seed of the fault draws' },
   { name: 'hang-ms', type: 'number', default: D.hangMs, description: 'How long a "hang" fault stalls before closing the socket, ms' },
+  { name: 'slots', type: 'integer', defaultLabel: 'unlimited', description: 'Chat/embeddings requests served at once (llama.cpp -np, vLLM); the rest queue in FIFO order' },
   { name: 'batch-latency-ms', type: 'number', default: D.batchLatencyMs, description: 'Batch API: time from create until a batch completes, ms' },
   { name: 'batch-fault-rate', type: 'number', default: D.batchFaultRate, description: 'Batch API: share 0..1 of lines that go to the error file' },
   { name: 'batch-expire', type: 'number', defaultLabel: 'never', description: 'Batch API: batches expire with this share 0..1 of lines done' },

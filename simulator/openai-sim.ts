@@ -19,6 +19,7 @@ import { FaultDrawer } from './faults.js';
 import { RateLimiter } from './rate-limit.js';
 import { router } from './router.js';
 import { settings, type SimulatorOptions } from './settings.js';
+import { Slots } from './slots.js';
 import { StatsBook, type SimulatorStats } from './stats.js';
 import { Timers } from './timers.js';
 import { acquireTokenTools } from './tokens.js';
@@ -53,14 +54,16 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     tokens.release();
     throw err;
   }
+  const stats = new StatsBook();
   const core: SimulatorCore = {
     o,
     tokens,
     cache,
     limiter: new RateLimiter({ ...(o.rpm !== undefined && { rpm: o.rpm }), ...(o.tpm !== undefined && { tpm: o.tpm }) }),
     drawer: new FaultDrawer(o.faultRate, o.faults, o.seed),
-    stats: new StatsBook(),
+    stats,
     timers: new Timers(),
+    slots: new Slots(o.slots, stats),
     closed: false,
   };
   const batches = new BatchStore(

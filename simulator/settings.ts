@@ -32,6 +32,8 @@ export interface SimulatorOptions {
   batchMaxTokens?: number;
   /** Batch API: time a Files or Batches call takes, after its effect and before the reply, ms (default 0). */
   batchApiLatencyMs?: number;
+  /** Chat and embeddings requests served at once (llama.cpp's -np, vLLM's batch); the rest wait in FIFO order (default: unlimited). */
+  slots?: number;
 }
 
 export interface Settings {
@@ -50,6 +52,7 @@ export interface Settings {
   batchExpire?: number;
   batchMaxTokens?: number;
   batchApiLatencyMs: number;
+  slots?: number;
 }
 
 /** The defaults of the options that have one (the command line's --port is 8089 instead). */
@@ -94,6 +97,7 @@ export function settings(o: SimulatorOptions): Settings {
   };
   if (o.batchExpire !== undefined) s.batchExpire = check('batchExpire', o.batchExpire, 0, (v) => v >= 0 && v <= 1, 'between 0 and 1');
   if (o.batchMaxTokens !== undefined) s.batchMaxTokens = check('batchMaxTokens', o.batchMaxTokens, 0, positiveInt, 'a positive integer');
+  if (o.slots !== undefined) s.slots = check('slots', o.slots, 0, positiveInt, 'a positive integer');
   if (o.rpm !== undefined) s.rpm = check('rpm', o.rpm, 0, (v) => v > 0, '> 0');
   if (o.tpm !== undefined) s.tpm = check('tpm', o.tpm, 0, (v) => v > 0, '> 0');
   return s;

@@ -16,12 +16,15 @@ export interface SimulatorStats {
   rateLimited: number;
   /** Tokens charged to the tpm budget by admitted requests (prompt + max_tokens, as OpenAI counts). */
   admittedTokens: number;
+  /** The slots model (`slots`): requests that waited for a slot, and the longest queue seen. */
+  queued: number;
+  maxQueue: number;
   /** The Batch API: files uploaded, batches created, batch lines processed (see batch.ts). */
   batch: BatchCounters;
 }
 
 function emptyStats(): SimulatorStats {
-  return { requests: 0, byStatus: {}, promptTokens: 0, completionTokens: 0, faults: {}, rateLimited: 0, admittedTokens: 0, batch: emptyBatchCounters() };
+  return { requests: 0, byStatus: {}, promptTokens: 0, completionTokens: 0, faults: {}, rateLimited: 0, admittedTokens: 0, queued: 0, maxQueue: 0, batch: emptyBatchCounters() };
 }
 
 function copyStats(s: SimulatorStats): SimulatorStats {

@@ -20,7 +20,7 @@ export const extractOptionSpecs = defineOptions([
     type: 'integer',
     min: 1,
     defaultLabel: 'extractor-dependent',
-    description: 'Packs in flight at once (offline: 2 per worker thread; LLM: requests in flight)',
+    description: 'Packs in flight at once (offline: 2 per worker thread; LLM: requests in flight, default 32, the ceiling of the adaptive limit against a server without rate-limit headers)',
   },
   { name: 'unordered', type: 'boolean', default: false, description: 'Write results as they complete instead of in input order' },
   {

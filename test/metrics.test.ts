@@ -30,6 +30,7 @@ const REQUIRED = [
   'sluice_request_duration_seconds_count',
   'sluice_pack_documents_count',
   'sluice_in_flight_requests',
+  'sluice_concurrency_limit',
   'sluice_cache_hits_total',
   'sluice_cache_misses_total',
   'sluice_cost_usd_total',
@@ -89,6 +90,9 @@ t.test('while a run is in flight, /metrics answers on 127.0.0.1, and the server 
       const inFlight = valueOf(samples, 'sluice_in_flight_requests')!;
       t.ok(inFlight >= 0 && inFlight <= 2, `in flight ${inFlight} within --concurrency`);
       maxInFlight = Math.max(maxInFlight, inFlight);
+      // The simulator sends no rate-limit headers here: the adaptive limit counts, under --concurrency.
+      const limit = valueOf(samples, 'sluice_concurrency_limit')!;
+      t.ok(limit >= 0 && limit <= 2, `concurrency limit ${limit} within --concurrency`);
       const requests = sumOf(samples, 'sluice_requests_total');
       t.ok(requests >= lastRequests, 'requests only grow');
       lastRequests = requests;

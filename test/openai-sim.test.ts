@@ -518,6 +518,8 @@ t.test('/stats and /stats/reset: outside /v1, never rate limited', async (t) => 
     faults: {},
     rateLimited: 0,
     admittedTokens: 0,
+    queued: 0,
+    maxQueue: 0,
     batch: { filesUploaded: 0, batchesCreated: 0, linesProcessed: 0, linesFailed: 0, contentReads: 0 },
   });
   await errorOf(ask(c, DOCS.slice(0, 1)));
@@ -531,6 +533,8 @@ t.test('/stats and /stats/reset: outside /v1, never rate limited', async (t) => 
     faults: {},
     rateLimited: 0,
     admittedTokens: 0,
+    queued: 0,
+    maxQueue: 0,
     batch: { filesUploaded: 0, batchesCreated: 0, linesProcessed: 0, linesFailed: 0, contentReads: 0 },
   });
 });

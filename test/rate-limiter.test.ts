@@ -115,3 +115,14 @@ t.test('acquire gives up when the run is aborted', async (t) => {
   setTimeout(() => controller.abort(new Error('stop')), 10);
   await t.rejects(p, /stop/);
 });
+
+t.test('sawRateLimitHeaders: false until an answer carries x-ratelimit-remaining-*, then true for good', async (t) => {
+  const limiter = new RateLimiter();
+  t.equal(limiter.sawRateLimitHeaders, false);
+  limiter.observe(headers({ 'content-type': 'application/json' }));
+  t.equal(limiter.sawRateLimitHeaders, false, 'a llama.cpp-like answer has none');
+  limiter.observe(headers({ 'x-ratelimit-remaining-tokens': '1000', 'x-ratelimit-limit-tokens': '2000', 'x-ratelimit-reset-tokens': '1s' }));
+  t.equal(limiter.sawRateLimitHeaders, true);
+  limiter.observe(headers({}));
+  t.equal(limiter.sawRateLimitHeaders, true, 'an answer without them later does not turn it back');
+});

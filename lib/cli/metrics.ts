@@ -153,6 +153,14 @@ export function createRunMetrics(stats: RunStats, o: RunMetricsOptions = {}): Ru
   });
   const duration = new Histogram({ name: name('request_duration_seconds'), help: 'Time from sending a request to its answer or error', buckets: REQUEST_DURATION_BUCKETS, registers });
   const inFlight = new Gauge({ name: name('in_flight_requests'), help: 'Requests sent and not yet answered', registers });
+  new Gauge({
+    name: name('concurrency_limit'),
+    help: 'Requests allowed in flight by the adaptive limit (a server without rate-limit headers); 0 while it does not count',
+    registers,
+    collect() {
+      this.set(stats.concurrencyLimit?.current ?? 0);
+    },
+  });
   const packDocuments = new Histogram({ name: name('pack_documents'), help: 'Documents per pack formed by token-pack', buckets: PACK_DOCUMENTS_BUCKETS, registers });
 
   if (o.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: METRICS_PREFIX });

@@ -77,6 +77,8 @@ export interface RunSummary {
   projectedCostUsd: number | null;
   /** --max-cost: the warning given during the run that the projection exceeded the cap, if it was. */
   costWarning: string | null;
+  /** The adaptive limit on requests in flight (a server without rate-limit headers): lowest, highest, at the end; null when it did not count. */
+  concurrencyLimit: { low: number; high: number; current: number } | null;
   wallSeconds: number;
   docsPerSecond: number;
   peakRssMb: number;
@@ -148,6 +150,7 @@ export function summarise(pipeline: string, stats: RunStats, extra: SummaryExtra
     // A finished run's cost is its cost: the projection is worth showing only for what was not done.
     projectedCostUsd: stopped && !stats.offline ? (extra.projectedCostUsd ?? null) : null,
     costWarning: extra.costWarning ?? null,
+    concurrencyLimit: stats.concurrencyLimit ? { ...stats.concurrencyLimit } : null,
     wallSeconds: round(wallSeconds, 2),
     docsPerSecond: round(wallSeconds > 0 ? done / wallSeconds : 0, 1),
     peakRssMb: round(process.resourceUsage().maxRSS / 1024, 1),
@@ -226,6 +229,8 @@ export function formatSummary(s: RunSummary): string {
   }
   if (!s.offline && (s.cutOffs || s.sessionSplits)) lines.push(cutOffLine(s));
   if (s.timedOut || s.hedged) lines.push(`  slow tail  ${n(s.timedOut)} requests timed out (retried), ${n(s.hedged)} hedged (sent twice, may be billed twice)`);
+  const c = s.concurrencyLimit;
+  if (c && c.low !== c.high) lines.push(`  in flight  adapted ${c.low}..${c.high}, ended at ${c.current} (the server sends no rate-limit headers; --concurrency is the ceiling)`);
   if (s.inventedIds) lines.push(`  answers named ${n(s.inventedIds)} ids that were not sent (discarded)`);
   if (s.deadLettered) {
     lines.push(

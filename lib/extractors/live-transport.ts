@@ -1,11 +1,13 @@
 /**
  * The live transport: each request sent at once over the openai SDK (OpenAI or any compatible
  * server), paced by the run's rate limiter (client-side rpm/tpm, the server's rate-limit headers,
- * the fleet's shared budget), given a deadline learned from the run's answers and hedged when slow
- * (lib/llm/tail.ts), and its answer read by the codec's request. The chat extractor and
- * the embedder differ only in their codec.
+ * the fleet's shared budget) or, for a server without rate-limit headers, gated by the adaptive
+ * concurrency limit (lib/llm/concurrency-gate.ts); given a deadline learned from the run's answers
+ * and hedged when slow (lib/llm/tail.ts); and its answer read by the codec's request. The chat
+ * extractor and the embedder differ only in their codec.
  */
 import type OpenAI from 'openai';
+import { gated, type ConcurrencyGate } from '../llm/concurrency-gate.js';
 import type { RateLimiter } from '../llm/rate-limiter.js';
 import { tailRequest, type TailPolicy } from '../llm/tail.js';
 import type { RunContext } from '../runtime/run-context.js';
@@ -21,6 +23,8 @@ export interface LiveTransportOptions {
   endpoint?: string;
   /** Per-request deadlines learned from the answers, and hedging (lib/llm/tail.ts). */
   tail: TailPolicy;
+  /** The adaptive limit on requests in flight, for a server that sends no rate-limit headers. */
+  gate?: ConcurrencyGate;
 }
 
 export function liveTransport(codec: ApiCodec, o: LiveTransportOptions): Dispatch {
@@ -28,9 +32,16 @@ export function liveTransport(codec: ApiCodec, o: LiveTransportOptions): Dispatc
     // Rate limits count max_tokens at request time (OpenAI does), so that is what we reserve: the
     // request's own, sized to its answer, not the cap.
     const reserve = request.promptTokens + request.outputTokens;
-    const paced = { limiter: o.limiter, reserve, signal, apiKey: o.apiKey, maxRetryAfterMs: o.maxRetryAfterMs, observer: run?.observer, ...(o.endpoint !== undefined ? { endpoint: o.endpoint } : {}) };
     const billed = (answer: unknown) => codec.billed(answer);
-    const data = await tailRequest(paced, o.tail, tailJob(request.outputTokens, codec, run), (requestSignal, timeoutMs) => codec.send(o.client, request.body, requestSignal, timeoutMs), billed);
+    const data = await gated(o.gate, signal, run, (observer) =>
+      tailRequest(
+        { limiter: o.limiter, reserve, signal, apiKey: o.apiKey, maxRetryAfterMs: o.maxRetryAfterMs, observer, ...(o.endpoint !== undefined ? { endpoint: o.endpoint } : {}) },
+        o.tail,
+        tailJob(request.outputTokens, codec, run),
+        (requestSignal, timeoutMs) => codec.send(o.client, request.body, requestSignal, timeoutMs),
+        billed,
+      ),
+    );
     return request.read(data);
   };
 }

@@ -104,6 +104,7 @@ export class RateLimiter {
   private probe: { promise: Promise<void>; resolve: () => void } | undefined;
   private readonly shared?: SharedBudget;
   private readonly probePatienceMs: number;
+  private headersSeen = false;
 
   constructor(options: RateLimiterOptions = {}) {
     this.shared = options.shared;
@@ -163,6 +164,7 @@ export class RateLimiter {
    * we started since then is not in it.
    */
   observe(headers: { get(name: string): string | null }, ticket?: Ticket): void {
+    if (headers.get('x-ratelimit-remaining-requests') !== null || headers.get('x-ratelimit-remaining-tokens') !== null) this.headersSeen = true;
     const t = ticket ?? { id: this.nextTicket - 1, at: this.now(), tokens: 0 };
     const later = this.starts.filter((s) => s.id > t.id);
     const view = (kind: 'requests' | 'tokens', current: ServerView | undefined): ServerView | undefined => {
@@ -177,6 +179,14 @@ export class RateLimiter {
     };
     this.serverRequests = view('requests', this.serverRequests);
     this.serverTokens = view('tokens', this.serverTokens);
+  }
+
+  /**
+   * Whether any answer carried x-ratelimit-remaining-* headers: such a server is paced by them,
+   * one that never sends them (llama.cpp, vLLM, Ollama) by the adaptive concurrency limit.
+   */
+  get sawRateLimitHeaders(): boolean {
+    return this.headersSeen;
   }
 
   private endProbe(): void {

@@ -69,6 +69,8 @@ export class RunStats {
   billedCompletionTokens = 0;
   /** This session's dead letters from before packing (bad records): documents that never reach a request. */
   failedBeforePacking = 0;
+  /** The adaptive limit on requests in flight (a server without rate-limit headers): now, lowest and highest; unset when it never counted. */
+  concurrencyLimit: { current: number; low: number; high: number } | undefined = undefined;
   resultsOut = 0;
   entitiesOut = 0;
   docsWithoutEntities = 0;

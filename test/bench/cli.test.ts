@@ -3,6 +3,7 @@ import t from 'tap';
 import { runScript } from '../helpers/cli.js';
 
 const PROGRAMS: [string, string][] = [
+  ['adaptive-concurrency', '--slots'],
   ['ci', '--offline-docs'],
   ['cost-projection', '--max-output-tokens'],
   ['generate-docs', '--median-words'],

@@ -38,7 +38,7 @@ t.test("a resolved object of embed's specs has every spec's key, with embed's ow
   checkResolved(t, embedOptionSpecs, o);
   t.equal(o.chunkTokens, 8000);
   t.equal(o.tokenBudget, 100_000);
-  t.equal(o.concurrency, 8);
+  t.equal(o.concurrency, 32);
   t.equal(o.encodingFormat, 'base64');
 });
 
