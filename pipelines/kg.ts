@@ -87,6 +87,7 @@ export async function kgExtractor(o: KgOptions, extras: RunExtras = {}): Promise
         relationTypes: splitTypes(o.relationTypes),
         counter: await tokenCounterForModel(o.model),
         baseUrl: o.baseUrl,
+        answerPrior: o,
       }),
     noServer: () => usageError(`${o.batchApi ? '--batch-api' : '--extractor openai'} needs OPENAI_API_KEY in the environment, or --base-url for an OpenAI-compatible server`),
     extras,
@@ -111,7 +112,14 @@ function packed(o: KgOptions, inputs: readonly unknown[], overhead: { templateTo
     read(inputs as InputSpec[], o),
     parse(o),
     chunk(o),
-    tokenPack({ tokenBudget: o.tokenBudget, maxDocs: o.maxDocs, templateTokens: overhead.templateTokens, perChunkTokens: overhead.perChunkTokens }),
+    tokenPack({
+      tokenBudget: o.tokenBudget,
+      maxDocs: o.maxDocs,
+      templateTokens: overhead.templateTokens,
+      perChunkTokens: overhead.perChunkTokens,
+      // The LLM answers in kind, so its packs fit their answers; the offline extractor has no cap.
+      ...(extractorKind(o) === 'openai' ? { answer: { prior: o, maxOutputTokens: o.maxOutputTokens } } : {}),
+    }),
   );
 }
 

@@ -9,7 +9,7 @@
 import { ErrorCode, SluiceError, codeOf, messageOf } from '../lib/runtime/errors.js';
 import type { Extractor } from '../lib/runtime/extractor.js';
 import { defineOptions, type OptionsOf } from '../lib/runtime/options.js';
-import { chunkKey, type Chunk, type Pack, type PackOutcome } from '../lib/runtime/records.js';
+import { chunkKey, type Chunk, type Pack, type PackOutcome, type Usage } from '../lib/runtime/records.js';
 import type { RunContext } from '../lib/runtime/run-context.js';
 import { backoffMs, sleep } from '../lib/runtime/backoff.js';
 import { Circuit } from '../lib/runtime/circuit.js';
@@ -59,24 +59,26 @@ export function withRetrySplit(extractor: Extractor, options: RetryOptions, ctx:
   if (local) ctx.stats.offline = true;
   return async (pack) => {
     const outcome: PackOutcome = { kind: 'outcome', pack, extractions: new Map(), failed: new Map(), usage: { promptTokens: 0, completionTokens: 0 } };
-    // Every attempt's tokens count, failed ones included: they were billed.
-    const bill = (usage: { promptTokens: number; completionTokens: number }) => {
-      outcome.usage.promptTokens += usage.promptTokens;
-      outcome.usage.completionTokens += usage.completionTokens;
+    // Every attempt's tokens count, failed ones included: they were billed. The documents' usage
+    // leaves out an answer cut below the cap and asked again with more: where that happens depends on
+    // what the run had learned of answers' size, and the output must not (the run's count has it).
+    const bill = (usage: Usage, documents = true) => {
+      if (documents) addTo(outcome.usage, usage);
       ctx.stats.promptTokens += usage.promptTokens;
       ctx.stats.completionTokens += usage.completionTokens;
     };
     // An answer from --cache was paid for by an earlier run: its tokens stay in the documents' usage
     // (a rerun writes the same output) but are counted apart from what this run was billed.
-    const reuse = (usage: { promptTokens: number; completionTokens: number }) => {
-      outcome.usage.promptTokens += usage.promptTokens;
-      outcome.usage.completionTokens += usage.completionTokens;
+    const reuse = (usage: Usage, documents = true) => {
+      if (documents) addTo(outcome.usage, usage);
       ctx.stats.cachedPromptTokens += usage.promptTokens;
       ctx.stats.cachedCompletionTokens += usage.completionTokens;
     };
 
     const attempt = async (chunks: Chunk[]): Promise<void> => {
       const sub = chunks === pack.chunks ? pack : subPack(pack, chunks);
+      // After an answer cut off below the cap: the max_tokens to ask again with.
+      let ask: number | undefined;
       for (let retry = 0; ; retry++) {
         let err: unknown;
         const halt = ctx.beforeRequest?.();
@@ -85,7 +87,7 @@ export function withRetrySplit(extractor: Extractor, options: RetryOptions, ctx:
         // Set once this attempt has its answer: what throws after that comes from the recursion below.
         let answered = false;
         try {
-          const answer = await extractor.extract(sub, ctx.signal, ctx);
+          const answer = await extractor.extract(ask !== undefined ? { ...sub, askTokens: ask } : sub, ctx.signal, ctx);
           answered = true;
           if (answer.cached) reuse(answer.usage);
           else {
@@ -106,13 +108,14 @@ export function withRetrySplit(extractor: Extractor, options: RetryOptions, ctx:
           err = e;
           if (!answered) {
             const billed = (e as SluiceError).usage;
+            const documents = !asksAgain(e, ask);
             // A failure --cache remembered (a cut-off answer of an earlier run) was not sent: its
             // tokens are reused, as a cached answer's are.
             if ((e as { cached?: boolean }).cached === true) {
-              if (billed) reuse(billed);
+              if (billed) reuse(billed, documents);
             } else {
               if (!local) ctx.stats.requests++;
-              if (billed) bill(billed);
+              if (billed) bill(billed, documents);
             }
           }
         }
@@ -128,6 +131,21 @@ export function withRetrySplit(extractor: Extractor, options: RetryOptions, ctx:
         }
         const decision = decideFn(err);
         if (decision === 'fatal' || ctx.signal.aborted) throw err;
+        const cutOff = codeOf(err) === ErrorCode.TRUNCATED;
+        if (cutOff) {
+          ctx.stats.cutOffs++;
+          const cut = err as SluiceError;
+          // Cut below the cap: the same documents again with more room, at once (the server is
+          // fine), without spending a retry; the pack splits only once the cap itself is too little.
+          if (asksAgain(cut, ask)) {
+            ask = cut.askTokens;
+            retry--;
+            continue;
+          }
+          ctx.stats.cutOffsAtCap++;
+          // A lone document retried asks as much again.
+          if (cut.cutAt !== undefined) ask = cut.cutAt;
+        }
         if (serverDown) {
           // No request has been answered for the circuit's window: the failure is the server's, so
           // the pack neither spends its retries nor splits; it waits and tries again as it is.
@@ -151,6 +169,7 @@ export function withRetrySplit(extractor: Extractor, options: RetryOptions, ctx:
         }
         if (chunks.length > 1) {
           ctx.stats.splits++;
+          if (cutOff) ctx.stats.splitsCutOff++;
           const half = Math.ceil(chunks.length / 2);
           // One half after the other: the pack keeps its single slot of the concurrency window.
           await attempt(chunks.slice(0, half));
@@ -166,6 +185,17 @@ export function withRetrySplit(extractor: Extractor, options: RetryOptions, ctx:
     await attempt(pack.chunks);
     return outcome;
   };
+}
+
+/** A cut-off answer to ask again with more max_tokens than `asked` (undefined: the request's own size). */
+function asksAgain(err: unknown, asked: number | undefined): boolean {
+  const more = (err as SluiceError).askTokens;
+  return codeOf(err) === ErrorCode.TRUNCATED && more !== undefined && more > (asked ?? 0);
+}
+
+function addTo(total: Usage, usage: Usage): void {
+  total.promptTokens += usage.promptTokens;
+  total.completionTokens += usage.completionTokens;
 }
 
 /** Part of a pack after a split: same template cost, fewer chunks. */

@@ -181,7 +181,8 @@ class BatchExtractor implements Extractor {
     if (this.waiters.fatal) throw this.waiters.fatal;
     if (signal.aborted) throw new SluiceError(ErrorCode.ABORTED, 'not sent: the run is stopping');
     const root = pack.id.split('/')[0]!;
-    const request = this.o.codec.request(pack);
+    // A cut-off costs a whole batch round: a line asks the cap (packs are sized to fit under it).
+    const request = this.o.codec.request(pack, { outputTokens: this.o.outputTokens });
     const latest = this.ledger.latest(pack.id);
     let customId: string;
     let outcome: Outcome;

@@ -69,15 +69,16 @@ export function createRunMetrics(stats: RunStats, o: RunMetricsOptions = {}): Ru
         this.inc(read());
       },
     });
-  const byKind = (n: string, help: string, read: () => Record<'prompt' | 'completion', number>) =>
+  // Label values are fixed by each caller's record keys: bounded.
+  const byKind = (n: string, help: string, read: () => Record<string, number>, label = 'kind') =>
     new Counter({
       name: name(n),
       help,
-      labelNames: ['kind'] as const,
+      labelNames: [label],
       registers,
       collect() {
         this.reset();
-        for (const [kind, value] of Object.entries(read())) this.inc({ kind }, value);
+        for (const [kind, value] of Object.entries(read())) this.inc({ [label]: kind }, value);
       },
     });
 
@@ -100,6 +101,21 @@ export function createRunMetrics(stats: RunStats, o: RunMetricsOptions = {}): Ru
   });
   fromStats('retries_total', 'Retries of failed requests', () => stats.retries);
   fromStats('splits_total', 'Packs split in halves after failing or being too large', () => stats.splits);
+  byKind(
+    'answers_cut_off_total',
+    'Answers cut off at max_tokens, by where: "sized" (below --max-output-tokens: asked again with more) or "cap" (at --max-output-tokens: the pack splits)',
+    () => ({ sized: stats.cutOffs - stats.cutOffsAtCap, cap: stats.cutOffsAtCap }),
+    'at',
+  );
+  byKind(
+    'split_causes_total',
+    'Pack splits by cause: "cut-off" (the answer did not fit --max-output-tokens) or "failure" (failed attempts, too large, an incomplete answer)',
+    () => ({
+      'cut-off': stats.splitsCutOff,
+      failure: Math.max(0, stats.splits - (stats.restoredWork?.splits ?? 0) - stats.splitsCutOff),
+    }),
+    'cause',
+  );
   byKind('tokens_total', 'Tokens billed this run (failed attempts included), by kind', () => ({ prompt: stats.promptTokens, completion: stats.completionTokens }));
   byKind('cached_tokens_total', 'Tokens of the answers served from --cache (not billed this run), by kind', () => ({ prompt: stats.cachedPromptTokens, completion: stats.cachedCompletionTokens }));
   fromStats('cache_hits_total', 'Requests answered from --cache (not sent)', () => stats.cacheHits);

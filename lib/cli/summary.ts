@@ -51,6 +51,10 @@ export interface RunSummary {
   retries: number;
   splits: number;
   inventedIds: number;
+  /** This session: answers cut off at max_tokens, those cut at --max-output-tokens itself, and splits a cut-off caused. */
+  cutOffs: number;
+  cutOffsAtCap: number;
+  splitsCutOff: number;
   textTokens: number;
   /** Tokens billed this run (failed attempts included); the cost counts these only. */
   promptTokens: number;
@@ -116,6 +120,9 @@ export function summarise(pipeline: string, stats: RunStats, extra: SummaryExtra
     retries: stats.retries,
     splits: stats.splits,
     inventedIds: stats.inventedIds,
+    cutOffs: stats.cutOffs,
+    cutOffsAtCap: stats.cutOffsAtCap,
+    splitsCutOff: stats.splitsCutOff,
     textTokens: stats.textTokens,
     promptTokens: stats.promptTokens,
     completionTokens: stats.completionTokens,
@@ -158,6 +165,16 @@ function workLine(s: RunSummary, resumed: boolean): string {
   return `  work       this session: ${packs}, ${calls(s.sessionRequests, s.sessionRetries, s.sessionSplits)}; whole run: ${calls(s.requests, s.retries, s.splits)}`;
 }
 
+/** Why packs split this session, and what became of answers cut off at max_tokens. */
+function cutOffLine(s: RunSummary): string {
+  const sized = s.cutOffs - s.cutOffsAtCap;
+  const cut = s.cutOffs
+    ? `${n(s.cutOffs)} answer${s.cutOffs === 1 ? '' : 's'} cut off at max_tokens (${n(sized)} asked again with more room, ${n(s.cutOffsAtCap)} at --max-output-tokens)`
+    : 'no answer cut off';
+  const failures = Math.max(0, s.sessionSplits - s.splitsCutOff);
+  return `  answers    ${cut}; splits: ${n(s.splitsCutOff)} for a cut-off, ${n(failures)} for failures`;
+}
+
 /** A stopped run: why, what it did not reach, and how to go on. */
 function stopLines(s: RunSummary): string[] {
   const unread =
@@ -192,6 +209,7 @@ export function formatSummary(s: RunSummary): string {
   if (s.batchesCreated) {
     lines.push(`  batch api  ${n(s.batchesCreated)} batches created; this session ${n(s.batchLinesAnswered)} lines answered, ${n(s.batchLinesFailed)} failed (retried); cost at the Batch API rate`);
   }
+  if (!s.offline && (s.cutOffs || s.sessionSplits)) lines.push(cutOffLine(s));
   if (s.inventedIds) lines.push(`  answers named ${n(s.inventedIds)} ids that were not sent (discarded)`);
   if (s.deadLettered) {
     lines.push(

@@ -6,6 +6,7 @@
  * extractor (stages/retry-split.ts), as the Redis transport replaces it (lib/scale/remote-runner.ts).
  */
 import type OpenAI from 'openai';
+import type { OutputModel } from '../llm/output-model.js';
 import type { Extractor, PackRequest, RequestCodec } from '../runtime/extractor.js';
 import type { Pack, PackAnswer } from '../runtime/records.js';
 import type { RunContext } from '../runtime/run-context.js';
@@ -25,6 +26,8 @@ export interface ApiCodec extends RequestCodec {
   readonly perChunkTokens: number;
   /** Tokens a request may add beyond its prompt (max output): reserved against --tpm, enqueued in a batch. */
   readonly outputTokens: number;
+  /** What the codec has seen of its answers' size (chat): projections read it. */
+  readonly outputModel?: OutputModel;
   /** Sends one body with the SDK method of the codec's endpoint. */
   send(client: OpenAI, body: object, signal: AbortSignal): Promise<{ data: unknown; response: Response }>;
   /** The prompt tokens the server says it billed; undefined: the reservation stands. */

@@ -21,8 +21,9 @@ export interface LiveTransportOptions {
 
 export function liveTransport(codec: ApiCodec, o: LiveTransportOptions): Dispatch {
   return async (_pack, request, signal, run) => {
-    // Rate limits count max_tokens at request time (OpenAI does), so that is what we reserve.
-    const reserve = request.promptTokens + codec.outputTokens;
+    // Rate limits count max_tokens at request time (OpenAI does), so that is what we reserve: the
+    // request's own, sized to its answer, not the cap.
+    const reserve = request.promptTokens + request.outputTokens;
     const data = await pacedRequest(
       { limiter: o.limiter, reserve, signal, apiKey: o.apiKey, maxRetryAfterMs: o.maxRetryAfterMs, observer: run?.observer, ...(o.endpoint !== undefined ? { endpoint: o.endpoint } : {}) },
       (requestSignal) => codec.send(o.client, request.body, requestSignal),

@@ -20,14 +20,22 @@ import type { SharedBudget } from '../llm/rate-limiter.js';
 import { chunkKey, type ChunkExtraction, type Entity, type PackAnswer, type Relation, type Usage } from '../runtime/records.js';
 import type { ResponseCache } from '../llm/response-cache.js';
 import type { TokenCounter } from '../llm/tokens.js';
+import { answerPriorOptionSpecs, OutputModel, packAnswerPrior, type AnswerPriorOptions } from '../llm/output-model.js';
 import type { ApiCodec } from './dispatch.js';
 import { liveExtractor } from './live.js';
 
 export const openaiExtractorOptionSpecs = defineOptions([
   ...openaiConnectionOptionSpecs,
-  { name: 'max-output-tokens', type: 'integer', default: 4096, min: 16, description: 'Completion tokens allowed per request; a truncated answer splits its pack' },
+  {
+    name: 'max-output-tokens',
+    type: 'integer',
+    default: 4096,
+    min: 16,
+    description: 'Most completion tokens a request may ask (each asks for the answer it expects, see --answer-tokens-ratio); an answer cut off here splits its pack',
+  },
   { name: 'entity-types', type: 'string', default: DEFAULT_ENTITY_TYPES.join(','), description: 'Entity types the LLM may use, comma-separated' },
   { name: 'relation-types', type: 'string', default: DEFAULT_RELATION_TYPES.join(','), description: 'Relation types the LLM may use, comma-separated' },
+  ...answerPriorOptionSpecs,
 ]);
 
 export interface OpenAIExtractorOptions extends ConnectionOptions {
@@ -62,7 +70,13 @@ function isReasoningModel(model: string): boolean {
   return /^(o\d|gpt-5)/.test(model.replace(/^.*\//, ''));
 }
 
-export type ChatCodecOptions = Pick<OpenAIExtractorOptions, 'model' | 'maxOutputTokens' | 'entityTypes' | 'relationTypes' | 'counter' | 'baseUrl'>;
+export type ChatCodecOptions = Pick<OpenAIExtractorOptions, 'model' | 'maxOutputTokens' | 'entityTypes' | 'relationTypes' | 'counter' | 'baseUrl'> & {
+  /** The expected answer per chunk (--answer-base-tokens, --answer-tokens-ratio); their defaults when absent. */
+  answerPrior?: AnswerPriorOptions;
+};
+
+/** The prior's defaults, for callers that give none. */
+const DEFAULT_ANSWER_PRIOR: AnswerPriorOptions = { answerBaseTokens: answerPriorOptionSpecs[0].default, answerTokensRatio: answerPriorOptionSpecs[1].default };
 
 /** The chat request of a pack (ids D1..Dn, strict JSON schema) and the validation of its answer. */
 export function chatCodec(o: ChatCodecOptions): ApiCodec {
@@ -70,6 +84,10 @@ export function chatCodec(o: ChatCodecOptions): ApiCodec {
   const format = responseFormat(o.entityTypes, o.relationTypes);
   const overhead = promptOverhead(o.counter, o.entityTypes, o.relationTypes);
   const reasoning = isReasoningModel(o.model);
+  const prior = o.answerPrior ?? DEFAULT_ANSWER_PRIOR;
+  // What this process has seen of the answers' size: it sizes max_tokens, never the packs.
+  const outputModel = new OutputModel(o.maxOutputTokens);
+  const maxTokensField = (n: number) => (reasoning ? { max_completion_tokens: n } : { temperature: 0, ...(o.baseUrl ? { max_tokens: n } : { max_completion_tokens: n }) });
 
   /** The answer's documents mapped back to the chunks sent (an AnswerError becomes a transient error). */
   const interpret = (content: string | null, usage: Usage, sent: Map<string, string>): { answer: PackAnswer; complete: boolean } => {
@@ -103,12 +121,18 @@ export function chatCodec(o: ChatCodecOptions): ApiCodec {
     templateTokens: overhead.templateTokens,
     perChunkTokens: overhead.perChunkTokens,
     outputTokens: o.maxOutputTokens,
+    outputModel,
     send: (client, body, signal) => client.chat.completions.create(body as ChatCompletionCreateParamsNonStreaming, { signal }).withResponse(),
     // The limit was charged at admission with the prompt (counted exactly, as reserved) plus
     // max_tokens: the reservation stands. (usage.prompt_tokens need not equal that charge, and
     // refunding the difference let us drift ahead of the server.)
     billed: () => undefined,
-    request(pack) {
+    request(pack, options) {
+      const expected = packAnswerPrior(
+        pack.chunks.map((c) => c.tokens),
+        prior,
+      );
+      const maxTokens = Math.min(o.maxOutputTokens, options?.outputTokens ?? pack.askTokens ?? outputModel.maxTokens(expected));
       // Short per-request ids: cheap in tokens, and two chunks of one document stay distinct.
       const sent = new Map<string, string>();
       const user = pack.chunks
@@ -125,21 +149,36 @@ export function chatCodec(o: ChatCodecOptions): ApiCodec {
           { role: 'user', content: user },
         ],
         response_format: format,
-        ...(reasoning ? { max_completion_tokens: o.maxOutputTokens } : { temperature: 0, ...(o.baseUrl ? { max_tokens: o.maxOutputTokens } : { max_completion_tokens: o.maxOutputTokens }) }),
+        ...maxTokensField(maxTokens),
       };
       const checked = (data: unknown) => {
         const d = data as Partial<ChatCompletion> | null;
         const usage = { promptTokens: d?.usage?.prompt_tokens ?? 0, completionTokens: d?.usage?.completion_tokens ?? 0 };
         const choice = Array.isArray(d?.choices) ? d.choices[0] : undefined;
         if (!choice || typeof choice !== 'object' || !choice.message) throw new SluiceError(ErrorCode.TRANSIENT, 'answer has no choices', { usage });
-        if (choice.finish_reason === 'length') throw new SluiceError(ErrorCode.TRUNCATED, 'answer truncated (finish_reason "length")', { usage });
+        if (choice.finish_reason === 'length') {
+          // A lower bound of the whole answer's size, still evidence that answers run long.
+          outputModel.observe(expected, usage.completionTokens);
+          const askTokens = outputModel.escalated(maxTokens);
+          throw new SluiceError(ErrorCode.TRUNCATED, `answer cut off at max_tokens ${maxTokens} (finish_reason "length")`, {
+            usage,
+            cutAt: maxTokens,
+            ...(askTokens !== undefined ? { askTokens } : {}),
+          });
+        }
         if (choice.message.refusal) throw new SluiceError(ErrorCode.EXTRACT, `the model refused: ${String(choice.message.refusal).slice(0, 200)}`, { usage });
-        return { content: choice.message.content, ...interpret(choice.message.content, usage, sent) };
+        const read = interpret(choice.message.content, usage, sent);
+        outputModel.observe(expected, usage.completionTokens);
+        return { content: choice.message.content, ...read };
       };
       // The last answer read, so that storing it does not parse it again.
       let last: { data: unknown; result: ReturnType<typeof checked> } | undefined;
       return {
         body,
+        outputTokens: maxTokens,
+        askAfterCut: (cutAt) => outputModel.escalated(cutAt),
+        // Keyed as asking the cap: a whole answer is the same whatever max_tokens let it through.
+        ...(maxTokens !== o.maxOutputTokens ? { keyBody: { ...body, ...maxTokensField(o.maxOutputTokens) } } : {}),
         // Counted exactly (the packer's figure allows for ids): a short count risks a 429.
         promptTokens: overhead.templateTokens + o.counter.count(user),
         read: (data) => {

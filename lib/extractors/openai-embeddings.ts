@@ -121,6 +121,7 @@ export function embeddingsCodec(o: EmbeddingsCodecOptions): ApiCodec {
       return {
         body,
         promptTokens: pack.promptTokens,
+        outputTokens: 0,
         read(data) {
           try {
             return interpret(data, pack);

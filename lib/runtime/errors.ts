@@ -55,14 +55,23 @@ export class SluiceError extends Error {
    * the run's circuit (lib/runtime/circuit.ts) counts these to tell a down server from a bad document.
    */
   serverSide?: boolean;
+  /** An answer cut off at max_tokens: how many it was cut at, and (below --max-output-tokens) how many to ask again with before splitting. */
+  cutAt?: number;
+  askTokens?: number;
 
-  constructor(code: string, message: string, options?: { cause?: unknown; retryAfterMs?: number; usage?: { promptTokens: number; completionTokens: number }; serverSide?: boolean }) {
+  constructor(
+    code: string,
+    message: string,
+    options?: { cause?: unknown; retryAfterMs?: number; usage?: { promptTokens: number; completionTokens: number }; serverSide?: boolean; cutAt?: number; askTokens?: number },
+  ) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'SluiceError';
     this.code = code;
     if (options?.retryAfterMs !== undefined) this.retryAfterMs = options.retryAfterMs;
     if (options?.usage !== undefined) this.usage = options.usage;
     if (options?.serverSide) this.serverSide = true;
+    if (options?.cutAt !== undefined) this.cutAt = options.cutAt;
+    if (options?.askTokens !== undefined) this.askTokens = options.askTokens;
   }
 }
 

@@ -30,14 +30,28 @@ export interface Extractor {
 export interface RequestCodec {
   /** The API path the bodies go to (a batch input line's `url`). */
   readonly url: '/v1/chat/completions' | '/v1/embeddings';
-  /** Throws a SluiceError when the pack cannot be one request (e.g. too many inputs). */
-  request(pack: Pack): PackRequest;
+  /**
+   * Throws a SluiceError when the pack cannot be one request (e.g. too many inputs). `outputTokens`
+   * fixes max_tokens (a Batch API line asks the cap); otherwise the codec sizes it to the answer it
+   * expects, or to the pack's askTokens after a cut-off.
+   */
+  request(pack: Pack, options?: { outputTokens?: number }): PackRequest;
 }
 
 export interface PackRequest {
   body: object;
   /** Prompt tokens of the body, counted exactly (rate and enqueued-token budgets). */
   promptTokens: number;
+  /** Completion tokens the body asks for at most (max_tokens; 0 for embeddings): reserved with the prompt. */
+  outputTokens: number;
+  /** The max_tokens to ask again with when an answer was cut off at `cutAt`; undefined at the cap. */
+  askAfterCut?(cutAt: number): number | undefined;
+  /**
+   * The body as --cache keys it, when it differs from the body sent: max_tokens sized to the answer
+   * does not change a whole answer, so the key holds the cap instead (and keys stay those of runs
+   * that always asked the cap).
+   */
+  keyBody?: object;
   /** Validates an answer body (untrusted) and maps it back to the pack's chunks; throws a SluiceError. */
   read(data: unknown): PackAnswer;
   /** Reads a stored answer (--cache); undefined when it is not whole (it is then asked again). */

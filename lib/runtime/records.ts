@@ -48,6 +48,11 @@ export interface Pack {
   tokens: number;
   /** Estimated prompt tokens of the request: chunks, their delimiters and the template. */
   promptTokens: number;
+  /**
+   * Completion tokens to ask for (max_tokens) when an earlier attempt's answer was cut off at fewer;
+   * absent: the extractor sizes the request to the answer it expects (lib/llm/output-model.ts).
+   */
+  askTokens?: number;
 }
 
 export type EntityType = string;

@@ -35,6 +35,13 @@ export class RunStats {
   cachedPromptTokens = 0;
   cachedCompletionTokens = 0;
   inventedIds = 0;
+  /**
+   * Answers cut off at max_tokens this session: all of them, and those cut at --max-output-tokens
+   * itself (the rest were asked again with more). Splits whose cause was a cut-off, of `splits`.
+   */
+  cutOffs = 0;
+  cutOffsAtCap = 0;
+  splitsCutOff = 0;
   /** --batch-api: batches created over the whole run (from the ledger), in progress now, and their request counts. */
   batchesCreated = 0;
   batchesInProgress = 0;

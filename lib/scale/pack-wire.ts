@@ -30,6 +30,9 @@ export const OUTCOME_COUNTERS = [
   'cachedPromptTokens',
   'cachedCompletionTokens',
   'inventedIds',
+  'cutOffs',
+  'cutOffsAtCap',
+  'splitsCutOff',
 ] as const satisfies readonly (keyof RunStats)[];
 export type OutcomeCounters = Record<(typeof OUTCOME_COUNTERS)[number], number>;
 

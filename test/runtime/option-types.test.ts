@@ -59,7 +59,12 @@ same<
 same<Equal<ReadOptions, { maxLineBytes: number; format: 'auto' | 'jsonl' | 'json' }>>();
 same<Equal<ParseOptions, { idField: string; textField: string }>>();
 same<Equal<ChunkOptions, { chunkTokens: number; chunkOverlap: number; model: string }>>();
-same<Equal<Flat<TokenPackOptions>, { tokenBudget: number; maxDocs: number; templateTokens?: number; perChunkTokens?: number }>>();
+same<
+  Equal<
+    Flat<TokenPackOptions>,
+    { tokenBudget: number; maxDocs: number; templateTokens?: number; perChunkTokens?: number; answer?: { prior: { answerBaseTokens: number; answerTokensRatio: number }; maxOutputTokens: number } }
+  >
+>();
 same<Equal<RetryOptions, { maxRetries: number; retryBaseMs: number; maxRetryAfterMs: number; fatalAfterMs?: number }>>();
 same<Equal<Flat<Omit<ExtractOptions, 'extractor' | 'runner' | 'retry'>>, { concurrency?: number; unordered?: boolean; reorderWindow?: number }>>();
 same<Equal<GraphSinkOptions, { graph?: string; graphBatchSize: number }>>();
@@ -74,7 +79,12 @@ same<
     { batchApi: boolean; batchMaxRequests: number; batchMaxBytes: number; batchMaxTokens?: number; batchWindow: number; batchFlushMs: number; pollInterval: number; batchRetry: 'batch' | 'live' }
   >
 >();
-same<Equal<OptionsOf<typeof openaiExtractorOptionSpecs>, Flat<ConnectionOptions & { maxOutputTokens: number; entityTypes: string; relationTypes: string }>>>();
+same<
+  Equal<
+    OptionsOf<typeof openaiExtractorOptionSpecs>,
+    Flat<ConnectionOptions & { maxOutputTokens: number; entityTypes: string; relationTypes: string; answerBaseTokens: number; answerTokensRatio: number }>
+  >
+>();
 same<Equal<EncodingFormat, 'base64' | 'float'>>();
 same<Equal<OptionsOf<typeof openaiEmbedderOptionSpecs>, Flat<ConnectionOptions & { dimensions?: number; encodingFormat: 'base64' | 'float' }>>>();
 same<
@@ -113,7 +123,17 @@ same<
     KgOptions,
     Flat<
       Shared &
-        GraphSinkOptions & { tokenBudget: number; maxDocs: number; extractor: 'auto' | 'offline' | 'openai'; workers?: number; maxOutputTokens: number; entityTypes: string; relationTypes: string }
+        GraphSinkOptions & {
+          tokenBudget: number;
+          maxDocs: number;
+          extractor: 'auto' | 'offline' | 'openai';
+          workers?: number;
+          maxOutputTokens: number;
+          entityTypes: string;
+          relationTypes: string;
+          answerBaseTokens: number;
+          answerTokensRatio: number;
+        }
     >
   >
 >();

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { Packer, tokenPack } from '../../stages/token-pack.js';
+import { Packer, tokenPack, type TokenPackOptions } from '../../stages/token-pack.js';
 import type { Chunk, Failure, Pack } from '../../lib/runtime/records.js';
 import { runStage } from '../helpers/collect.js';
 
@@ -12,7 +12,7 @@ const chunkOf = (seq: number, tokens: number, index = 0, count = 1): Chunk => ({
   tokens,
 });
 
-function packAll(chunks: Chunk[], o = { tokenBudget: 1000, maxDocs: 3, templateTokens: 100, perChunkTokens: 10 }): Pack[] {
+function packAll(chunks: Chunk[], o: TokenPackOptions = { tokenBudget: 1000, maxDocs: 3, templateTokens: 100, perChunkTokens: 10 }): Pack[] {
   const p = new Packer(o);
   return [...chunks.flatMap((c) => p.add(c)), ...p.flush()];
 }
@@ -72,5 +72,30 @@ t.test('the stage passes failures through and flushes the last pack', async (t) 
   t.same(
     (out[1] as Pack).chunks.map((c) => c.doc.seq),
     [0, 2],
+  );
+});
+
+t.test('with an answer to fit, a pack closes before its expected answer passes the share of --max-output-tokens', async (t) => {
+  // Expected answer per chunk: 20 + 2 x 100 = 220 tokens; the frame adds 6; 80% of 1000 is 800.
+  const answer = { prior: { answerBaseTokens: 20, answerTokensRatio: 2 }, maxOutputTokens: 1000 };
+  const o = { tokenBudget: 100_000, maxDocs: 50, answer };
+  const chunks = Array.from({ length: 10 }, (_, i) => chunkOf(i, 100));
+  const packs = packAll(chunks, o);
+  t.same(
+    packs.map((p) => p.chunks.length),
+    [3, 3, 3, 1],
+    'three chunks expect 666 tokens of answer, a fourth would pass 800',
+  );
+  t.same(
+    packAll(chunks, o).map((p) => p.id),
+    packs.map((p) => p.id),
+    'the same packs every time',
+  );
+  t.equal(packAll(chunks, { tokenBudget: 100_000, maxDocs: 50 }).length, 1, 'without an answer to fit, only the prompt budget and max-docs close packs');
+  const big = packAll([chunkOf(0, 1000), chunkOf(1, 10)], o);
+  t.same(
+    big.map((p) => p.chunks.length),
+    [1, 1],
+    'a chunk whose answer alone is expected over the cap still goes, alone',
   );
 });
