@@ -1,8 +1,9 @@
 /**
  * Do answers fit their requests? kg with its default options on the generated corpus (its default
  * lengths, and longer documents: median 400 words) against the simulator without limits or latency:
- * the share of packs cut off at --max-output-tokens (check: at most 2%), the share of requests cut at
- * their max_tokens (the simulator's count of finish_reason "length"), requests per pack, and a
+ * the share of packs cut off at --max-output-tokens (the run's cutOffsAtCap per pack; check: at most
+ * 2%), the share of requests cut at a max_tokens sized below the cap and asked again, the answers the
+ * simulator cut (finish_reason "length") and the tokens billed in them, requests per pack, and a
  * --cache rerun against the same server that must send no request at all.
  *
  *   npm run build && node bench/answer-fit.js [--docs 5000] [--long-docs 2000]
@@ -48,9 +49,6 @@ async function corpus(name: string, count: number, seed: number, options: Genera
     const s = sim.stats();
     const rerun = await drive(sim, lines, dir);
     const st = first.stats;
-    // A split happens when an answer was cut at the cap (no faults, no limits here): an upper
-    // bound on the packs cut off (a half cut again splits again and is counted again).
-    const packsCut = st.splits;
     const r = {
       corpus: name,
       docs: count,
@@ -63,7 +61,13 @@ async function corpus(name: string, count: number, seed: number, options: Genera
       requests: st.requests,
       requestsPerPack: st.requests / Math.max(1, st.packs),
       splits: st.splits,
-      packsCutShare: packsCut / Math.max(1, st.packs),
+      splitsCutOff: st.splitsCutOff,
+      // An answer cut at --max-output-tokens splits its pack (a half cut again counts again): per pack.
+      cutOffsAtCap: st.cutOffsAtCap,
+      packsCutShare: st.cutOffsAtCap / Math.max(1, st.packs),
+      // Cut at a max_tokens sized below the cap, and asked again with more (the pack kept whole).
+      cutOffsBelowCap: st.cutOffs - st.cutOffsAtCap,
+      askedAgainShare: (st.cutOffs - st.cutOffsAtCap) / Math.max(1, st.requests),
       cutAnswers: s.cutAnswers,
       cutRequestShare: s.cutAnswers / Math.max(1, s.requests),
       promptTokens: s.promptTokens,
@@ -74,7 +78,9 @@ async function corpus(name: string, count: number, seed: number, options: Genera
     };
     console.log(
       `${name}: ${r.packs} packs (${r.docsPerPack.toFixed(1)} docs each), ${r.requests} requests (${r.requestsPerPack.toFixed(2)} per pack), ` +
-        `${r.splits} splits: ${(r.packsCutShare * 100).toFixed(1)}% of packs cut off at the cap; ${r.cutAnswers} answers cut (${(r.cutRequestShare * 100).toFixed(1)}% of requests, ${(r.cutTokensShare * 100).toFixed(1)}% of tokens billed); ` +
+        `${r.cutOffsAtCap} cut off at the cap (${(r.packsCutShare * 100).toFixed(1)}% of packs; ${r.splits} splits, ${r.splitsCutOff} of them for a cut-off), ` +
+        `${r.cutOffsBelowCap} cut at a sized max_tokens and asked again (${(r.askedAgainShare * 100).toFixed(1)}% of requests); ` +
+        `the server cut ${r.cutAnswers} answers (${(r.cutRequestShare * 100).toFixed(1)}% of requests, ${(r.cutTokensShare * 100).toFixed(1)}% of tokens billed); ` +
         `${r.admittedPerSpent.toFixed(2)} tokens admitted per token spent; --cache rerun: ${r.rerun.requestsSent} requests sent, ${r.rerun.cacheHits} cache hits`,
     );
     return r;

@@ -8,7 +8,7 @@
  *   npm run build && node bench/tier1.js [--docs 600] [--loop-concurrency 16]
  *
  * Figures: documents/s of each over its whole run and their ratio (the stated goal is 3x the
- * loop), tokens admitted per token billed, documents lost. Writes bench/results/tier1.json.
+ * loop), tokens admitted per token billed, documents lost. Writes bench/results/tier1.json (or --name).
  */
 import { Readable } from 'node:stream';
 import { benchArgs } from './bench-cli.js';
@@ -31,6 +31,7 @@ const values = benchArgs({
     { name: 'ms-per-token', type: 'number', default: 5, min: 0, description: "The simulator's latency per completion token, ms" },
     { name: 'loop-concurrency', type: 'integer', default: 16, min: 1, description: "The loop's requests in flight" },
     { name: 'model', type: 'string', default: 'gpt-4o-mini', description: 'Model both sides ask for' },
+    { name: 'name', type: 'string', default: 'tier1', description: 'Results file: bench/results/<name>.json' },
   ],
 });
 const GOAL = 3;
@@ -92,5 +93,5 @@ const line = (name: string, r: typeof k | typeof l) =>
 console.log(line('sluice kg (defaults)', k));
 console.log(line(`hand loop (1 doc/request, concurrency ${values.loopConcurrency}, SDK retries)`, l));
 console.log(`sluice / loop: ${ratio.toFixed(2)}x (goal ${GOAL}x, nothing lost)`);
-const written = writeResults('tier1', { simulator: simOptions, model: values.model, corpus: { docs: values.docs, seed: 51 }, ratio, goal: GOAL, sluice: k, loop: l });
+const written = writeResults(values.name, { simulator: simOptions, model: values.model, corpus: { docs: values.docs, seed: 51 }, ratio, goal: GOAL, sluice: k, loop: l });
 console.log(`wrote ${written.join(', ')}`);
