@@ -24,6 +24,7 @@ export function batchHooks(core: SimulatorCore): BatchHooks {
         const { content, finishReason, completionTokens } = capped(core, model, JSON.stringify(answer), maxTokens);
         core.stats.current.promptTokens += promptTokens;
         core.stats.current.completionTokens += completionTokens;
+        if (finishReason === 'length') core.stats.cut(promptTokens, completionTokens);
         return { status: 200, body: completionBody(model, content, finishReason, promptTokens, completionTokens) };
       } catch (err) {
         if (err instanceof HttpError) return { status: err.status, body: err.body };

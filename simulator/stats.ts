@@ -10,6 +10,13 @@ export interface SimulatorStats {
   /** Tokens billed in 200 answers. */
   promptTokens: number;
   completionTokens: number;
+  /**
+   * 200 answers cut at the request's max_tokens (finish_reason "length"), and the tokens billed in
+   * them: spent on answers a client cannot keep (benchmarks tell useful tokens from spent ones).
+   */
+  cutAnswers: number;
+  cutPromptTokens: number;
+  cutCompletionTokens: number;
   /** Faults injected, by kind. */
   faults: Record<string, number>;
   /** Requests answered 429. */
@@ -24,7 +31,21 @@ export interface SimulatorStats {
 }
 
 function emptyStats(): SimulatorStats {
-  return { requests: 0, byStatus: {}, promptTokens: 0, completionTokens: 0, faults: {}, rateLimited: 0, admittedTokens: 0, queued: 0, maxQueue: 0, batch: emptyBatchCounters() };
+  return {
+    requests: 0,
+    byStatus: {},
+    promptTokens: 0,
+    completionTokens: 0,
+    cutAnswers: 0,
+    cutPromptTokens: 0,
+    cutCompletionTokens: 0,
+    faults: {},
+    rateLimited: 0,
+    admittedTokens: 0,
+    queued: 0,
+    maxQueue: 0,
+    batch: emptyBatchCounters(),
+  };
 }
 
 function copyStats(s: SimulatorStats): SimulatorStats {
@@ -39,6 +60,14 @@ export class StatsBook {
     const s = this.current;
     s.byStatus[String(status)] = (s.byStatus[String(status)] ?? 0) + 1;
     if (status === 429) s.rateLimited++;
+  }
+
+  /** A 200 answer cut at max_tokens, with the tokens billed in it. */
+  cut(promptTokens: number, completionTokens: number): void {
+    const s = this.current;
+    s.cutAnswers++;
+    s.cutPromptTokens += promptTokens;
+    s.cutCompletionTokens += completionTokens;
   }
 
   fault(kind: FaultKind): void {

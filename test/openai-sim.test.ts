@@ -164,6 +164,12 @@ t.test('max_tokens below the answer: cut at max_tokens, finish_reason length', a
   t.equal(completion.choices[0]!.finish_reason, 'length');
   t.equal(completion.usage!.completion_tokens, 12);
   t.throws(() => JSON.parse(completion.choices[0]!.message.content!));
+  const stats = s.stats();
+  t.equal(stats.cutAnswers, 1, 'the cut answer is counted');
+  t.equal(stats.cutCompletionTokens, 12);
+  t.equal(stats.cutPromptTokens, completion.usage!.prompt_tokens);
+  await ask(client(s), DOCS);
+  t.equal(s.stats().cutAnswers, 1, 'a whole answer is not');
 });
 
 t.test('latency: fixed + per completion token, and concurrent requests overlap', async (t) => {
@@ -515,6 +521,9 @@ t.test('/stats and /stats/reset: outside /v1, never rate limited', async (t) => 
     byStatus: {},
     promptTokens: 0,
     completionTokens: 0,
+    cutAnswers: 0,
+    cutPromptTokens: 0,
+    cutCompletionTokens: 0,
     faults: {},
     rateLimited: 0,
     admittedTokens: 0,
@@ -530,6 +539,9 @@ t.test('/stats and /stats/reset: outside /v1, never rate limited', async (t) => 
     byStatus: {},
     promptTokens: 0,
     completionTokens: 0,
+    cutAnswers: 0,
+    cutPromptTokens: 0,
+    cutCompletionTokens: 0,
     faults: {},
     rateLimited: 0,
     admittedTokens: 0,
