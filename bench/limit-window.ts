@@ -38,7 +38,7 @@ export interface WindowFigures {
   offeredTokens: number;
   /** ...what the server admitted (prompt + max_tokens, as OpenAI counts)... */
   admittedTokens: number;
-  /** ...what it billed (prompt + completion of 200 answers)... */
+  /** ...what of that was billed (admitted x billed per charged token of the answered requests)... */
   spentTokens: number;
   /** ...and of that, what answers a client could keep (not cut at max_tokens). */
   usefulTokens: number;
@@ -108,9 +108,17 @@ export async function measureWindow(sim: Pick<Simulator, 'stats'>, o: WindowOpti
 
   const bucketAtClose = Math.max(0, level);
   const offered = perMs * seconds * 1000 + Math.max(0, bucketAtOpen - bucketAtClose);
-  const spentTokens = spent(s1) - spent(s0);
-  const usefulTokens = spentTokens - (cut(s1) - cut(s0));
+  // Billed tokens are counted when answered, admitted ones when admitted: what is billed in the
+  // window includes requests admitted before it opened (with 32 in flight, half a minute's worth).
+  // So the share is what the window admitted times what answered requests were billed per token
+  // they were charged at admission, both sides of that ratio counted at the answer.
+  const billedInWindow = spent(s1) - spent(s0);
+  const chargedInWindow = Math.max(1, s1.answeredAdmittedTokens - s0.answeredAdmittedTokens);
+  const efficiency = billedInWindow / chargedInWindow;
+  const usefulEfficiency = (billedInWindow - (cut(s1) - cut(s0))) / chargedInWindow;
   const admittedTokens = s1.admittedTokens - s0.admittedTokens;
+  const spentTokens = Math.round(admittedTokens * efficiency);
+  const usefulTokens = Math.round(admittedTokens * usefulEfficiency);
   return {
     tpm: o.tpm,
     warmupSeconds: (opened - started) / 1000,

@@ -29,6 +29,7 @@ import { startSimulator } from '../simulator/openai-sim.js';
 import { results } from '../lib/runtime/pipeline.js';
 import { createRunContext } from '../lib/runtime/run-context.js';
 import { kg } from '../pipelines/kg.js';
+import { DEFAULT_LIVE_CONCURRENCY } from '../lib/extractors/live.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const values = benchArgs({
@@ -43,7 +44,7 @@ const values = benchArgs({
     { name: 'ms-per-token', type: 'number', default: 1, min: 0, description: "The simulator's latency per completion token, ms" },
     { name: 'window-seconds', type: 'number', default: 60, min: 1, description: 'Length of the measured window, once the initial bucket is drained, s' },
     { name: 'warmup-max-seconds', type: 'number', default: 45, min: 0, description: 'The window opens at the latest after this long, drained or not, s' },
-    { name: 'concurrency', type: 'integer', default: 8, min: 1, description: "kg --concurrency of the local run (8, kg's own default; the only option the bench sets)" },
+    { name: 'concurrency', type: 'integer', min: 1, description: "kg --concurrency of the local run (default: kg's own)" },
     { name: 'workers', type: 'integer', default: 3, min: 1, description: 'Worker processes of the fleet (each at its default --concurrency)' },
     { name: 'only', type: 'string', choices: ['local', 'fleet'], description: 'Run only one of the two setups' },
   ],
@@ -61,7 +62,7 @@ function corpusLines(): string {
   return [...generateDocs(count, 41)].map((d) => JSON.stringify(d)).join('\n') + '\n';
 }
 
-/** kg in this process, its default options but --concurrency, following the server's headers. */
+/** kg in this process, its default options (--concurrency when given), following the server's headers. */
 async function local(lines: string): Promise<WindowFigures & { docsDone: number }> {
   const sim = await startSimulator(simOptions);
   const stop = new AbortController();
@@ -70,7 +71,13 @@ async function local(lines: string): Promise<WindowFigures & { docsDone: number 
   let docsDone = 0;
   const run = (async () => {
     try {
-      for await (const _ of results(kg, [{ name: 'bench', stream: Readable.from([Buffer.from(lines)]) }], { baseUrl: sim.url, concurrency: values.concurrency }, { context: ctx })) docsDone++;
+      for await (const _ of results(
+        kg,
+        [{ name: 'bench', stream: Readable.from([Buffer.from(lines)]) }],
+        { baseUrl: sim.url, ...(values.concurrency !== undefined ? { concurrency: values.concurrency } : {}) },
+        { context: ctx },
+      ))
+        docsDone++;
     } catch (err) {
       if (!stop.signal.aborted) throw err;
     } finally {
@@ -146,8 +153,9 @@ const runs: Record<string, WindowFigures & { docsDone?: number; concurrency?: nu
 if (values.only !== 'fleet') {
   const r = await local(lines);
   if (r.cutShort) throw new Error(`the local run ended after ${r.docsDone} documents, before the window closed`);
-  runs.local = { ...r, concurrency: values.concurrency };
-  console.log(describeWindow(`local (--concurrency ${values.concurrency})`, r));
+  const concurrency = values.concurrency ?? DEFAULT_LIVE_CONCURRENCY;
+  runs.local = { ...r, concurrency };
+  console.log(describeWindow(`local (--concurrency ${concurrency}${values.concurrency === undefined ? ', the default' : ''})`, r));
 }
 if (values.only !== 'local') {
   const r = await fleet(lines);

@@ -125,6 +125,7 @@ export function chatRoute(core: SimulatorCore): Route {
     alive(core);
     stats.current.promptTokens += promptTokens;
     stats.current.completionTokens += completionTokens;
+    stats.current.answeredAdmittedTokens += promptTokens + (maxTokens ?? fullTokens!);
     if (finishReason === 'length') stats.cut(promptTokens, completionTokens);
     reply(core, res, 200, completionBody(model, content, finishReason, promptTokens, completionTokens), headers);
   };

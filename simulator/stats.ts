@@ -23,6 +23,8 @@ export interface SimulatorStats {
   rateLimited: number;
   /** Tokens charged to the tpm budget by admitted requests (prompt + max_tokens, as OpenAI counts). */
   admittedTokens: number;
+  /** What the answered chat requests were charged at admission (prompt + max_tokens), counted when answered, beside their billed tokens. */
+  answeredAdmittedTokens: number;
   /** The slots model (`slots`): requests that waited for a slot, and the longest queue seen. */
   queued: number;
   maxQueue: number;
@@ -42,6 +44,7 @@ function emptyStats(): SimulatorStats {
     faults: {},
     rateLimited: 0,
     admittedTokens: 0,
+    answeredAdmittedTokens: 0,
     queued: 0,
     maxQueue: 0,
     batch: emptyBatchCounters(),

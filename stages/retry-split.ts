@@ -59,22 +59,20 @@ export function withRetrySplit(extractor: Extractor, options: RetryOptions, ctx:
   if (local) ctx.stats.offline = true;
   return async (pack) => {
     const outcome: PackOutcome = { kind: 'outcome', pack, extractions: new Map(), failed: new Map(), usage: { promptTokens: 0, completionTokens: 0 } };
-    // Every attempt's tokens count, failed ones included: they were billed. The documents' usage
-    // leaves out an answer cut below the cap and asked again with more: where that happens depends on
-    // what the run had learned of answers' size, and the output must not (the run's count has it).
+    // Every attempt's tokens count, failed ones included: they were billed.
     // Whether a request was sent for this pack, and what its requests were billed (the projection's evidence).
     let sent = false;
     const packBilled = { promptTokens: 0, completionTokens: 0 };
-    const bill = (usage: Usage, documents = true) => {
+    const bill = (usage: Usage) => {
       addTo(packBilled, usage);
-      if (documents) addTo(outcome.usage, usage);
+      addTo(outcome.usage, usage);
       ctx.stats.promptTokens += usage.promptTokens;
       ctx.stats.completionTokens += usage.completionTokens;
     };
     // An answer from --cache was paid for by an earlier run: its tokens stay in the documents' usage
     // (a rerun writes the same output) but are counted apart from what this run was billed.
-    const reuse = (usage: Usage, documents = true) => {
-      if (documents) addTo(outcome.usage, usage);
+    const reuse = (usage: Usage) => {
+      addTo(outcome.usage, usage);
       ctx.stats.cachedPromptTokens += usage.promptTokens;
       ctx.stats.cachedCompletionTokens += usage.completionTokens;
     };
@@ -101,6 +99,12 @@ export function withRetrySplit(extractor: Extractor, options: RetryOptions, ctx:
             circuit.success();
           }
           ctx.stats.inventedIds += answer.inventedIds ?? 0;
+          // How well the prior fits: whole answers against what it expected (the summary's hint).
+          if (answer.expectedTokens !== undefined && !answer.cached) {
+            ctx.stats.answersMeasured++;
+            ctx.stats.answerTokensMeasured += answer.usage.completionTokens;
+            ctx.stats.expectedTokensMeasured += answer.expectedTokens;
+          }
           // A cut answer's whole documents: the rest are missing, and asked again below.
           if (answer.cut) {
             ctx.stats.cutOffs++;
@@ -118,15 +122,14 @@ export function withRetrySplit(extractor: Extractor, options: RetryOptions, ctx:
           err = e;
           if (!answered) {
             const billed = (e as SluiceError).usage;
-            const documents = !asksAgain(e, ask);
             // A failure --cache remembered (a cut-off answer of an earlier run) was not sent: its
             // tokens are reused, as a cached answer's are.
             if ((e as { cached?: boolean }).cached === true) {
-              if (billed) reuse(billed, documents);
+              if (billed) reuse(billed);
             } else {
               if (!local) ctx.stats.requests++;
               sent = true;
-              if (billed) bill(billed, documents);
+              if (billed) bill(billed);
             }
           }
         }

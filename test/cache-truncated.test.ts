@@ -53,7 +53,8 @@ t.test('a rerun of a run whose packs were cut off sends nothing, bills nothing a
   t.ok(s1.retries > 0, `${s1.retries} retries of cut-off lone documents, sent again within the run`);
   t.ok(s1.deadLettered > 0, `${s1.deadLettered} documents cut off however often asked`);
   t.equal(s1.requests, sent, 'the first run counts what it sent');
-  t.equal(s1.cacheMisses, sent);
+  // A hedge (a second copy of a slow request) is sent, not looked up.
+  t.equal(s1.cacheMisses, sent - s1.hedged);
 
   sim.reset();
   // The default backoff (2 s base): a remembered cut is not waited for, nothing being sent.
@@ -65,12 +66,8 @@ t.test('a rerun of a run whose packs were cut off sends nothing, bills nothing a
   t.equal(read(join(dir, 'o2.jsonl')), read(join(dir, 'o1.jsonl')), 'byte-identical output');
   t.equal(read(join(dir, 'd2.jsonl')), read(join(dir, 'd1.jsonl')), 'byte-identical dead letters');
   const s2 = summaryOf(join(dir, 's2.json'));
-  t.match(s2, { requests: 0, splits: s1.splits, retries: s1.retries, cacheMisses: 0, promptTokens: 0, completionTokens: 0, costUsd: 0 });
-  // An answer that came whole after a cut below the cap is served at once: fewer lookups than sends.
-  t.ok(s2.cacheHits > 0 && s2.cacheHits <= sent, `${s2.cacheHits} cache hits for ${sent} requests sent by the first run`);
-  // What the first run was billed, less the answers cut below the cap that it asked again (the
-  // rerun is served their whole answers at once).
-  t.ok(s2.cachedPromptTokens > 0 && s2.cachedPromptTokens <= s1.promptTokens, `reused ${s2.cachedPromptTokens} of the ${s1.promptTokens} prompt tokens billed`);
+  t.match(s2, { requests: 0, splits: s1.splits, retries: s1.retries, cacheHits: sent - s1.hedged, cacheMisses: 0, promptTokens: 0, completionTokens: 0, costUsd: 0 });
+  t.equal(s2.cachedPromptTokens, s1.promptTokens, 'what the first run was billed, cut-off attempts included, is reused');
   t.ok(took < 10_000, `the rerun took ${took} ms: no backoff for what was not sent`);
 });
 

@@ -256,6 +256,9 @@ export async function runCli(pipeline: AnyPipeline, argv: readonly string[] = pr
     costUsd: price ? costOf() : null,
     ...(stoppedBy ? { projectedCostUsd: projectionOf()?.costUsd } : {}),
     ...(costWarning !== undefined ? { costWarning } : {}),
+    ...(typeof options.answerBaseTokens === 'number' && typeof options.answerTokensRatio === 'number'
+      ? { answerPrior: { answerBaseTokens: options.answerBaseTokens, answerTokensRatio: options.answerTokensRatio } }
+      : {}),
   });
   if (dryRunReport) io.stdout.write(`${dryRunReport}\n`);
   if (!cli.quiet && !dryRunReport) stderr.write(`${formatSummary(summary)}\n`);

@@ -4,6 +4,7 @@
  * requests (none were sent); a resumed run tells this session's work from the whole run's.
  */
 import type { RunStats } from '../runtime/run-context.js';
+import { priorHint, type AnswerPriorOptions } from '../llm/output-model.js';
 
 /** What stopped a run before the end of its input. */
 export type StopKind = 'fatal' | 'signal' | 'max-cost' | 'max-failures';
@@ -58,6 +59,8 @@ export interface RunSummary {
   cutOffs: number;
   cutOffsAtCap: number;
   splitsCutOff: number;
+  /** Whole answers ran this many times what the answer prior expected, far enough from 1 to say so, and the options that would fit them; else null. */
+  priorHint: { ratio: number; suggested: AnswerPriorOptions } | null;
   textTokens: number;
   /** Tokens billed this run (failed attempts included); the cost counts these only. */
   promptTokens: number;
@@ -92,6 +95,8 @@ export interface SummaryExtra {
   costUsd?: number | null;
   projectedCostUsd?: number;
   costWarning?: string;
+  /** The answer prior the run packed and sized by (chat runs): the hint compares the answers with it. */
+  answerPrior?: AnswerPriorOptions;
 }
 
 export function summarise(pipeline: string, stats: RunStats, extra: SummaryExtra = {}): RunSummary {
@@ -136,6 +141,7 @@ export function summarise(pipeline: string, stats: RunStats, extra: SummaryExtra
     cutOffs: stats.cutOffs,
     cutOffsAtCap: stats.cutOffsAtCap,
     splitsCutOff: stats.splitsCutOff,
+    priorHint: extra.answerPrior ? (priorHint(stats.answersMeasured, stats.answerTokensMeasured, stats.expectedTokensMeasured, extra.answerPrior) ?? null) : null,
     textTokens: stats.textTokens,
     promptTokens: stats.promptTokens,
     completionTokens: stats.completionTokens,
@@ -228,6 +234,12 @@ export function formatSummary(s: RunSummary): string {
     lines.push(`  batch api  ${n(s.batchesCreated)} batches created; this session ${n(s.batchLinesAnswered)} lines answered, ${n(s.batchLinesFailed)} failed (retried); cost at the Batch API rate`);
   }
   if (!s.offline && (s.cutOffs || s.sessionSplits)) lines.push(cutOffLine(s));
+  if (s.priorHint) {
+    const h = s.priorHint;
+    lines.push(
+      `  answers    ran ${h.ratio.toFixed(2)} x the size the answer prior expected: --answer-base-tokens ${h.suggested.answerBaseTokens} --answer-tokens-ratio ${h.suggested.answerTokensRatio} would fit packs and requests to them`,
+    );
+  }
   if (s.timedOut || s.hedged) lines.push(`  slow tail  ${n(s.timedOut)} requests timed out (retried), ${n(s.hedged)} hedged (sent twice, may be billed twice)`);
   const c = s.concurrencyLimit;
   if (c && c.low !== c.high) lines.push(`  in flight  adapted ${c.low}..${c.high}, ended at ${c.current} (the server sends no rate-limit headers; --concurrency is the ceiling)`);

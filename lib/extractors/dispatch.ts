@@ -6,7 +6,6 @@
  * extractor (stages/retry-split.ts), as the Redis transport replaces it (lib/scale/remote-runner.ts).
  */
 import type OpenAI from 'openai';
-import type { OutputModel } from '../llm/output-model.js';
 import type { Extractor, PackRequest, RequestCodec } from '../runtime/extractor.js';
 import type { Pack, PackAnswer } from '../runtime/records.js';
 import type { RunContext } from '../runtime/run-context.js';
@@ -26,8 +25,6 @@ export interface ApiCodec extends RequestCodec {
   readonly perChunkTokens: number;
   /** Tokens a request may add beyond its prompt (max output): reserved against --tpm, enqueued in a batch. */
   readonly outputTokens: number;
-  /** What the codec has seen of its answers' size (chat): projections read it. */
-  readonly outputModel?: OutputModel;
   /** Sends one body with the SDK method of the codec's endpoint; `timeoutMs`: this request's deadline. */
   send(client: OpenAI, body: object, signal: AbortSignal, timeoutMs?: number): Promise<{ data: unknown; response: Response }>;
   /** The completion tokens of an answer, which its latency grows with (the latency model's size); none: 0. */

@@ -21,7 +21,7 @@ import type { SharedBudget } from '../llm/rate-limiter.js';
 import { chunkKey, type ChunkExtraction, type Entity, type PackAnswer, type Relation, type Usage } from '../runtime/records.js';
 import type { ResponseCache } from '../llm/response-cache.js';
 import type { TokenCounter } from '../llm/tokens.js';
-import { answerPriorOptionSpecs, OutputModel, packAnswerPrior, type AnswerPriorOptions } from '../llm/output-model.js';
+import { answerPriorOptionSpecs, askAgain, askTokens, packAnswerPrior, type AnswerPriorOptions } from '../llm/output-model.js';
 import type { ApiCodec } from './dispatch.js';
 import { liveExtractor } from './live.js';
 
@@ -86,8 +86,6 @@ export function chatCodec(o: ChatCodecOptions): ApiCodec {
   const overhead = promptOverhead(o.counter, o.entityTypes, o.relationTypes);
   const reasoning = isReasoningModel(o.model);
   const prior = o.answerPrior ?? DEFAULT_ANSWER_PRIOR;
-  // What this process has seen of the answers' size: it sizes max_tokens, never the packs.
-  const outputModel = new OutputModel(o.maxOutputTokens);
   const maxTokensField = (n: number) => (reasoning ? { max_completion_tokens: n } : { temperature: 0, ...(o.baseUrl ? { max_tokens: n } : { max_completion_tokens: n }) });
 
   /**
@@ -136,7 +134,6 @@ export function chatCodec(o: ChatCodecOptions): ApiCodec {
     templateTokens: overhead.templateTokens,
     perChunkTokens: overhead.perChunkTokens,
     outputTokens: o.maxOutputTokens,
-    outputModel,
     send: (client, body, signal, timeoutMs) =>
       client.chat.completions.create(body as ChatCompletionCreateParamsNonStreaming, { signal, ...(timeoutMs !== undefined ? { timeout: timeoutMs } : {}) }).withResponse(),
     answerTokens: (data) => {
@@ -152,7 +149,7 @@ export function chatCodec(o: ChatCodecOptions): ApiCodec {
         pack.chunks.map((c) => c.tokens),
         prior,
       );
-      const maxTokens = Math.min(o.maxOutputTokens, options?.outputTokens ?? pack.askTokens ?? outputModel.maxTokens(expected));
+      const maxTokens = Math.min(o.maxOutputTokens, options?.outputTokens ?? pack.askTokens ?? askTokens(expected, o.maxOutputTokens));
       // Short per-request ids: cheap in tokens, and two chunks of one document stay distinct.
       const sent = new Map<string, string>();
       const user = pack.chunks
@@ -177,32 +174,28 @@ export function chatCodec(o: ChatCodecOptions): ApiCodec {
         const choice = Array.isArray(d?.choices) ? d.choices[0] : undefined;
         if (!choice || typeof choice !== 'object' || !choice.message) throw new SluiceError(ErrorCode.TRANSIENT, 'answer has no choices', { usage });
         if (choice.finish_reason === 'length') {
-          // A lower bound of the whole answer's size, still evidence that answers run long.
-          outputModel.observe(expected, usage.completionTokens);
           // The documents written whole before the cut are kept; only the rest are asked again.
           const whole = typeof choice.message.content === 'string' ? wholeDocuments(choice.message.content) : undefined;
           const kept = whole !== undefined ? interpretCut(whole, usage, sent) : undefined;
           if (kept) return { content: whole!, ...kept, answer: { ...kept.answer, cut: maxTokens < o.maxOutputTokens ? ('sized' as const) : ('cap' as const) } };
-          const askTokens = outputModel.escalated(maxTokens);
+          const more = askAgain(maxTokens, o.maxOutputTokens);
           throw new SluiceError(ErrorCode.TRUNCATED, `answer cut off at max_tokens ${maxTokens} (finish_reason "length")`, {
             usage,
             cutAt: maxTokens,
-            ...(askTokens !== undefined ? { askTokens } : {}),
+            ...(more !== undefined ? { askTokens: more } : {}),
           });
         }
         if (choice.message.refusal) throw new SluiceError(ErrorCode.EXTRACT, `the model refused: ${String(choice.message.refusal).slice(0, 200)}`, { usage });
         const read = interpret(choice.message.content, usage, sent);
-        outputModel.observe(expected, usage.completionTokens);
-        return { content: choice.message.content, ...read };
+        // A whole answer against its prior: the run's measure of how well the prior fits.
+        return { content: choice.message.content, ...read, answer: { ...read.answer, expectedTokens: expected } };
       };
       // The last answer read, so that storing it does not parse it again.
       let last: { data: unknown; result: ReturnType<typeof checked> } | undefined;
       return {
         body,
         outputTokens: maxTokens,
-        askAfterCut: (cutAt) => outputModel.escalated(cutAt),
-        // Keyed as asking the cap: a whole answer is the same whatever max_tokens let it through.
-        ...(maxTokens !== o.maxOutputTokens ? { keyBody: { ...body, ...maxTokensField(o.maxOutputTokens) } } : {}),
+        askAfterCut: (cutAt) => askAgain(cutAt, o.maxOutputTokens),
         // Counted exactly (the packer's figure allows for ids): a short count risks a 429.
         promptTokens: overhead.templateTokens + o.counter.count(user),
         read: (data) => {

@@ -33,20 +33,16 @@ export function withCache(cache: ResponseCache, endpoint: string): Interceptor {
   // requests are held, a small share of all.
   const markedHere = new Set<string>();
   return (next) => async (pack, request, signal, run) => {
-    const key = requestKey(endpoint, request.keyBody ?? request.body);
+    const key = requestKey(endpoint, request.body);
     const hit = cachedAnswer(cache, key, undefined, (stored) => request.readStored?.(stored));
     if (hit) {
       if (run) run.stats.cacheHits++;
       return hit;
     }
     const cut = markedHere.has(key.toString('hex')) ? undefined : cache.truncation(key);
-    // A marker says the answer did not fit what it was cut at: a request asking that much or less
-    // would be cut too; one asking more is sent.
-    if (cut !== undefined && (cut.maxTokens === undefined || request.outputTokens <= cut.maxTokens)) {
+    if (cut !== undefined) {
       if (run) run.stats.cacheHits++;
-      // Straight to where that run's asking ended (a marker keeps the most it was cut at).
-      const cutAt = cut.maxTokens ?? request.outputTokens;
-      throw new RememberedTruncation(cut, cutAt, request.askAfterCut?.(cutAt));
+      throw new RememberedTruncation(cut, request.outputTokens, request.askAfterCut?.(request.outputTokens));
     }
     if (run) run.stats.cacheMisses++;
     const storing = {
@@ -59,7 +55,7 @@ export function withCache(cache: ResponseCache, endpoint: string): Interceptor {
           if (codeOf(err) === ErrorCode.TRUNCATED) {
             markedHere.add(key.toString('hex'));
             const usage = (err as SluiceError).usage ?? { promptTokens: 0, completionTokens: 0 };
-            cache.markTruncated(key, { reason: messageOf(err), usage, maxTokens: request.outputTokens });
+            cache.markTruncated(key, { reason: messageOf(err), usage });
           }
           throw err;
         }

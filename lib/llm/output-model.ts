@@ -1,13 +1,15 @@
 /**
- * The output model: how many completion tokens a document's answer takes. Two parts, kept apart
- * on purpose (docs/decisions.md, "Requests sized to their answers"):
+ * The output model: how many completion tokens a document's answer takes (docs/decisions.md,
+ * "Requests sized to their answers"):
  *
  * - the prior, `answerPrior`: a fixed line in the chunk's tokens (options --answer-base-tokens and
- *   --answer-tokens-ratio). The packer and the dry run use only this, so packs stay the same for
- *   the same input and options (resume, the cache and the Batch API depend on it);
- * - the learned correction, `OutputModel`: the ratio of answers' actual tokens to their prior, over
- *   the last answers this process saw. It sizes each request's max_tokens and the projections, never
- *   the packs.
+ *   --answer-tokens-ratio). The packer and the dry run use it, so packs stay the same for the same
+ *   input and options (resume, the cache and the Batch API depend on it);
+ * - the request's max_tokens: the prior x ASK_FACTOR, also fixed, so that a run's requests, and so
+ *   its output (each document's usage), are the same whatever ran before them: resumed or not,
+ *   local or on scale-out workers;
+ * - what the run measured: whole answers against their prior, which the summary turns into a hint
+ *   when the prior is off (`priorHint`).
  */
 import { defineOptions, type OptionsOf } from '../runtime/options.js';
 
@@ -52,76 +54,47 @@ export function packAnswerPrior(chunkTokens: readonly number[], o: AnswerPriorOp
   return sum;
 }
 
-/** Answers remembered for the learned ratio: enough for a stable quantile, few enough to follow a change. */
-const WINDOW = 256;
-/** Answers seen before the learned ratio is trusted; until then requests ask WARMUP_FACTOR x their prior. */
-const WARMUP_ANSWERS = 8;
-const WARMUP_FACTOR = 1.5;
 /**
- * max_tokens is the prior x the learned ratio at this quantile x (1 + SIZE_MARGIN). A cut answer
- * keeps its whole documents and only the rest are asked again (lib/llm/cut-answer.ts), so a cut
- * costs little: the reservation can sit near the typical answer. Against a 300K TPM limit on the
- * simulator, tokens spent came to 89% of the limit at the 90th percentile + 8%, 93% at the 75th + 3%.
+ * max_tokens asked: the pack's prior x this. A cut answer keeps its whole documents and only the
+ * rest are asked again (lib/llm/cut-answer.ts), so a cut costs little and the reservation can sit
+ * near the typical answer: on the simulator a pack's answer ran 1.03x its prior at the 75th
+ * percentile (bench/tpm-share.ts measures the share of a tpm limit this spends).
  */
-const SIZE_QUANTILE = 0.75;
-const SIZE_MARGIN = 0.03;
-/** A cut answer is asked again with this many times the max_tokens it was cut at (up to the cap). */
+export const ASK_FACTOR = 1.06;
+/** A cut answer with nothing whole is asked again with this many times the max_tokens it was cut at (up to the cap). */
 const ESCALATION = 1.5;
 /** Fewest tokens a request asks for: a tiny answer still needs its frame and one document's object. */
 const MIN_MAX_TOKENS = 64;
 
-export class OutputModel {
-  private readonly ratios: number[] = [];
-  private next = 0;
-  private sorted: number[] | undefined;
+/** max_tokens for a request whose answer's prior is `prior`, under the cap: a function of the pack and the options only. */
+export function askTokens(prior: number, cap: number): number {
+  return clampAsk(Math.ceil(prior * ASK_FACTOR), cap);
+}
 
-  constructor(private readonly cap: number) {}
+/** max_tokens for asking again an answer cut off at `cutAt` with nothing whole; undefined when it was cut at the cap. */
+export function askAgain(cutAt: number, cap: number): number | undefined {
+  return cutAt >= cap ? undefined : clampAsk(Math.ceil(cutAt * ESCALATION), cap);
+}
 
-  /** Answers observed so far (in the window). */
-  get observed(): number {
-    return this.ratios.length;
-  }
+function clampAsk(n: number, cap: number): number {
+  return Math.min(cap, Math.max(MIN_MAX_TOKENS, n));
+}
 
-  /** The learned ratio at quantile q (1 before any answer: the prior as it is). */
-  ratio(q: number): number {
-    if (this.ratios.length === 0) return 1;
-    this.sorted ??= [...this.ratios].sort((a, b) => a - b);
-    const s = this.sorted;
-    return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))]!;
-  }
+/** Answers measured before their ratio to the prior is worth a hint. */
+const HINT_MIN_ANSWERS = 20;
+/** How far answers may run from the prior (either way) before the summary says so. */
+const HINT_TOLERANCE = 0.2;
 
-  /** The answer expected for a request of this prior (the median learned ratio). */
-  expected(prior: number): number {
-    return prior * this.ratio(0.5);
-  }
-
-  /** max_tokens for a request whose answer's prior is `prior`. */
-  maxTokens(prior: number): number {
-    const factor = this.ratios.length < WARMUP_ANSWERS ? Math.max(WARMUP_FACTOR, this.ratio(1)) : this.ratio(SIZE_QUANTILE) * (1 + SIZE_MARGIN);
-    return this.clamp(Math.ceil(prior * factor));
-  }
-
-  /** max_tokens for asking again an answer cut off at `cutAt`; undefined when it was cut at the cap. */
-  escalated(cutAt: number): number | undefined {
-    if (cutAt >= this.cap) return undefined;
-    return this.clamp(Math.ceil(cutAt * ESCALATION));
-  }
-
-  /**
-   * An answer of `completion` tokens to a request of this prior. A cut answer says only that the
-   * whole would have been longer: it is counted as the tokens it was cut at, a lower bound, which
-   * still pulls the quantile up when cuts are frequent.
-   */
-  observe(prior: number, completion: number): void {
-    if (!(prior > 0) || !(completion >= 0)) return;
-    const r = completion / prior;
-    if (this.ratios.length < WINDOW) this.ratios.push(r);
-    else this.ratios[this.next] = r;
-    this.next = (this.next + 1) % WINDOW;
-    this.sorted = undefined;
-  }
-
-  private clamp(n: number): number {
-    return Math.min(this.cap, Math.max(MIN_MAX_TOKENS, n));
-  }
+/**
+ * The prior that would have fitted the answers seen: `measured` whole answers of `answerTokens`
+ * completion tokens against `expectedTokens` of prior. Undefined while too few were seen, or when
+ * the prior is within 20% of them.
+ */
+export function priorHint(measured: number, answerTokens: number, expectedTokens: number, o: AnswerPriorOptions): { ratio: number; suggested: AnswerPriorOptions } | undefined {
+  if (measured < HINT_MIN_ANSWERS || !(expectedTokens > 0)) return undefined;
+  const ratio = answerTokens / expectedTokens;
+  if (Math.abs(ratio - 1) <= HINT_TOLERANCE) return undefined;
+  // Whole hundredths: options a user can type, without binary float tails.
+  const round = (x: number, step: number) => Number((Math.round(x / step) * step).toFixed(2));
+  return { ratio, suggested: { answerBaseTokens: round(o.answerBaseTokens * ratio, 1), answerTokensRatio: round(o.answerTokensRatio * ratio, 0.05) } };
 }

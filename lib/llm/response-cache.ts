@@ -1,12 +1,12 @@
 /**
  * The response cache (`--cache DIR`): answers that passed validation, kept in an embedded SQLite
  * database (better-sqlite3) under a sha256 of everything that determines them: the endpoint and
- * the request body as sent (model, messages or input, response_format, temperature, ...; max_tokens
- * as the cap, since a whole answer does not depend on how much room it was given). The API key is in a header, never in the body: it is neither hashed nor
+ * the request body exactly as sent (model, messages or input, response_format, max_tokens,
+ * temperature, ...). The API key is in a header, never in the body: it is neither hashed nor
  * stored. Nothing is held in memory; every lookup is one indexed read. WAL mode and a busy timeout
  * let several runs share one cache directory. Beside the answers, a second table remembers which
- * requests were cut off at max_tokens, and at how many (a marker per key, never the cut answer), so a
- * rerun asks more or splits as that run did, without sending them again. See docs/decisions.md.
+ * requests were cut off at max_tokens with nothing whole (a marker per key, never the cut answer),
+ * so a rerun asks again with more room, or splits, as that run did, without sending them again. See docs/decisions.md.
  */
 import Database from 'better-sqlite3';
 import { createHash } from 'node:crypto';
@@ -51,22 +51,19 @@ const EXPLAINED: Record<string, string> = {
 export interface Truncation {
   reason: string;
   usage: { promptTokens: number; completionTokens: number };
-  /** The max_tokens it was cut at; absent: the cap (markers made before requests were sized). */
-  maxTokens?: number;
 }
 
 interface TruncationRow {
   reason: string;
   prompt_tokens: number;
   completion_tokens: number;
-  max_tokens: number | null;
 }
 
 export class ResponseCache {
   private readonly select: Database.Statement<[Buffer], string>;
   private readonly upsert: Database.Statement<[Buffer, string, number]>;
   private readonly selectCut: Database.Statement<[Buffer], TruncationRow>;
-  private readonly upsertCut: Database.Statement<[Buffer, string, number, number, number | null, number]>;
+  private readonly upsertCut: Database.Statement<[Buffer, string, number, number, number]>;
 
   private constructor(
     private readonly db: Database.Database,
@@ -74,10 +71,8 @@ export class ResponseCache {
   ) {
     this.select = db.prepare<[Buffer], string>('SELECT value FROM responses WHERE key = ?').pluck();
     this.upsert = db.prepare<[Buffer, string, number]>('INSERT OR REPLACE INTO responses (key, value, created) VALUES (?, ?, ?)');
-    this.selectCut = db.prepare<[Buffer], TruncationRow>('SELECT reason, prompt_tokens, completion_tokens, max_tokens FROM truncated WHERE key = ?');
-    this.upsertCut = db.prepare<[Buffer, string, number, number, number | null, number]>(
-      'INSERT OR REPLACE INTO truncated (key, reason, prompt_tokens, completion_tokens, max_tokens, created) VALUES (?, ?, ?, ?, ?, ?)',
-    );
+    this.selectCut = db.prepare<[Buffer], TruncationRow>('SELECT reason, prompt_tokens, completion_tokens FROM truncated WHERE key = ?');
+    this.upsertCut = db.prepare<[Buffer, string, number, number, number]>('INSERT OR REPLACE INTO truncated (key, reason, prompt_tokens, completion_tokens, created) VALUES (?, ?, ?, ?, ?)');
   }
 
   /** Opens (creating the directory and the database if missing) or throws a fatal error that says why. */
@@ -109,9 +104,6 @@ export class ResponseCache {
           opened.exec(
             'CREATE TABLE IF NOT EXISTS truncated (key BLOB PRIMARY KEY NOT NULL, reason TEXT NOT NULL, prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL, created INTEGER NOT NULL)',
           );
-          // Added within format 1 too: where a marker was cut (NULL in older markers: at the cap).
-          const columns = opened.prepare<[], { name: string }>("SELECT name FROM pragma_table_info('truncated')").all();
-          if (!columns.some((c) => c.name === 'max_tokens')) opened.exec('ALTER TABLE truncated ADD COLUMN max_tokens INTEGER');
         })
         .immediate();
       return new ResponseCache(opened, file);
@@ -143,12 +135,7 @@ export class ResponseCache {
   truncation(key: Buffer): Truncation | undefined {
     try {
       const row = this.selectCut.get(key);
-      if (!row) return undefined;
-      return {
-        reason: row.reason,
-        usage: { promptTokens: row.prompt_tokens, completionTokens: row.completion_tokens },
-        ...(row.max_tokens !== null ? { maxTokens: row.max_tokens } : {}),
-      };
+      return row && { reason: row.reason, usage: { promptTokens: row.prompt_tokens, completionTokens: row.completion_tokens } };
     } catch (err) {
       throw cacheError(this.file, err);
     }
@@ -157,7 +144,7 @@ export class ResponseCache {
   /** Remembers that the answer to a key was cut off at max_tokens (the answer itself is not kept). */
   markTruncated(key: Buffer, cut: Truncation): void {
     try {
-      this.upsertCut.run(key, cut.reason, cut.usage.promptTokens, cut.usage.completionTokens, cut.maxTokens ?? null, Math.floor(Date.now() / 1000));
+      this.upsertCut.run(key, cut.reason, cut.usage.promptTokens, cut.usage.completionTokens, Math.floor(Date.now() / 1000));
     } catch (err) {
       throw cacheError(this.file, err);
     }

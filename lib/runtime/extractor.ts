@@ -46,12 +46,6 @@ export interface PackRequest {
   outputTokens: number;
   /** The max_tokens to ask again with when an answer was cut off at `cutAt`; undefined at the cap. */
   askAfterCut?(cutAt: number): number | undefined;
-  /**
-   * The body as --cache keys it, when it differs from the body sent: max_tokens sized to the answer
-   * does not change a whole answer, so the key holds the cap instead (and keys stay those of runs
-   * that always asked the cap).
-   */
-  keyBody?: object;
   /** Validates an answer body (untrusted) and maps it back to the pack's chunks; throws a SluiceError. */
   read(data: unknown): PackAnswer;
   /** Reads a stored answer (--cache); undefined when it is not whole (it is then asked again). */

@@ -95,6 +95,8 @@ export interface PackAnswer {
    * again): cut below --max-output-tokens ('sized') or at it ('cap').
    */
   cut?: 'sized' | 'cap';
+  /** A whole answer to a chat request: the completion tokens its prior expected (lib/llm/output-model.ts). */
+  expectedTokens?: number;
 }
 
 /** One pack's outcome after retry/split: extractions for the chunks that succeeded, failures for the rest. */

@@ -46,6 +46,10 @@ export class RunStats {
   cutOffs = 0;
   cutOffsAtCap = 0;
   splitsCutOff = 0;
+  /** Whole chat answers sent this session, their completion tokens, and what the answer prior expected of them. */
+  answersMeasured = 0;
+  answerTokensMeasured = 0;
+  expectedTokensMeasured = 0;
   /** --batch-api: batches created over the whole run (from the ledger), in progress now, and their request counts. */
   batchesCreated = 0;
   batchesInProgress = 0;

@@ -33,6 +33,9 @@ export const OUTCOME_COUNTERS = [
   'cutOffs',
   'cutOffsAtCap',
   'splitsCutOff',
+  'answersMeasured',
+  'answerTokensMeasured',
+  'expectedTokensMeasured',
 ] as const satisfies readonly (keyof RunStats)[];
 export type OutcomeCounters = Record<(typeof OUTCOME_COUNTERS)[number], number>;
 
