@@ -44,6 +44,19 @@ async function sim(t: { teardown(fn: () => unknown): void }, options: SimulatorO
 let reference: { output: Buffer; dead: Buffer } | undefined;
 
 /** The live run's output and dead letters: what every batch run must equal. */
+/**
+ * The output as batch mode matches live mode: every byte but each document's usage. A batch line
+ * asks --max-output-tokens (a cut there would cost a whole batch round), while a live request asks
+ * its expected answer and may have its rest asked again, which bills a little more.
+ */
+function withoutUsage(output: Buffer): string {
+  return output
+    .toString('utf8')
+    .split('\n')
+    .map((line) => (line ? JSON.stringify({ ...(JSON.parse(line) as object), usage: undefined }) : line))
+    .join('\n');
+}
+
 async function live(): Promise<{ output: Buffer; dead: Buffer }> {
   if (reference) return reference;
   const s = await startSimulator();
@@ -89,7 +102,7 @@ t.test('batch mode writes what live mode writes; files roll over at --batch-max-
   const f = files('same');
   const r = await batchRun(s, f, ['--batch-max-requests', '4']);
   t.equal(r.code, 0, r.stderr);
-  t.ok(readFileSync(f.output).equals(ref.output), 'output byte for byte');
+  t.ok(withoutUsage(readFileSync(f.output)) === withoutUsage(ref.output), 'output byte for byte, but for usage');
   t.ok(readFileSync(f.dead).equals(ref.dead), 'dead letters byte for byte');
   const summary = JSON.parse(readFileSync(f.summary, 'utf8'));
   const batches = s.stats().batch;
@@ -111,7 +124,8 @@ t.test('batch mode writes what live mode writes; files roll over at --batch-max-
   t.match(dry.stdout, /Batch API rate: half of live/);
   const dryLive = await kg(['--dry-run', '--extractor', 'openai', '--base-url', s.url, input]);
   const cost = (text: string) => Number(/estimated cost\s+\$([\d.]+)/.exec(text)![1]);
-  t.equal(cost(dry.stdout).toFixed(4), (cost(dryLive.stdout) / 2).toFixed(4), 'a dry run prices the batch rate');
+  // Both printed to 4 decimals: half of the one may round the other way.
+  t.ok(Math.abs(cost(dry.stdout) - cost(dryLive.stdout) / 2) <= 0.0001, 'a dry run prices the batch rate');
 
   const again = await batchRun(s, f);
   t.equal(again.code, 0);
@@ -124,7 +138,7 @@ t.test('error-file lines are retried in follow-up batches (or live) until the ou
   const f = files('faults');
   const r = await batchRun(s, f);
   t.equal(r.code, 0, r.stderr);
-  t.ok(readFileSync(f.output).equals(ref.output), 'output byte for byte');
+  t.ok(withoutUsage(readFileSync(f.output)) === withoutUsage(ref.output), 'output byte for byte, but for usage');
   t.ok(readFileSync(f.dead).equals(ref.dead), 'dead letters byte for byte');
   const summary = JSON.parse(readFileSync(f.summary, 'utf8'));
   t.ok(s.stats().batch.linesFailed > 0, `${s.stats().batch.linesFailed} error lines`);
@@ -136,7 +150,7 @@ t.test('error-file lines are retried in follow-up batches (or live) until the ou
   const g = files('faults-live');
   const viaLive = await batchRun(s2, g, ['--batch-retry', 'live']);
   t.equal(viaLive.code, 0, viaLive.stderr);
-  t.ok(readFileSync(g.output).equals(ref.output), '--batch-retry live: output byte for byte');
+  t.ok(withoutUsage(readFileSync(g.output)) === withoutUsage(ref.output), '--batch-retry live: output byte for byte, but for usage');
   const st = s2.stats();
   t.ok(st.batch.linesFailed > 0, `${st.batch.linesFailed} error lines`);
   // The output is whole with no second batch: the failed lines were answered live.
@@ -149,7 +163,7 @@ t.test('expired batches keep what was done and resubmit the rest', async (t) => 
   const f = files('expire');
   const r = await batchRun(s, f, ['--max-retries', '8']);
   t.equal(r.code, 0, r.stderr);
-  t.ok(readFileSync(f.output).equals(ref.output), 'output byte for byte');
+  t.ok(withoutUsage(readFileSync(f.output)) === withoutUsage(ref.output), 'output byte for byte, but for usage');
   const ledger = ledgerFiles(f.state);
   t.ok(ledger.length > 1 && ledger[0]!.batch_status === 'expired', `${ledger.length} batches, the first expired part done`);
   t.ok(ledger.every((x) => x.batch_status === 'expired' || x.batch_status === 'completed'));
@@ -162,7 +176,7 @@ t.test('token_limit_exceeded: the batch fails, later files are smaller, and the 
   const f = files('tokens');
   const r = await batchRun(s, f);
   t.equal(r.code, 0, r.stderr);
-  t.ok(readFileSync(f.output).equals(ref.output), 'output byte for byte');
+  t.ok(withoutUsage(readFileSync(f.output)) === withoutUsage(ref.output), 'output byte for byte, but for usage');
   const ledger = ledgerFiles(f.state);
   t.ok(
     ledger.some((x) => x.batch_status === 'failed'),
@@ -219,7 +233,7 @@ for (const [moment, options, when] of moments) {
     const { killed, last } = await killThenResume(s, f, () => when(s, f), ['--batch-max-requests', '6']);
     t.ok(killed, 'the first run was killed');
     t.equal(last.code, 0, last.stderr);
-    t.ok(readFileSync(f.output).equals(ref.output), 'output byte for byte');
+    t.ok(withoutUsage(readFileSync(f.output)) === withoutUsage(ref.output), 'output byte for byte, but for usage');
     t.ok(readFileSync(f.dead).equals(ref.dead), 'dead letters byte for byte');
     const st = s.stats().batch;
     const ledger = ledgerFiles(f.state);

@@ -1,7 +1,10 @@
 /**
  * The fleet's rate budget, kept in Redis so every worker draws from the same one: a request bucket
  * (--rpm) and a token bucket (--tpm, prompt + max output tokens, as the API counts), refilled
- * continuously over a minute like the local RateLimiter's. One Lua script checks and takes both at
+ * continuously over a minute like the local RateLimiter's. The request bucket starts with a
+ * second's worth, not a minute's: BullMQ's limiter smooths the packs' starts to windows of a second
+ * (lib/scale/worker.ts), and the requests a pack makes beyond its first (a cut answer's rest, a
+ * retry, a split half, a hedge) must not burst past that. One Lua script checks and takes both at
  * once on Redis's clock, so workers on machines with skewed clocks, joining or leaving, share one
  * budget; every request counts, retries and split halves included.
  */
@@ -26,21 +29,21 @@ const TAKE = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local rpm, tpm, need, margin = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
-local function level(field, cap)
+local function level(field, cap, initial)
   local v = redis.call('HMGET', KEYS[1], field, field .. '_at')
   local lv, at = tonumber(v[1]), tonumber(v[2])
-  if lv == nil then return cap end
+  if lv == nil then return initial end
   return math.min(cap, lv + (now - at) * cap / 60000)
 end
 local wait, r, k = 0, 0, 0
 local paused = tonumber(redis.call('HGET', KEYS[1], 'pause_until'))
 if paused ~= nil and paused > now then wait = paused - now end
 if rpm > 0 then
-  r = level('r', rpm)
+  r = level('r', rpm, math.max(1, rpm / 60))
   if r < 1 then wait = math.max(wait, math.ceil((1 - r) * 60000 / rpm)) end
 end
 if tpm > 0 then
-  k = level('t', tpm)
+  k = level('t', tpm, tpm)
   need = math.min(need * (1 + margin), tpm)
   if k < need then wait = math.max(wait, math.ceil((need - k) * 60000 / tpm)) end
 end
