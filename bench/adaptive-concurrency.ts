@@ -15,7 +15,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { Readable } from 'node:stream';
-import { benchArgs } from './bench-cli.js';
+import { benchArgs, latencySpecs } from './bench-cli.js';
 import { generateDocs } from './generate-docs.js';
 import { startSimulator } from '../simulator/openai-sim.js';
 import { acquireTokenTools } from '../simulator/tokens.js';
@@ -29,8 +29,7 @@ const values = benchArgs({
   specs: [
     { name: 'slots', type: 'string', default: '4,16', description: 'Slots of each simulated server (comma-separated)' },
     { name: 'seconds', type: 'number', default: 14, min: 1, description: 'How long each run lasts, s' },
-    { name: 'latency-ms', type: 'number', default: 300, min: 0, description: "The simulator's fixed latency per request, ms" },
-    { name: 'ms-per-token', type: 'number', default: 2, min: 0, description: "The simulator's latency per completion token, ms" },
+    ...latencySpecs(300, 2),
     { name: 'max-docs', type: 'integer', default: 1, min: 1, description: 'kg --max-docs (documents per request)' },
     { name: 'fixed', type: 'string', default: '1,2,4,8,16,32', description: 'Fixed concurrencies to compare (comma-separated; 1 gives the unloaded latency)' },
   ],

@@ -2,7 +2,7 @@
  * Do answers fit their requests? kg with its default options on the generated corpus (its default
  * lengths, and longer documents: median 400 words) against the simulator without limits or latency:
  * the share of packs cut off at --max-output-tokens (the run's cutOffsAtCap per pack; check: at most
- * 2%), the share of requests cut at a max_tokens sized below the cap and asked again, the answers the
+ * 2%), the share of requests cut at a max_tokens sized below the cap (their whole documents kept, the rest asked again), the answers the
  * simulator cut (finish_reason "length") and the tokens billed in them, requests per pack, and a
  * --cache rerun against the same server that must send no request at all.
  *
@@ -24,7 +24,9 @@ import { kg } from '../pipelines/kg.js';
 
 const values = benchArgs({
   script: 'bench/answer-fit.js',
-  about: ['Whether answers fit their requests: packs cut off at --max-output-tokens, requests cut at their max_tokens and asked again, requests per pack, and a --cache rerun sending no request.'],
+  about: [
+    'Whether answers fit their requests: packs cut off at --max-output-tokens, requests cut at their max_tokens (whole documents kept, the rest asked again), requests per pack, and a --cache rerun sending no request.',
+  ],
   specs: [
     { name: 'docs', type: 'integer', default: 5000, min: 1, description: 'Documents of the default-length corpus (median 100 words)' },
     { name: 'long-docs', type: 'integer', default: 2000, min: 0, description: 'Documents of the long corpus (median 400 words; 0 skips it)' },
@@ -65,7 +67,7 @@ async function corpus(name: string, count: number, seed: number, options: Genera
       // An answer cut at --max-output-tokens splits its pack (a half cut again counts again): per pack.
       cutOffsAtCap: st.cutOffsAtCap,
       packsCutShare: st.cutOffsAtCap / Math.max(1, st.packs),
-      // Cut at a max_tokens sized below the cap, and asked again with more (the pack kept whole).
+      // Cut at a max_tokens sized below the cap: its whole documents kept, the rest asked again.
       cutOffsBelowCap: st.cutOffs - st.cutOffsAtCap,
       askedAgainShare: (st.cutOffs - st.cutOffsAtCap) / Math.max(1, st.requests),
       cutAnswers: s.cutAnswers,
@@ -79,7 +81,7 @@ async function corpus(name: string, count: number, seed: number, options: Genera
     console.log(
       `${name}: ${r.packs} packs (${r.docsPerPack.toFixed(1)} docs each), ${r.requests} requests (${r.requestsPerPack.toFixed(2)} per pack), ` +
         `${r.cutOffsAtCap} cut off at the cap (${(r.packsCutShare * 100).toFixed(1)}% of packs; ${r.splits} splits, ${r.splitsCutOff} of them for a cut-off), ` +
-        `${r.cutOffsBelowCap} cut at a sized max_tokens and asked again (${(r.askedAgainShare * 100).toFixed(1)}% of requests); ` +
+        `${r.cutOffsBelowCap} cut at a sized max_tokens, the rest asked again (${(r.askedAgainShare * 100).toFixed(1)}% of requests); ` +
         `the server cut ${r.cutAnswers} answers (${(r.cutRequestShare * 100).toFixed(1)}% of requests, ${(r.cutTokensShare * 100).toFixed(1)}% of tokens billed); ` +
         `${r.admittedPerSpent.toFixed(2)} tokens admitted per token spent; --cache rerun: ${r.rerun.requestsSent} requests sent, ${r.rerun.cacheHits} cache hits`,
     );

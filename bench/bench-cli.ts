@@ -50,3 +50,11 @@ export function benchArgs<const L extends readonly OptionSpec[]>(p: BenchProgram
     process.exit(reportError(name, err, process.stderr));
   }
 }
+
+/** The simulator's latency model as a bench's flags (--latency-ms, --ms-per-token), with the bench's own defaults. */
+export function latencySpecs(latencyMs: number, msPerToken: number) {
+  return defineOptions([
+    { name: 'latency-ms', type: 'number', default: latencyMs, min: 0, description: "The simulator's fixed latency per request, ms" },
+    { name: 'ms-per-token', type: 'number', default: msPerToken, min: 0, description: "The simulator's latency per completion token, ms" },
+  ]);
+}

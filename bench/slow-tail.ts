@@ -11,7 +11,7 @@
  * Writes bench/results/slow-tail.json (slow-tail-compare.json with --compare); exits 1 when a check fails.
  */
 import { Readable } from 'node:stream';
-import { benchArgs } from './bench-cli.js';
+import { benchArgs, latencySpecs } from './bench-cli.js';
 import { generateDocs } from './generate-docs.js';
 import { machine, writeResults } from './results-file.js';
 import { startSimulator, type SimulatorOptions } from '../simulator/openai-sim.js';
@@ -24,8 +24,7 @@ const values = benchArgs({
   about: ['kg against the simulator fault-free and with hanging requests, side by side: docs/s kept, requests timed out and hedged, documents lost.'],
   specs: [
     { name: 'docs', type: 'integer', default: 1200, min: 1, description: 'Documents of each run' },
-    { name: 'latency-ms', type: 'number', default: 500, min: 0, description: "The simulator's fixed latency per request, ms" },
-    { name: 'ms-per-token', type: 'number', default: 1, min: 0, description: "The simulator's latency per completion token, ms" },
+    ...latencySpecs(500, 1),
     { name: 'fault-rate', type: 'number', default: 0.02, min: 0, max: 1, description: 'Share of requests that hang' },
     { name: 'hang-ms', type: 'number', default: 120_000, min: 0, description: 'How long a hung request stays silent before its socket closes, ms' },
     { name: 'min-ratio', type: 'number', default: 0.5, min: 0, description: 'Check: docs/s with hangs over docs/s fault-free, at least this' },

@@ -11,7 +11,7 @@
  * loop), tokens admitted per token billed, documents lost. Writes bench/results/tier1.json (or --name).
  */
 import { Readable } from 'node:stream';
-import { benchArgs } from './bench-cli.js';
+import { benchArgs, latencySpecs } from './bench-cli.js';
 import { generateDocs } from './generate-docs.js';
 import { writeResults } from './results-file.js';
 import { handLoop } from './tier1-loop.js';
@@ -27,8 +27,7 @@ const values = benchArgs({
     { name: 'docs', type: 'integer', default: 600, min: 1, description: 'Documents of the corpus (each side gets all of them)' },
     { name: 'rpm', type: 'number', default: 500, min: 1, description: "The simulator's requests-per-minute limit (Tier 1, gpt-4o-mini)" },
     { name: 'tpm', type: 'number', default: 200000, min: 1, description: "The simulator's tokens-per-minute limit (Tier 1, gpt-4o-mini)" },
-    { name: 'latency-ms', type: 'number', default: 600, min: 0, description: "The simulator's fixed latency per request, ms" },
-    { name: 'ms-per-token', type: 'number', default: 5, min: 0, description: "The simulator's latency per completion token, ms" },
+    ...latencySpecs(600, 5),
     { name: 'loop-concurrency', type: 'integer', default: 16, min: 1, description: "The loop's requests in flight" },
     { name: 'model', type: 'string', default: 'gpt-4o-mini', description: 'Model both sides ask for' },
     { name: 'name', type: 'string', default: 'tier1', description: 'Results file: bench/results/<name>.json' },

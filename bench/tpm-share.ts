@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { benchArgs } from './bench-cli.js';
+import { benchArgs, latencySpecs } from './bench-cli.js';
 import { childEnv } from './child-run.js';
 import { generateDocs } from './generate-docs.js';
 import { describeWindow, measureWindow, type WindowFigures } from './limit-window.js';
@@ -40,8 +40,7 @@ const values = benchArgs({
   ],
   specs: [
     { name: 'tpm', type: 'number', default: 300000, min: 1000, description: "The simulator's tokens-per-minute limit" },
-    { name: 'latency-ms', type: 'number', default: 500, min: 0, description: "The simulator's fixed latency per request, ms" },
-    { name: 'ms-per-token', type: 'number', default: 1, min: 0, description: "The simulator's latency per completion token, ms" },
+    ...latencySpecs(500, 1),
     { name: 'window-seconds', type: 'number', default: 60, min: 1, description: 'Length of the measured window, once the initial bucket is drained, s' },
     { name: 'warmup-max-seconds', type: 'number', default: 45, min: 0, description: 'The window opens at the latest after this long, drained or not, s' },
     { name: 'concurrency', type: 'integer', min: 1, description: "kg --concurrency of the local run (default: kg's own)" },

@@ -4,7 +4,7 @@
  * when its answers run away from the prior.
  */
 import t from 'tap';
-import { answerPrior, askAgain, askTokens, ASK_FACTOR, packAnswerPrior, priorHint, ANSWER_FRAME_TOKENS } from '../lib/llm/output-model.js';
+import { answerPrior, askAgain, askTokens, ASK_FACTOR, LONE_ASK_FACTOR, packAnswerPrior, priorHint, ANSWER_FRAME_TOKENS } from '../lib/llm/output-model.js';
 
 const prior = { answerBaseTokens: 80, answerTokensRatio: 1.6 };
 
@@ -15,10 +15,12 @@ t.test('the prior is a line in the chunk tokens, plus one frame per request', as
 });
 
 t.test('max_tokens is the prior x the ask factor, between a floor and the cap, the same every time', async (t) => {
-  t.equal(askTokens(1000, 4096), Math.ceil(1000 * ASK_FACTOR));
-  t.equal(askTokens(1000, 4096), askTokens(1000, 4096));
-  t.equal(askTokens(10_000, 4096), 4096, 'never over the cap');
-  t.equal(askTokens(1, 4096), 64, 'never under the floor');
+  t.equal(askTokens(1000, 4096, 8), Math.ceil(1000 * ASK_FACTOR));
+  t.equal(askTokens(1000, 4096, 8), askTokens(1000, 4096, 8));
+  t.equal(askTokens(1000, 4096, 1), Math.ceil(1000 * LONE_ASK_FACTOR), 'a lone chunk, which has nothing to keep when cut, asks more');
+  t.ok(LONE_ASK_FACTOR > ASK_FACTOR);
+  t.equal(askTokens(10_000, 4096, 8), 4096, 'never over the cap');
+  t.equal(askTokens(1, 4096, 1), 64, 'never under the floor');
 });
 
 t.test('a cut answer with nothing whole is asked again with 1.5x as many tokens, up to the cap; at the cap there is no more to ask', async (t) => {

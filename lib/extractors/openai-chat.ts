@@ -149,7 +149,7 @@ export function chatCodec(o: ChatCodecOptions): ApiCodec {
         pack.chunks.map((c) => c.tokens),
         prior,
       );
-      const maxTokens = Math.min(o.maxOutputTokens, options?.outputTokens ?? pack.askTokens ?? askTokens(expected, o.maxOutputTokens));
+      const maxTokens = Math.min(o.maxOutputTokens, options?.outputTokens ?? pack.askTokens ?? askTokens(expected, o.maxOutputTokens, pack.chunks.length));
       // Short per-request ids: cheap in tokens, and two chunks of one document stay distinct.
       const sent = new Map<string, string>();
       const user = pack.chunks

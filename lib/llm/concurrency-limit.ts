@@ -46,8 +46,8 @@ interface Sample {
 
 /** A window's samples before a decision: at least this many, and at least the limit's worth. */
 const MIN_WINDOW = 3;
-/** Growth factor per window while no queueing has been seen (slow start). */
-const SLOW_START_FACTOR = 1.5;
+/** Growth factor per window while no queueing has been seen (slow start, doubling as TCP's does; docs/decisions.md has the measurements). */
+const SLOW_START_FACTOR = 2;
 /** The share the limit keeps after an overload (timeouts, 503s): multiplicative decrease. */
 const OVERLOAD_FACTOR = 0.75;
 /** A latency within this of the unloaded one counts as unloaded (refreshes the probe clock). */
