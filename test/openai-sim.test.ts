@@ -125,6 +125,7 @@ t.test('happy path: each document answered under its own id with the extractor f
   for (const h of RATE_HEADERS) t.equal(response.headers.get(h), null, `no ${h} without limits`);
   t.match(s.stats(), { requests: 1, byStatus: { '200': 1 }, promptTokens, completionTokens: count(content), faults: {}, rateLimited: 0 });
   t.ok(s.stats().admittedTokens >= promptTokens + count(content), 'what the rate limit was charged is counted');
+  t.equal(s.stats().answeredAdmittedTokens, s.stats().admittedTokens, 'and, the request answered, counted again beside its billed tokens');
 });
 
 t.test('content as an array of text parts; a narrower schema keeps only its types', async (t) => {
@@ -527,6 +528,7 @@ t.test('/stats and /stats/reset: outside /v1, never rate limited', async (t) => 
     faults: {},
     rateLimited: 0,
     admittedTokens: 0,
+    answeredAdmittedTokens: 0,
     queued: 0,
     maxQueue: 0,
     batch: { filesUploaded: 0, batchesCreated: 0, linesProcessed: 0, linesFailed: 0, contentReads: 0 },
@@ -545,6 +547,7 @@ t.test('/stats and /stats/reset: outside /v1, never rate limited', async (t) => 
     faults: {},
     rateLimited: 0,
     admittedTokens: 0,
+    answeredAdmittedTokens: 0,
     queued: 0,
     maxQueue: 0,
     batch: { filesUploaded: 0, batchesCreated: 0, linesProcessed: 0, linesFailed: 0, contentReads: 0 },
