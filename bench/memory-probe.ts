@@ -18,9 +18,7 @@ import { writeSync } from 'node:fs';
 import { isMainThread, threadId } from 'node:worker_threads';
 
 const fd = Number(process.env.SLUICE_PROBE_FD);
-// Workers as often as the main thread: at 1 s, CI's 40K-document offline run, 11.6 s on an idle
-// machine, left 5-6 samples per worker in its second half, too few to judge a trend.
-const intervalMs = isMainThread ? Number(process.env.SLUICE_PROBE_INTERVAL_MS ?? 250) : Number(process.env.SLUICE_PROBE_WORKER_INTERVAL_MS ?? 250);
+const intervalMs = isMainThread ? Number(process.env.SLUICE_PROBE_INTERVAL_MS ?? 250) : Number(process.env.SLUICE_PROBE_WORKER_INTERVAL_MS ?? 1000);
 if (Number.isInteger(fd) && fd > 2) {
   const started = performance.now();
   const forceGc = process.env.SLUICE_PROBE_GC === '0' ? undefined : (globalThis as { gc?: () => void }).gc;
