@@ -17,8 +17,6 @@ export interface BatchWriterOptions {
   pipeline: string;
   /** The API path of every line (the codec's). */
   url: string;
-  /** Tokens a request may add beyond its prompt: they count against the enqueued-token limit. */
-  outputTokens: number;
   batchMaxRequests: number;
   batchMaxBytes: number;
   batchMaxTokens?: number;
@@ -59,7 +57,8 @@ export class BatchWriter {
   /** Appends the request line to the open input file (sealing a full one first); returns the file's seq. */
   append(request: PackRequest, r: NewRequest): number {
     const line = Buffer.from(`${JSON.stringify({ custom_id: r.customId, method: 'POST', url: this.o.url, body: request.body })}\n`);
-    const tokens = request.promptTokens + this.o.outputTokens;
+    // Prompt + max_tokens, as the enqueued-token limit counts: the request's own figures.
+    const tokens = request.promptTokens + request.outputTokens;
     if (this.open && !this.open.fits(line.length, tokens, this.limits())) this.seal();
     if (!this.open) {
       const seq = this.ledger.nextFileSeq();

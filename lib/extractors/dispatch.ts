@@ -23,7 +23,7 @@ export interface ApiCodec extends RequestCodec {
   /** Prompt tokens around the documents, and per chunk beyond its text (the pack budget). */
   readonly templateTokens: number;
   readonly perChunkTokens: number;
-  /** Tokens a request may add beyond its prompt (max output): reserved against --tpm, enqueued in a batch. */
+  /** The most tokens a request may add beyond its prompt (--max-output-tokens; 0 for embeddings): what a batch line asks. A live request asks its own `PackRequest.outputTokens`. */
   readonly outputTokens: number;
   /** Sends one body with the SDK method of the codec's endpoint; `timeoutMs`: this request's deadline. */
   send(client: OpenAI, body: object, signal: AbortSignal, timeoutMs?: number): Promise<{ data: unknown; response: Response }>;
