@@ -57,3 +57,12 @@ export interface VectorStore {
   stats(): Promise<VectorStoreStats>;
   close(): Promise<void>;
 }
+
+export interface OpenStoreOptions {
+  /**
+   * The identity of the vectors about to be written. A new store takes it; an existing store must
+   * hold the same model and dimensions, or opening fails with a usage error naming the store and
+   * both identities. Absent: open to read, and a store that does not exist is an error naming it.
+   */
+  identity?: StoreIdentity;
+}
